@@ -1,0 +1,665 @@
+//! The writer: an owned description of a compiled module ([`AotModule`]) serialised to bytes.
+//!
+//! The writer refuses to produce an XIP file with any relocation against its text, and checks
+//! every cross reference it writes, so the reader's checks only ever fail on damaged files.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+use core::mem::size_of;
+
+use aotc_abi::{Arch, Builtin, TrapCode, ValType};
+
+use crate::checksum::checksum;
+use crate::layout::*;
+use crate::pod::{I64, Pod, U16, U32, U64, bytes_of};
+
+/// A function type with the text offsets of its trampolines.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FuncType {
+    /// Parameter types.
+    pub params: Vec<ValType>,
+    /// Result types.
+    pub results: Vec<ValType>,
+    /// Text offset of the entry (host-to-wasm) trampoline.
+    pub entry_trampoline: Option<u32>,
+    /// Text offset of the exit (wasm-to-host) trampoline.
+    pub exit_trampoline: Option<u32>,
+}
+
+/// An import.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Import {
+    /// Module name.
+    pub module: String,
+    /// Field name.
+    pub name: String,
+    /// What is imported.
+    pub kind: ExternKind,
+    /// Index in the kind's index space.
+    pub index: u32,
+}
+
+/// A function: imported (no body) or defined (a range of the text).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Function {
+    /// Type index.
+    pub type_index: u32,
+    /// `(text offset, length)` of the body; `None` for imports.
+    pub body: Option<(u32, u32)>,
+}
+
+/// A table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Table {
+    /// Element type.
+    pub elem_type: ValType,
+    /// Minimum size.
+    pub min: u64,
+    /// Maximum size.
+    pub max: Option<u64>,
+    /// Imported rather than defined.
+    pub imported: bool,
+}
+
+/// A linear memory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Memory {
+    /// Minimum size in pages.
+    pub min: u64,
+    /// Maximum size in pages.
+    pub max: Option<u64>,
+    /// Imported rather than defined.
+    pub imported: bool,
+    /// 64-bit index type.
+    pub memory64: bool,
+    /// Shared memory.
+    pub shared: bool,
+}
+
+/// A global.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Global {
+    /// Value type.
+    pub val_type: ValType,
+    /// Mutable.
+    pub mutable: bool,
+    /// Initialiser; `None` for imports.
+    pub init: Option<ConstValue>,
+}
+
+/// An export.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Export {
+    /// Name.
+    pub name: String,
+    /// What is exported.
+    pub kind: ExternKind,
+    /// Index in the kind's index space.
+    pub index: u32,
+}
+
+/// How a segment is used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SegmentPlacement {
+    /// Applied at instantiation to table/memory `index` at `offset`.
+    Active {
+        /// Table or memory index.
+        index: u32,
+        /// Offset expression.
+        offset: ConstValue,
+    },
+    /// Used by `table.init` / `memory.init`.
+    Passive,
+    /// Declarative (element segments only).
+    Declared,
+}
+
+/// An element segment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ElementSegment {
+    /// Placement.
+    pub placement: SegmentPlacement,
+    /// Element type.
+    pub elem_type: ValType,
+    /// Items (`RefFunc`, `RefNull` or `GlobalGet`).
+    pub items: Vec<ConstValue>,
+}
+
+/// A data segment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DataSegment {
+    /// Placement (`Active` or `Passive`).
+    pub placement: SegmentPlacement,
+    /// Contents.
+    pub bytes: Vec<u8>,
+}
+
+/// What a relocation points at.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum RelocTarget {
+    /// A builtin, resolved by the runtime.
+    Builtin(Builtin),
+    /// A text offset of this file.
+    TextOffset(u32),
+}
+
+/// A relocation against the text.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Reloc {
+    /// Text offset of the patched bytes.
+    pub offset: u32,
+    /// How to patch.
+    pub kind: RelocKind,
+    /// Target.
+    pub target: RelocTarget,
+    /// Addend.
+    pub addend: i64,
+}
+
+/// Everything an AOT file holds, owned.
+#[derive(Clone, Debug)]
+pub struct AotModule {
+    /// Target architecture.
+    pub arch: Arch,
+    /// Target triple (at most 31 bytes).
+    pub target_triple: String,
+    /// CPU name (at most 23 bytes; empty: generic).
+    pub cpu_name: String,
+    /// `aotc_abi::target::cpu_features` bits the code needs.
+    pub cpu_features: u64,
+    /// `FLAG_*` bits.
+    pub flags: u32,
+    /// Function types, by type index.
+    pub types: Vec<FuncType>,
+    /// Imports, in order.
+    pub imports: Vec<Import>,
+    /// Functions, by function index (imports first).
+    pub functions: Vec<Function>,
+    /// Tables, by table index (imports first).
+    pub tables: Vec<Table>,
+    /// Memories, by memory index (imports first).
+    pub memories: Vec<Memory>,
+    /// Globals, by global index (imports first).
+    pub globals: Vec<Global>,
+    /// Exports.
+    pub exports: Vec<Export>,
+    /// Start function.
+    pub start: Option<u32>,
+    /// Element segments.
+    pub elements: Vec<ElementSegment>,
+    /// Data segments.
+    pub data: Vec<DataSegment>,
+    /// Machine code.
+    pub text: Vec<u8>,
+    /// Trap sites `(text offset, code)`, in any order.
+    pub traps: Vec<(u32, TrapCode)>,
+    /// Relocations against the text.
+    pub relocs: Vec<Reloc>,
+    /// Builtins the code calls, in any order (duplicates allowed).
+    pub builtins: Vec<Builtin>,
+}
+
+impl AotModule {
+    /// An empty module for `arch`.
+    pub fn new(arch: Arch) -> Self {
+        AotModule {
+            arch,
+            target_triple: String::new(),
+            cpu_name: String::new(),
+            cpu_features: 0,
+            flags: 0,
+            types: Vec::new(),
+            imports: Vec::new(),
+            functions: Vec::new(),
+            tables: Vec::new(),
+            memories: Vec::new(),
+            globals: Vec::new(),
+            exports: Vec::new(),
+            start: None,
+            elements: Vec::new(),
+            data: Vec::new(),
+            text: Vec::new(),
+            traps: Vec::new(),
+            relocs: Vec::new(),
+            builtins: Vec::new(),
+        }
+    }
+
+    /// Whether this is an XIP file.
+    pub fn is_xip(&self) -> bool {
+        self.flags & FLAG_XIP != 0
+    }
+}
+
+/// Why a module could not be written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WriteError {
+    /// An XIP module has relocations against its text.
+    XipWithRelocations {
+        /// Number of relocations.
+        count: usize,
+        /// The first one.
+        first: Reloc,
+    },
+    /// A field does not fit or refers to something that does not exist.
+    Invalid(String),
+}
+
+impl fmt::Display for WriteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WriteError::XipWithRelocations { count, first } => write!(
+                f,
+                "refusing to write an XIP file with {count} relocation(s) against its text \
+                 (first: {} at text offset {:#x} to {:?})",
+                first.kind.name(),
+                first.offset,
+                first.target
+            ),
+            WriteError::Invalid(msg) => write!(f, "invalid module: {msg}"),
+        }
+    }
+}
+
+impl core::error::Error for WriteError {}
+
+fn invalid(msg: impl Into<String>) -> WriteError {
+    WriteError::Invalid(msg.into())
+}
+
+fn u32_of(v: usize, what: &str) -> Result<u32, WriteError> {
+    u32::try_from(v).map_err(|_| invalid(alloc::format!("{what} ({v}) does not fit in 32 bits")))
+}
+
+/// Bytes of a section being assembled.
+struct Pool {
+    bytes: Vec<u8>,
+}
+
+impl Pool {
+    fn add(&mut self, data: &[u8]) -> Result<Range, WriteError> {
+        let offset = u32_of(self.bytes.len(), "pool offset")?;
+        self.bytes.extend_from_slice(data);
+        Ok(Range {
+            offset: U32::new(offset),
+            len: U32::new(u32_of(data.len(), "pool item length")?),
+        })
+    }
+}
+
+fn records<T: Pod>(items: &[T]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(items.len() * size_of::<T>());
+    for item in items {
+        out.extend_from_slice(bytes_of(item));
+    }
+    out
+}
+
+fn fixed_ascii<const N: usize>(s: &str, what: &str) -> Result<[u8; N], WriteError> {
+    if s.len() >= N || !s.is_ascii() || s.contains('\0') {
+        return Err(invalid(alloc::format!(
+            "{what} {s:?} must be ASCII without NUL and shorter than {N} bytes"
+        )));
+    }
+    let mut out = [0u8; N];
+    out[..s.len()].copy_from_slice(s.as_bytes());
+    Ok(out)
+}
+
+fn limits_flags(has_max: bool, imported: bool) -> u8 {
+    (if has_max { LIMITS_HAS_MAX } else { 0 }) | (if imported { LIMITS_IMPORTED } else { 0 })
+}
+
+impl AotModule {
+    /// Checks the module's internal consistency.
+    fn check(&self) -> Result<(), WriteError> {
+        if self.is_xip() && !self.relocs.is_empty() {
+            return Err(WriteError::XipWithRelocations {
+                count: self.relocs.len(),
+                first: self.relocs[0],
+            });
+        }
+        if self.flags & !KNOWN_FLAGS != 0 {
+            return Err(invalid(alloc::format!("unknown flags {:#x}", self.flags)));
+        }
+        let text_len = self.text.len() as u64;
+        let in_text = |off: u32, len: u32| u64::from(off) + u64::from(len) <= text_len;
+        for (i, t) in self.types.iter().enumerate() {
+            for tramp in [t.entry_trampoline, t.exit_trampoline]
+                .into_iter()
+                .flatten()
+            {
+                if !in_text(tramp, 1) {
+                    return Err(invalid(alloc::format!(
+                        "type {i}: trampoline {tramp:#x} outside the text"
+                    )));
+                }
+            }
+        }
+        for (i, f) in self.functions.iter().enumerate() {
+            if f.type_index as usize >= self.types.len() {
+                return Err(invalid(alloc::format!(
+                    "function {i}: type {} out of range",
+                    f.type_index
+                )));
+            }
+            if let Some((off, len)) = f.body
+                && !in_text(off, len)
+            {
+                return Err(invalid(alloc::format!(
+                    "function {i}: body outside the text"
+                )));
+            }
+        }
+        for &(off, _) in &self.traps {
+            if !in_text(off, 1) {
+                return Err(invalid(alloc::format!(
+                    "trap site {off:#x} outside the text"
+                )));
+            }
+        }
+        for r in &self.relocs {
+            if !in_text(r.offset, r.kind.patch_size()) {
+                return Err(invalid(alloc::format!(
+                    "relocation at {:#x} outside the text",
+                    r.offset
+                )));
+            }
+        }
+        if let Some(s) = self.start
+            && s as usize >= self.functions.len()
+        {
+            return Err(invalid(alloc::format!("start function {s} out of range")));
+        }
+        Ok(())
+    }
+
+    /// Serialises the module.
+    pub fn write(&self) -> Result<Vec<u8>, WriteError> {
+        self.check()?;
+        let mut pool = Pool { bytes: Vec::new() };
+        let vt = |ts: &[ValType]| -> Vec<u8> { ts.iter().map(|t| *t as u8).collect() };
+
+        let count = |items: usize| -> Result<u32, WriteError> { u32_of(items, "record count") };
+        let mut sections: Vec<(SectionKind, u32, Vec<u8>)> = Vec::new();
+
+        let imported = |kind: ExternKind| self.imports.iter().filter(|i| i.kind == kind).count();
+        let module = ModuleRecord {
+            start_function: U32::new(self.start.unwrap_or(NONE)),
+            imported_functions: U32::new(count(imported(ExternKind::Func))?),
+            imported_tables: U32::new(count(imported(ExternKind::Table))?),
+            imported_memories: U32::new(count(imported(ExternKind::Memory))?),
+            imported_globals: U32::new(count(imported(ExternKind::Global))?),
+            reserved: [0; 12],
+        };
+        sections.push((SectionKind::Module, 1, records(&[module])));
+
+        let mut types = Vec::with_capacity(self.types.len());
+        for t in &self.types {
+            types.push(TypeRecord {
+                params: pool.add(&vt(&t.params))?,
+                results: pool.add(&vt(&t.results))?,
+                entry_trampoline: U32::new(t.entry_trampoline.unwrap_or(NONE)),
+                exit_trampoline: U32::new(t.exit_trampoline.unwrap_or(NONE)),
+            });
+        }
+        sections.push((SectionKind::Types, count(types.len())?, records(&types)));
+
+        let mut imports = Vec::with_capacity(self.imports.len());
+        for i in &self.imports {
+            imports.push(ImportRecord {
+                module: pool.add(i.module.as_bytes())?,
+                name: pool.add(i.name.as_bytes())?,
+                kind: i.kind as u8,
+                pad: [0; 3],
+                index: U32::new(i.index),
+            });
+        }
+        sections.push((
+            SectionKind::Imports,
+            count(imports.len())?,
+            records(&imports),
+        ));
+
+        let functions: Vec<FunctionRecord> = self
+            .functions
+            .iter()
+            .map(|f| FunctionRecord {
+                type_index: U32::new(f.type_index),
+                flags: U32::new(if f.body.is_none() { FUNC_IMPORTED } else { 0 }),
+                body_offset: U32::new(f.body.map_or(0, |b| b.0)),
+                body_len: U32::new(f.body.map_or(0, |b| b.1)),
+            })
+            .collect();
+        sections.push((
+            SectionKind::Functions,
+            count(functions.len())?,
+            records(&functions),
+        ));
+
+        let tables: Vec<TableRecord> = self
+            .tables
+            .iter()
+            .map(|t| TableRecord {
+                elem_type: t.elem_type as u8,
+                flags: limits_flags(t.max.is_some(), t.imported),
+                pad: [0; 6],
+                min: U64::new(t.min),
+                max: U64::new(t.max.unwrap_or(0)),
+            })
+            .collect();
+        sections.push((SectionKind::Tables, count(tables.len())?, records(&tables)));
+
+        let memories: Vec<MemoryRecord> = self
+            .memories
+            .iter()
+            .map(|m| MemoryRecord {
+                flags: limits_flags(m.max.is_some(), m.imported)
+                    | if m.memory64 { LIMITS_64 } else { 0 }
+                    | if m.shared { LIMITS_SHARED } else { 0 },
+                page_size_log2: 16,
+                pad: [0; 6],
+                min: U64::new(m.min),
+                max: U64::new(m.max.unwrap_or(0)),
+            })
+            .collect();
+        sections.push((
+            SectionKind::Memories,
+            count(memories.len())?,
+            records(&memories),
+        ));
+
+        let globals: Vec<GlobalRecord> = self
+            .globals
+            .iter()
+            .map(|g| GlobalRecord {
+                val_type: g.val_type as u8,
+                mutable: u8::from(g.mutable),
+                imported: u8::from(g.init.is_none()),
+                pad: [0; 5],
+                init: g.init.unwrap_or(ConstValue::None).encode(),
+            })
+            .collect();
+        sections.push((
+            SectionKind::Globals,
+            count(globals.len())?,
+            records(&globals),
+        ));
+
+        let mut exports = Vec::with_capacity(self.exports.len());
+        for e in &self.exports {
+            exports.push(ExportRecord {
+                name: pool.add(e.name.as_bytes())?,
+                kind: e.kind as u8,
+                pad: [0; 3],
+                index: U32::new(e.index),
+            });
+        }
+        sections.push((
+            SectionKind::Exports,
+            count(exports.len())?,
+            records(&exports),
+        ));
+
+        let placement = |p: &SegmentPlacement| match p {
+            SegmentPlacement::Active { index, offset } => (SegmentMode::Active, *index, *offset),
+            SegmentPlacement::Passive => (SegmentMode::Passive, 0, ConstValue::None),
+            SegmentPlacement::Declared => (SegmentMode::Declared, 0, ConstValue::None),
+        };
+        let mut elements = Vec::with_capacity(self.elements.len());
+        let mut items = Vec::new();
+        for e in &self.elements {
+            let (mode, index, offset) = placement(&e.placement);
+            elements.push(ElementRecord {
+                mode: mode as u8,
+                elem_type: e.elem_type as u8,
+                pad: [0; 2],
+                table_index: U32::new(index),
+                offset: offset.encode(),
+                items_start: U32::new(count(items.len())?),
+                items_len: U32::new(count(e.items.len())?),
+            });
+            items.extend(e.items.iter().map(|i| i.encode()));
+        }
+        sections.push((
+            SectionKind::Elements,
+            count(elements.len())?,
+            records(&elements),
+        ));
+        sections.push((
+            SectionKind::ElementItems,
+            count(items.len())?,
+            records(&items),
+        ));
+
+        let mut data = Vec::with_capacity(self.data.len());
+        for d in &self.data {
+            let (mode, index, offset) = placement(&d.placement);
+            if mode == SegmentMode::Declared {
+                return Err(invalid("data segments cannot be declarative"));
+            }
+            data.push(DataRecord {
+                mode: mode as u8,
+                pad: [0; 3],
+                memory_index: U32::new(index),
+                offset: offset.encode(),
+                bytes: pool.add(&d.bytes)?,
+            });
+        }
+        sections.push((SectionKind::Data, count(data.len())?, records(&data)));
+
+        let mut traps: Vec<(u32, TrapCode)> = self.traps.clone();
+        traps.sort_by_key(|t| t.0);
+        traps.dedup_by_key(|t| t.0);
+        let traps: Vec<TrapRecord> = traps
+            .iter()
+            .map(|(off, code)| TrapRecord {
+                code_offset: U32::new(*off),
+                trap_code: *code as u8,
+                pad: [0; 3],
+            })
+            .collect();
+        sections.push((SectionKind::Traps, count(traps.len())?, records(&traps)));
+
+        let mut relocs_sorted = self.relocs.clone();
+        relocs_sorted.sort_by_key(|r| r.offset);
+        let relocs: Vec<RelocRecord> = relocs_sorted
+            .iter()
+            .map(|r| {
+                let (target_kind, target) = match r.target {
+                    RelocTarget::Builtin(b) => (RelocTargetKind::Builtin, b.index()),
+                    RelocTarget::TextOffset(o) => (RelocTargetKind::TextOffset, o),
+                };
+                RelocRecord {
+                    offset: U32::new(r.offset),
+                    kind: r.kind as u8,
+                    target_kind: target_kind as u8,
+                    pad: [0; 2],
+                    target: U32::new(target),
+                    pad2: [0; 4],
+                    addend: I64::new(r.addend),
+                }
+            })
+            .collect();
+        sections.push((SectionKind::Relocs, count(relocs.len())?, records(&relocs)));
+
+        let mut builtins: Vec<u32> = self.builtins.iter().map(|b| b.index()).collect();
+        builtins.sort_unstable();
+        builtins.dedup();
+        let builtins: Vec<U32> = builtins.into_iter().map(U32::new).collect();
+        sections.push((
+            SectionKind::Builtins,
+            count(builtins.len())?,
+            records(&builtins),
+        ));
+
+        sections.insert(0, (SectionKind::Pool, 0, pool.bytes));
+
+        // Layout: header, section table, metadata sections (8-aligned), padding, text.
+        let section_count = sections.len() + 1; // + text
+        let header_size = size_of::<FileHeader>();
+        let table_offset = header_size;
+        let mut offset = table_offset + section_count * size_of::<SectionEntry>();
+        let mut entries = Vec::with_capacity(section_count);
+        for (kind, n, bytes) in &sections {
+            offset = offset.next_multiple_of(8);
+            entries.push(SectionEntry {
+                kind: U32::new(*kind as u32),
+                count: U32::new(*n),
+                offset: U64::new(offset as u64),
+                size: U64::new(bytes.len() as u64),
+            });
+            offset += bytes.len();
+        }
+        let metadata_size = offset;
+        let text_align = self.arch.max_page_size() as usize;
+        let text_offset = metadata_size.next_multiple_of(text_align);
+        entries.push(SectionEntry {
+            kind: U32::new(SectionKind::Text as u32),
+            count: U32::new(0),
+            offset: U64::new(text_offset as u64),
+            size: U64::new(self.text.len() as u64),
+        });
+        let file_size = text_offset + self.text.len();
+
+        let header = FileHeader {
+            magic: MAGIC,
+            format_version: U32::new(aotc_abi::version::FORMAT_VERSION),
+            abi_version: U32::new(aotc_abi::version::ABI_VERSION),
+            header_size: U32::new(u32_of(header_size, "header size")?),
+            flags: U32::new(self.flags),
+            arch: U16::new(self.arch as u16),
+            pointer_size: self.arch.pointer_size(),
+            endianness: self.arch.endianness() as u8,
+            text_align: U32::new(u32_of(text_align, "text alignment")?),
+            cpu_features: U64::new(self.cpu_features),
+            target_triple: fixed_ascii(&self.target_triple, "target triple")?,
+            cpu_name: fixed_ascii(&self.cpu_name, "cpu name")?,
+            section_count: U32::new(u32_of(section_count, "section count")?),
+            section_table_offset: U32::new(u32_of(table_offset, "section table offset")?),
+            metadata_size: U64::new(metadata_size as u64),
+            metadata_checksum: U64::new(0),
+            text_checksum: U64::new(checksum(&self.text)),
+            file_size: U64::new(file_size as u64),
+            reserved: [0; 16],
+        };
+
+        let mut out = Vec::with_capacity(file_size);
+        out.extend_from_slice(bytes_of(&header));
+        for e in &entries {
+            out.extend_from_slice(bytes_of(e));
+        }
+        for ((_, _, bytes), e) in sections.iter().zip(&entries) {
+            out.resize(e.offset.get() as usize, 0);
+            out.extend_from_slice(bytes);
+        }
+        out.resize(text_offset, 0);
+        out.extend_from_slice(&self.text);
+
+        let sum = checksum(&out[..metadata_size]);
+        out[METADATA_CHECKSUM_OFFSET..METADATA_CHECKSUM_OFFSET + 8]
+            .copy_from_slice(&sum.to_le_bytes());
+        Ok(out)
+    }
+}
