@@ -1,2 +1,72 @@
-//! placeholder
-fn main() {}
+//! The `aotc` command line: argument parsing and dispatch to the subcommands.
+//!
+//! Besides `aotc <subcommand> ...`, aotc accepts wamrc's calling convention
+//! (`aotc [OPTIONS] -o OUT IN`, no subcommand), so WAMR users can switch by renaming the binary.
+
+mod compile_cmd;
+mod inspect_cmd;
+mod run_cmd;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// WebAssembly ahead-of-time compiler and loader with execute-in-place (XIP) support.
+#[derive(Parser, Debug)]
+#[command(name = "aotc", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Compile a .wasm or .wat file to an AOT file (also the default: `aotc [OPTIONS] -o OUT IN`).
+    Compile(compile_cmd::CompileArgs),
+    /// Run an .aot, .wasm or .wat file, optionally invoking one exported function.
+    Run(run_cmd::RunArgs),
+    /// Describe an AOT file: header, target, XIP, sections, relocations, functions, exports.
+    Inspect(inspect_cmd::InspectArgs),
+    /// Check an AOT file's integrity, including the text checksum that loading skips.
+    Verify(inspect_cmd::VerifyArgs),
+}
+
+const SUBCOMMANDS: &[&str] = &["compile", "run", "inspect", "verify", "help"];
+
+/// Inserts `compile` when the arguments use wamrc's form (no subcommand).
+fn with_subcommand(mut args: Vec<OsString>) -> Vec<OsString> {
+    let first = args.get(1).and_then(|a| a.to_str());
+    let is_global_flag = matches!(first, Some("-h" | "--help" | "-V" | "--version"));
+    if first.is_some() && !is_global_flag && !first.is_some_and(|a| SUBCOMMANDS.contains(&a)) {
+        args.insert(1, OsString::from("compile"));
+    }
+    args
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse_from(with_subcommand(std::env::args_os().collect()));
+    let result = match cli.command {
+        Command::Compile(args) => compile_cmd::run(&args),
+        Command::Run(args) => run_cmd::run(&args),
+        Command::Inspect(args) => inspect_cmd::inspect(&args),
+        Command::Verify(args) => inspect_cmd::verify(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {}", format_chain(&err));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// One line: the context, then each cause.
+fn format_chain(err: &anyhow::Error) -> String {
+    let mut out = err.to_string();
+    for cause in err.chain().skip(1) {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+    }
+    out
+}
