@@ -17,7 +17,9 @@ pub const LOADER_ALLOWED: &[&str] = &[
 pub fn closure(package: &str) -> Result<BTreeSet<String>, String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let out = Command::new(&cargo)
-        .args(["tree", "-p", package, "-e", "normal", "--prefix", "none", "--format", "{p}"])
+        .args([
+            "tree", "-p", package, "-e", "normal", "--prefix", "none", "--format", "{p}",
+        ])
         .current_dir(crate::workspace_root())
         .output()
         .map_err(|e| format!("cannot run cargo tree: {e}"))?;

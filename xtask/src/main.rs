@@ -3,6 +3,7 @@
 //! - `cargo xtask test`: the whole test command CI runs (`.ci/run`): formatting, clippy,
 //!   every crate's tests, and the dependency invariants.
 //! - `cargo xtask deps`: checks that the loader's dependency closure holds no compiler.
+//! - `cargo xtask spec [ARGS]`: the WebAssembly spec suite (`spec-tests`), e.g. `--mode both`.
 
 mod deps;
 
@@ -12,13 +13,16 @@ const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
   test    the project's full test command (what CI runs): fmt, clippy, tests, deps
-  deps    check the loader's dependency closure (no Cranelift, no wasmparser)";
+  deps    check the loader's dependency closure (no Cranelift, no wasmparser)
+  spec    run the WebAssembly spec suite: [--xip | --mode normal|xip|both] [--suite DIR]
+          [--compile-only] [--target ARCH] [-- LIBTEST-ARGS]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
         Some("deps") => deps::check(),
+        Some("spec") => spec(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
@@ -57,11 +61,25 @@ pub fn workspace_root() -> std::path::PathBuf {
     here.parent().unwrap_or(here).to_path_buf()
 }
 
+fn spec(args: &[String]) -> Result<(), String> {
+    let mut cmd = vec!["run", "--quiet", "--package", "spec-tests", "--"];
+    cmd.extend(args.iter().map(String::as_str));
+    cargo(&cmd)
+}
+
 fn test() -> Result<(), String> {
     cargo(&["fmt", "--all", "--check"])?;
-    cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    cargo(&[
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ])?;
     cargo(&["test", "--workspace"])?;
     deps::check()?;
+    spec(&["--mode".to_string(), "both".to_string()])?;
     eprintln!("xtask: all checks passed");
     Ok(())
 }

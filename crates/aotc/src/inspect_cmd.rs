@@ -38,7 +38,8 @@ pub fn inspect(args: &InspectArgs) -> Result<()> {
 pub fn verify(args: &VerifyArgs) -> Result<()> {
     let bytes = read(&args.file)?;
     let file = AotFile::parse(&bytes).with_context(|| format!("{}", args.file.display()))?;
-    file.verify_text().with_context(|| format!("{}", args.file.display()))?;
+    file.verify_text()
+        .with_context(|| format!("{}", args.file.display()))?;
     println!(
         "{}: OK (metadata and text checksums match, {} bytes of text)",
         args.file.display(),
@@ -53,29 +54,63 @@ pub fn describe(file: &AotFile<'_>) -> String {
     let h = file.header();
     let _ = writeln!(out, "format version: {}", h.format_version.get());
     let _ = writeln!(out, "abi version:    {}", h.abi_version.get());
-    let _ = writeln!(out, "target:         {} ({})", file.arch().name(), file.target_triple());
-    let cpu = if file.cpu_name().is_empty() { "generic" } else { file.cpu_name() };
+    let _ = writeln!(
+        out,
+        "target:         {} ({})",
+        file.arch().name(),
+        file.target_triple()
+    );
+    let cpu = if file.cpu_name().is_empty() {
+        "generic"
+    } else {
+        file.cpu_name()
+    };
     let features: Vec<&str> = aotc_abi::target::cpu_features::names(file.arch())
         .iter()
         .filter(|(_, bit)| file.cpu_features() & bit != 0)
         .map(|(n, _)| *n)
         .collect();
     let _ = writeln!(out, "cpu:            {cpu} [{}]", features.join(","));
-    let _ = writeln!(out, "xip:            {}", if file.is_xip() { "yes" } else { "no" });
+    let _ = writeln!(
+        out,
+        "xip:            {}",
+        if file.is_xip() { "yes" } else { "no" }
+    );
     let _ = writeln!(
         out,
         "calls:          {}",
-        if file.flags() & layout::FLAG_INDIRECT_CALLS != 0 { "indirect (through the vmctx)" } else { "direct" }
+        if file.flags() & layout::FLAG_INDIRECT_CALLS != 0 {
+            "indirect (through the vmctx)"
+        } else {
+            "direct"
+        }
     );
     let _ = writeln!(
         out,
         "bounds checks:  {}",
-        if file.flags() & layout::FLAG_EXPLICIT_BOUNDS_CHECKS != 0 { "explicit" } else { "guard pages" }
+        if file.flags() & layout::FLAG_EXPLICIT_BOUNDS_CHECKS != 0 {
+            "explicit"
+        } else {
+            "guard pages"
+        }
     );
-    let _ = writeln!(out, "text:           {} bytes at file offset {:#x} (aligned to {:#x})", file.text().len(), file.text_file_offset(), file.text_align());
+    let _ = writeln!(
+        out,
+        "text:           {} bytes at file offset {:#x} (aligned to {:#x})",
+        file.text().len(),
+        file.text_file_offset(),
+        file.text_align()
+    );
     let _ = writeln!(out, "sections:");
     for s in file.sections() {
-        let _ = writeln!(out, "  {:<13} offset {:#08x} size {:>8} count {}", s.kind.name(), s.offset, s.size, s.count);
+        let _ = writeln!(
+            out,
+            "  {:<13} offset {:#08x} size {:>8} count {}",
+            s.kind.name(),
+            s.offset,
+            s.size,
+            s.count
+        );
     }
     let _ = writeln!(out, "relocations:    {}", file.relocs().len());
     let mut by_kind: BTreeMap<(&str, &str), usize> = BTreeMap::new();
@@ -92,10 +127,23 @@ pub fn describe(file: &AotFile<'_>) -> String {
         let _ = writeln!(out, "  {kind} to {target}: {n}");
     }
     let builtins: Vec<&str> = file.builtins().map(|b| b.name()).collect();
-    let _ = writeln!(out, "builtins:       {}", if builtins.is_empty() { "none".to_string() } else { builtins.join(", ") });
+    let _ = writeln!(
+        out,
+        "builtins:       {}",
+        if builtins.is_empty() {
+            "none".to_string()
+        } else {
+            builtins.join(", ")
+        }
+    );
     let _ = writeln!(out, "trap sites:     {}", file.traps().len());
     let m = file.module();
-    let _ = writeln!(out, "functions:      {} ({} imported)", file.functions().len(), m.imported_functions.get());
+    let _ = writeln!(
+        out,
+        "functions:      {} ({} imported)",
+        file.functions().len(),
+        m.imported_functions.get()
+    );
     for (i, f) in file.functions().iter().enumerate() {
         let sig = file
             .types()
@@ -104,13 +152,24 @@ pub fn describe(file: &AotFile<'_>) -> String {
         if f.flags.get() & layout::FUNC_IMPORTED != 0 {
             let _ = writeln!(out, "  [{i}] imported {sig}");
         } else {
-            let _ = writeln!(out, "  [{i}] {sig} text {:#x}+{}", f.body_offset.get(), f.body_len.get());
+            let _ = writeln!(
+                out,
+                "  [{i}] {sig} text {:#x}+{}",
+                f.body_offset.get(),
+                f.body_len.get()
+            );
         }
     }
     let _ = writeln!(out, "imports:        {}", file.imports().len());
     for imp in file.imports() {
         let kind = ExternKind::from_u8(imp.kind).map_or("?", ExternKind::name);
-        let _ = writeln!(out, "  {}.{} ({kind} {})", file.string(&imp.module), file.string(&imp.name), imp.index.get());
+        let _ = writeln!(
+            out,
+            "  {}.{} ({kind} {})",
+            file.string(&imp.module),
+            file.string(&imp.name),
+            imp.index.get()
+        );
     }
     let _ = writeln!(out, "exports:        {}", file.exports().len());
     for e in file.exports() {
@@ -129,6 +188,12 @@ pub fn describe(file: &AotFile<'_>) -> String {
 }
 
 fn format_sig(file: &AotFile<'_>, ty: &layout::TypeRecord) -> String {
-    let list = |ts: aotc_format::read::ValTypes<'_>| ts.iter().map(|t| t.name()).collect::<Vec<_>>().join(" ");
-    format!("({}) -> ({})", list(file.params(ty)), list(file.results(ty)))
+    let list = |ts: aotc_format::read::ValTypes<'_>| {
+        ts.iter().map(|t| t.name()).collect::<Vec<_>>().join(" ")
+    };
+    format!(
+        "({}) -> ({})",
+        list(file.params(ty)),
+        list(file.results(ty))
+    )
 }

@@ -63,7 +63,11 @@ pub fn run(args: &RunArgs) -> Result<()> {
         format!(
             "{} exports no function `{name}` (exports: {})",
             path.display(),
-            if exports.is_empty() { "none".to_string() } else { exports.join(", ") }
+            if exports.is_empty() {
+                "none".to_string()
+            } else {
+                exports.join(", ")
+            }
         )
     })?;
     let ty = func.ty();
@@ -71,7 +75,11 @@ pub fn run(args: &RunArgs) -> Result<()> {
         bail!(
             "`{name}` takes {} argument(s) ({}), {} given",
             ty.params.len(),
-            ty.params.iter().map(|t| t.name()).collect::<Vec<_>>().join(", "),
+            ty.params
+                .iter()
+                .map(|t| t.name())
+                .collect::<Vec<_>>()
+                .join(", "),
             args.args.len()
         );
     }
@@ -80,7 +88,9 @@ pub fn run(args: &RunArgs) -> Result<()> {
         .iter()
         .zip(&args.args)
         .enumerate()
-        .map(|(i, (t, s))| parse_val(*t, s).with_context(|| format!("argument {} of `{name}`", i + 1)))
+        .map(|(i, (t, s))| {
+            parse_val(*t, s).with_context(|| format!("argument {} of `{name}`", i + 1))
+        })
         .collect::<Result<Vec<_>>>()?;
     let results = func
         .call(&values)
@@ -97,7 +107,10 @@ fn parse_int(s: &str) -> Option<i128> {
         None => (false, s),
     };
     let digits = digits.replace('_', "");
-    let v = match digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
+    let v = match digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
         Some(hex) => i128::from_str_radix(hex, 16).ok()?,
         None => digits.parse::<i128>().ok()?,
     };
@@ -149,12 +162,26 @@ mod tests {
 
     #[test]
     fn parses_arguments() {
-        assert!(matches!(parse_val(ValType::I32, "30").unwrap(), Val::I32(30)));
-        assert!(matches!(parse_val(ValType::I32, "-1").unwrap(), Val::I32(-1)));
-        assert!(matches!(parse_val(ValType::I32, "4294967295").unwrap(), Val::I32(-1)));
-        assert!(matches!(parse_val(ValType::I64, "0x10").unwrap(), Val::I64(16)));
+        assert!(matches!(
+            parse_val(ValType::I32, "30").unwrap(),
+            Val::I32(30)
+        ));
+        assert!(matches!(
+            parse_val(ValType::I32, "-1").unwrap(),
+            Val::I32(-1)
+        ));
+        assert!(matches!(
+            parse_val(ValType::I32, "4294967295").unwrap(),
+            Val::I32(-1)
+        ));
+        assert!(matches!(
+            parse_val(ValType::I64, "0x10").unwrap(),
+            Val::I64(16)
+        ));
         assert!(parse_val(ValType::I32, "4294967296").is_err());
         assert!(parse_val(ValType::I32, "x").is_err());
-        assert!(matches!(parse_val(ValType::F64, "1.5").unwrap(), Val::F64(b) if b == 1.5f64.to_bits()));
+        assert!(
+            matches!(parse_val(ValType::F64, "1.5").unwrap(), Val::F64(b) if b == 1.5f64.to_bits())
+        );
     }
 }

@@ -289,7 +289,7 @@ impl Pool {
 }
 
 fn records<T: Pod>(items: &[T]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(items.len() * size_of::<T>());
+    let mut out = Vec::with_capacity(size_of_val(items));
     for item in items {
         out.extend_from_slice(bytes_of(item));
     }

@@ -1,1 +1,180 @@
-//! placeholder
+//! The aotc compiler: WebAssembly 2.0 modules to machine code on Cranelift, as an
+//! [`AotModule`](aotc_format::write::AotModule) (optionally execute-in-place, with zero
+//! relocations against its text) or as a relocatable ELF object.
+//!
+//! Pipeline: [`wasmparser`] validation (exactly the Wasm 2.0 feature set), `module_env` parses
+//! the module's metadata, `func_translator` turns each function body into Cranelift IR (in
+//! parallel, deterministically), `trampolines` adds the host entry/exit trampolines of every
+//! function type, and a `code_sink` lays the compiled code out (text-section builder for AOT
+//! files, `cranelift-object` for objects).
+//!
+//! Every wasm function has the signature `(vmctx, params...) -> results` in the target's default
+//! calling convention; everything outside the module's text is reached through the vmctx
+//! ([`aotc_abi::vmctx`]). In indirect/XIP mode even calls between the module's own functions and
+//! to builtins go through the vmctx, so the text needs no relocation at all.
+//!
+//! Coverage: the whole Wasm 2.0 feature set except fixed-width SIMD (`v128` values and
+//! operators give [`CompileError::Unsupported`]). Float rounding the target cannot do natively
+//! (x86-64 without SSE4.1) calls the rounding builtins instead of Cranelift libcalls; bulk memory
+//! and table operations and `memory.grow`/`table.grow` call builtins.
+
+mod code_sink;
+mod compile;
+mod func_translator;
+mod isa;
+mod module_env;
+mod trampolines;
+
+use core::fmt;
+
+pub use aotc_abi::Arch;
+
+/// What to compile for and how.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CompileOptions {
+    /// Target architecture.
+    pub arch: Arch,
+    /// CPU model (a Cranelift preset such as `skylake` or `x86-64-v3`), `generic`, or `native`
+    /// (the host's features; only when compiling for the host architecture). `None`: the generic
+    /// baseline of the architecture.
+    pub cpu: Option<String>,
+    /// Feature switches such as `+sse4.1` or `-avx`; names are those of
+    /// [`aotc_abi::target::cpu_features::names`]. A name without sign enables the feature.
+    pub cpu_features: Vec<String>,
+    /// Optimisation level 0..=3 (0: none, 1 and 2: speed, 3: speed and size).
+    pub opt_level: u8,
+    /// Indirect mode: every call (own functions, imports, builtins) goes through the vmctx.
+    pub indirect: bool,
+    /// Execute-in-place file: implies `indirect`; the text has zero relocations.
+    pub xip: bool,
+    /// Compare-and-trap bounds checks instead of relying on guard pages.
+    pub explicit_bounds_checks: bool,
+}
+
+impl Default for CompileOptions {
+    fn default() -> Self {
+        CompileOptions {
+            arch: Arch::host().unwrap_or(Arch::X86_64),
+            cpu: None,
+            cpu_features: Vec::new(),
+            opt_level: 2,
+            indirect: false,
+            xip: false,
+            explicit_bounds_checks: false,
+        }
+    }
+}
+
+impl CompileOptions {
+    /// Whether calls go through the vmctx (indirect or XIP mode).
+    pub fn indirect_calls(&self) -> bool {
+        self.indirect || self.xip
+    }
+}
+
+/// Why a module could not be compiled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CompileError {
+    /// The input is not a valid Wasm 2.0 module (wasmparser's message and byte offset).
+    Wasm {
+        /// wasmparser's message.
+        message: String,
+        /// Byte offset in the input.
+        offset: usize,
+    },
+    /// The module is valid but uses something aotc does not compile.
+    Unsupported {
+        /// What is unsupported.
+        what: String,
+        /// Byte offset in the input.
+        offset: usize,
+    },
+    /// The target, CPU or feature selection is invalid.
+    Target(String),
+    /// Code generation failed (or an XIP function still needs a relocation).
+    Codegen(String),
+    /// The compiled module could not be assembled into an AOT file.
+    Write(aotc_format::write::WriteError),
+}
+
+impl fmt::Display for CompileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CompileError::Wasm { message, offset } => {
+                write!(f, "invalid wasm at offset {offset:#x}: {message}")
+            }
+            CompileError::Unsupported { what, offset } => {
+                write!(f, "unsupported at offset {offset:#x}: {what}")
+            }
+            CompileError::Target(msg) => write!(f, "target: {msg}"),
+            CompileError::Codegen(msg) => write!(f, "code generation: {msg}"),
+            CompileError::Write(err) => write!(f, "{err}"),
+        }
+    }
+}
+
+impl std::error::Error for CompileError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            CompileError::Write(err) => Some(err),
+            _ => None,
+        }
+    }
+}
+
+impl From<aotc_format::write::WriteError> for CompileError {
+    fn from(err: aotc_format::write::WriteError) -> Self {
+        CompileError::Write(err)
+    }
+}
+
+impl From<wasmparser::BinaryReaderError> for CompileError {
+    fn from(err: wasmparser::BinaryReaderError) -> Self {
+        CompileError::Wasm {
+            message: err.message().to_string(),
+            offset: offset_usize(err.offset()),
+        }
+    }
+}
+
+/// A wasmparser byte offset as `usize`.
+pub(crate) fn offset_usize(offset: u64) -> usize {
+    usize::try_from(offset).unwrap_or(usize::MAX)
+}
+
+/// An [`CompileError::Unsupported`] at wasmparser offset `offset`.
+pub(crate) fn unsupported(what: impl Into<String>, offset: u64) -> CompileError {
+    CompileError::Unsupported {
+        what: what.into(),
+        offset: offset_usize(offset),
+    }
+}
+
+/// Compiles a wasm binary to an AOT module (serialise it with
+/// [`AotModule::write`](aotc_format::write::AotModule::write)).
+pub fn compile(
+    wasm: &[u8],
+    opts: &CompileOptions,
+) -> Result<aotc_format::write::AotModule, CompileError> {
+    compile::compile_aot(wasm, opts)
+}
+
+/// Compiles a wasm binary to a relocatable ELF object (like `wamrc --format object`): one
+/// symbol per defined wasm function (`aotc_func_<index>`), one per trampoline, and undefined
+/// symbols `aotc_builtin_<name>` for the builtins called directly (normal mode only).
+pub fn compile_object(wasm: &[u8], opts: &CompileOptions) -> Result<Vec<u8>, CompileError> {
+    compile::compile_object(wasm, opts)
+}
+
+/// Converts WebAssembly text to binary; a binary module is passed through unchanged.
+///
+/// Text errors are reported as [`CompileError::Wasm`] whose message names the line and column
+/// (the `wat` crate does not expose a byte offset, so `offset` is 0).
+pub fn wat_to_wasm(bytes: &[u8]) -> Result<Vec<u8>, CompileError> {
+    wat::parse_bytes(bytes)
+        .map(|wasm| wasm.into_owned())
+        .map_err(|err| CompileError::Wasm {
+            message: err.to_string(),
+            offset: 0,
+        })
+}

@@ -1,0 +1,221 @@
+//! End-to-end tests of the `aotc` binary: compile, inspect, run and verify, as a user types them.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn aotc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_aotc"))
+        .args(args)
+        .current_dir(workspace())
+        .output()
+        .expect("aotc runs")
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "aotc failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn fail(out: &Output) -> String {
+    assert!(!out.status.success(), "aotc unexpectedly succeeded");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "one line of error: {err}"
+    );
+    err
+}
+
+#[test]
+fn fib_xip_and_normal() {
+    let dir = tempfile::tempdir().unwrap();
+    for (flags, xip) in [(&["--xip"][..], true), (&[][..], false)] {
+        let out = dir.path().join(if xip { "fib-xip.aot" } else { "fib.aot" });
+        let out = out.to_str().unwrap();
+        let mut args = vec!["compile"];
+        args.extend_from_slice(flags);
+        args.extend_from_slice(&["examples/fib.wat", "-o", out]);
+        ok(&aotc(&args));
+
+        let inspect = ok(&aotc(&["inspect", out]));
+        assert!(
+            inspect.contains(&format!(
+                "xip:            {}",
+                if xip { "yes" } else { "no" }
+            )),
+            "{inspect}"
+        );
+        assert!(inspect.contains("relocations:    0"), "{inspect}");
+        assert!(inspect.contains("fib (func 0)"), "{inspect}");
+
+        assert_eq!(
+            ok(&aotc(&["run", out, "--invoke", "fib", "30"])),
+            "832040\n"
+        );
+        ok(&aotc(&["verify", out]));
+    }
+}
+
+#[test]
+fn wamrc_calling_convention() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("fib.aot");
+    let out = out.to_str().unwrap();
+    ok(&aotc(&[
+        "--xip",
+        "--opt-level=2",
+        "--target=x86_64",
+        "-o",
+        out,
+        "examples/fib.wat",
+    ]));
+    assert_eq!(ok(&aotc(&["run", out, "--invoke", "fib", "10"])), "55\n");
+}
+
+#[test]
+fn run_compiles_wat_and_wasm_in_memory() {
+    assert_eq!(
+        ok(&aotc(&["run", "examples/fib.wat", "--invoke", "fib", "20"])),
+        "6765\n"
+    );
+    assert_eq!(
+        ok(&aotc(&[
+            "run",
+            "examples/sum.wat",
+            "--invoke",
+            "sum",
+            "1000"
+        ])),
+        "499500\n"
+    );
+    assert_eq!(
+        ok(&aotc(&[
+            "run",
+            "--xip",
+            "examples/float.wat",
+            "--invoke",
+            "round_sum",
+            "2.5"
+        ])),
+        "7\n"
+    );
+}
+
+#[test]
+fn normal_file_with_relocations_runs() {
+    // On the x86_64 baseline (no SSE4.1), float rounding calls the intrinsic library: a normal
+    // file reaches it through relocations, an XIP file through the vmctx.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("float.aot");
+    let out = out.to_str().unwrap();
+    ok(&aotc(&[
+        "compile",
+        "--target",
+        "x86_64",
+        "examples/float.wat",
+        "-o",
+        out,
+    ]));
+    let inspect = ok(&aotc(&["inspect", out]));
+    assert!(!inspect.contains("relocations:    0"), "{inspect}");
+    assert_eq!(
+        ok(&aotc(&["run", out, "--invoke", "round_sum", "2.5"])),
+        "7\n"
+    );
+}
+
+#[test]
+fn verify_reports_a_flipped_text_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fib.aot");
+    let out = path.to_str().unwrap();
+    ok(&aotc(&["compile", "--xip", "examples/fib.wat", "-o", out]));
+    let mut bytes = std::fs::read(&path).unwrap();
+    let text_at = aotc_format::AotFile::parse(&bytes)
+        .unwrap()
+        .text_file_offset() as usize;
+    bytes[text_at + 3] ^= 0x20;
+    std::fs::write(&path, &bytes).unwrap();
+    ok(&aotc(&["inspect", out]));
+    let err = fail(&aotc(&["verify", out]));
+    assert!(err.contains("text checksum mismatch"), "{err}");
+    assert!(err.contains(out), "{err}");
+}
+
+#[test]
+fn errors_are_one_clear_line() {
+    let err = fail(&aotc(&["run", "no-such-file.aot"]));
+    assert!(err.contains("no-such-file.aot"), "{err}");
+    let err = fail(&aotc(&[
+        "compile",
+        "--target",
+        "mips",
+        "examples/fib.wat",
+        "-o",
+        "/dev/null",
+    ]));
+    assert!(err.contains("unknown architecture"), "{err}");
+    let err = fail(&aotc(&["run", "examples/fib.wat", "--invoke", "nope"]));
+    assert!(
+        err.contains("exports no function `nope`") && err.contains("fib"),
+        "{err}"
+    );
+    let err = fail(&aotc(&["run", "examples/fib.wat", "--invoke", "fib", "x"]));
+    assert!(err.contains("expected a i32 integer"), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.aot");
+    std::fs::write(&bad, b"\0aotc\r\n\x1a garbage").unwrap();
+    let err = fail(&aotc(&["inspect", bad.to_str().unwrap()]));
+    assert!(err.contains("offset") && err.contains("expected"), "{err}");
+}
+
+#[test]
+fn cross_targets_produce_xip_files_without_relocations() {
+    let dir = tempfile::tempdir().unwrap();
+    for target in ["x86_64", "aarch64", "riscv64", "s390x"] {
+        let out = dir.path().join(format!("fib-{target}.aot"));
+        let out = out.to_str().unwrap();
+        ok(&aotc(&[
+            "compile",
+            "--xip",
+            "--target",
+            target,
+            "examples/float.wat",
+            "-o",
+            out,
+        ]));
+        let inspect = ok(&aotc(&["inspect", out]));
+        assert!(inspect.contains("relocations:    0"), "{target}: {inspect}");
+        assert!(
+            inspect.contains(&format!("target:         {target}")),
+            "{inspect}"
+        );
+    }
+}
+
+#[test]
+fn object_format_is_an_elf_relocatable() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("fib.o");
+    ok(&aotc(&[
+        "compile",
+        "--format",
+        "object",
+        "examples/fib.wat",
+        "-o",
+        out.to_str().unwrap(),
+    ]));
+    let bytes = std::fs::read(&out).unwrap();
+    assert_eq!(&bytes[..4], b"\x7fELF");
+    assert_eq!(u16::from_le_bytes([bytes[16], bytes[17]]), 1, "ET_REL");
+}

@@ -1,0 +1,330 @@
+//! Damaged and crafted files: the reader must refuse every damaged file with an error, and
+//! never panic, whatever the bytes.
+
+use aotc_abi::{Arch, Builtin, TrapCode, ValType};
+use aotc_format::AotFile;
+use aotc_format::checksum::checksum;
+use aotc_format::layout::*;
+use aotc_format::write::*;
+
+/// A module exercising every record kind.
+fn sample(xip: bool) -> AotModule {
+    let mut m = AotModule::new(Arch::X86_64);
+    m.target_triple = "x86_64-unknown-linux".into();
+    m.flags = if xip {
+        FLAG_XIP | FLAG_INDIRECT_CALLS
+    } else {
+        0
+    };
+    m.text = (0..300u32).map(|i| (i * 7) as u8).collect();
+    m.types = vec![
+        FuncType {
+            params: vec![ValType::I32, ValType::F64],
+            results: vec![ValType::I64],
+            entry_trampoline: Some(200),
+            exit_trampoline: Some(250),
+        },
+        FuncType::default(),
+    ];
+    m.imports = vec![
+        Import {
+            module: "env".into(),
+            name: "f".into(),
+            kind: ExternKind::Func,
+            index: 0,
+        },
+        Import {
+            module: "env".into(),
+            name: "g".into(),
+            kind: ExternKind::Global,
+            index: 0,
+        },
+    ];
+    m.functions = vec![
+        Function {
+            type_index: 0,
+            body: None,
+        },
+        Function {
+            type_index: 0,
+            body: Some((0, 100)),
+        },
+        Function {
+            type_index: 1,
+            body: Some((100, 100)),
+        },
+    ];
+    m.tables = vec![Table {
+        elem_type: ValType::FuncRef,
+        min: 2,
+        max: Some(10),
+        imported: false,
+    }];
+    m.memories = vec![Memory {
+        min: 1,
+        max: None,
+        imported: false,
+        memory64: false,
+        shared: false,
+    }];
+    m.globals = vec![
+        Global {
+            val_type: ValType::I32,
+            mutable: false,
+            init: None,
+        },
+        Global {
+            val_type: ValType::I32,
+            mutable: true,
+            init: Some(ConstValue::GlobalGet(0)),
+        },
+        Global {
+            val_type: ValType::F64,
+            mutable: false,
+            init: Some(ConstValue::F64(1.5f64.to_bits())),
+        },
+    ];
+    m.exports = vec![
+        Export {
+            name: "run".into(),
+            kind: ExternKind::Func,
+            index: 1,
+        },
+        Export {
+            name: "mem".into(),
+            kind: ExternKind::Memory,
+            index: 0,
+        },
+    ];
+    m.start = Some(2);
+    m.elements = vec![ElementSegment {
+        placement: SegmentPlacement::Active {
+            index: 0,
+            offset: ConstValue::I32(0),
+        },
+        elem_type: ValType::FuncRef,
+        items: vec![
+            ConstValue::RefFunc(1),
+            ConstValue::RefNull(ValType::FuncRef),
+        ],
+    }];
+    m.data = vec![
+        DataSegment {
+            placement: SegmentPlacement::Active {
+                index: 0,
+                offset: ConstValue::GlobalGet(0),
+            },
+            bytes: b"hello".to_vec(),
+        },
+        DataSegment {
+            placement: SegmentPlacement::Passive,
+            bytes: vec![1, 2, 3],
+        },
+    ];
+    m.traps = vec![
+        (42, TrapCode::UnreachableCodeReached),
+        (10, TrapCode::MemoryOutOfBounds),
+    ];
+    m.builtins = vec![
+        Builtin::memory_grow,
+        Builtin::f64_floor,
+        Builtin::memory_grow,
+    ];
+    if !xip {
+        m.relocs = vec![Reloc {
+            offset: 50,
+            kind: RelocKind::Abs8,
+            target: RelocTarget::Builtin(Builtin::f64_floor),
+            addend: 0,
+        }];
+    }
+    m
+}
+
+#[test]
+fn round_trip() {
+    let bytes = sample(false).write().unwrap();
+    let f = AotFile::parse(&bytes).unwrap();
+    f.verify_text().unwrap();
+    assert!(!f.is_xip());
+    assert_eq!(f.arch(), Arch::X86_64);
+    assert_eq!(f.target_triple(), "x86_64-unknown-linux");
+    assert_eq!(f.text_file_offset() % 4096, 0);
+    assert_eq!(f.text().len(), 300);
+    assert_eq!(f.types().len(), 2);
+    let params: Vec<ValType> = f.params(&f.types()[0]).iter().collect();
+    assert_eq!(params, [ValType::I32, ValType::F64]);
+    assert_eq!(f.string(&f.imports()[0].name), "f");
+    assert_eq!(f.find_export("run").unwrap().index.get(), 1);
+    assert_eq!(f.start_function(), Some(2));
+    assert_eq!(f.trap_at(10), Some(TrapCode::MemoryOutOfBounds));
+    assert_eq!(f.trap_at(42), Some(TrapCode::UnreachableCodeReached));
+    assert_eq!(f.trap_at(11), None);
+    assert_eq!(f.relocs().len(), 1);
+    let builtins: Vec<Builtin> = f.builtins().collect();
+    assert_eq!(builtins, [Builtin::memory_grow, Builtin::f64_floor]);
+    assert_eq!(f.pool_bytes(&f.data_segments()[0].bytes), b"hello");
+    let items = f.element_items(&f.elements()[0]);
+    assert_eq!(ConstValue::decode(&items[0]), Some(ConstValue::RefFunc(1)));
+    assert_eq!(
+        ConstValue::decode(&f.globals()[2].init),
+        Some(ConstValue::F64(1.5f64.to_bits()))
+    );
+}
+
+#[test]
+fn writer_refuses_xip_with_relocations() {
+    let mut m = sample(true);
+    assert!(m.write().is_ok());
+    m.relocs.push(Reloc {
+        offset: 0,
+        kind: RelocKind::X86PcRel4,
+        target: RelocTarget::TextOffset(8),
+        addend: -4,
+    });
+    let err = m.write().unwrap_err();
+    assert!(
+        matches!(err, WriteError::XipWithRelocations { count: 1, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("XIP"));
+}
+
+#[test]
+fn writing_is_deterministic() {
+    assert_eq!(
+        sample(false).write().unwrap(),
+        sample(false).write().unwrap()
+    );
+}
+
+#[test]
+fn every_truncation_is_refused() {
+    for xip in [false, true] {
+        let bytes = sample(xip).write().unwrap();
+        for len in 0..bytes.len() {
+            let err = AotFile::parse(&bytes[..len]).expect_err("a truncated file must be refused");
+            assert!(!err.to_string().is_empty());
+        }
+    }
+}
+
+fn metadata_size(bytes: &[u8]) -> usize {
+    AotFile::parse(bytes).unwrap().header().metadata_size.get() as usize
+}
+
+fn reseal(bytes: &mut [u8]) {
+    let size = u64::from_le_bytes(bytes[104..112].try_into().unwrap()) as usize;
+    if size > bytes.len() || size < METADATA_CHECKSUM_OFFSET + 8 {
+        return;
+    }
+    bytes[METADATA_CHECKSUM_OFFSET..METADATA_CHECKSUM_OFFSET + 8].fill(0);
+    let sum = checksum(&bytes[..size]);
+    bytes[METADATA_CHECKSUM_OFFSET..METADATA_CHECKSUM_OFFSET + 8]
+        .copy_from_slice(&sum.to_le_bytes());
+}
+
+#[test]
+fn every_metadata_byte_flip_is_refused() {
+    let bytes = sample(false).write().unwrap();
+    for i in 0..metadata_size(&bytes) {
+        for mask in [0x01u8, 0x80, 0xff] {
+            let mut damaged = bytes.clone();
+            damaged[i] ^= mask;
+            assert!(
+                AotFile::parse(&damaged).is_err(),
+                "flipping byte {i} with {mask:#x} was not detected"
+            );
+        }
+    }
+}
+
+#[test]
+fn resealed_flips_never_panic() {
+    // With the checksum recomputed, a flip reaches the structural checks: the file may load
+    // (the flip hit a name or a value) or be refused, but parsing and every accessor must not
+    // panic.
+    let bytes = sample(false).write().unwrap();
+    let mut refused = 0;
+    for i in 0..metadata_size(&bytes) {
+        for mask in [0x01u8, 0x10, 0x80, 0xff] {
+            let mut damaged = bytes.clone();
+            damaged[i] ^= mask;
+            reseal(&mut damaged);
+            match AotFile::parse(&damaged) {
+                Ok(f) => exercise(&f),
+                Err(_) => refused += 1,
+            }
+        }
+    }
+    assert!(refused > 0);
+}
+
+/// Calls every accessor, as a loader would.
+fn exercise(f: &AotFile<'_>) {
+    let _ = f.verify_text();
+    let _ = (
+        f.target_triple(),
+        f.cpu_name(),
+        f.sections().count(),
+        f.start_function(),
+    );
+    for t in f.types() {
+        let _ = f.params(t).iter().count() + f.results(t).iter().count();
+    }
+    for i in f.imports() {
+        let _ = (f.string(&i.module), f.string(&i.name));
+    }
+    for e in f.exports() {
+        let _ = f.string(&e.name);
+    }
+    for e in f.elements() {
+        for item in f.element_items(e) {
+            let _ = ConstValue::decode(item);
+        }
+    }
+    for d in f.data_segments() {
+        let _ = f.pool_bytes(&d.bytes);
+    }
+    for off in 0..f.text().len() as u32 {
+        let _ = f.trap_at(off);
+    }
+    let _ = f.builtins().count();
+}
+
+#[test]
+fn text_flip_is_found_by_verify_only() {
+    let bytes = sample(true).write().unwrap();
+    let text_at = AotFile::parse(&bytes).unwrap().text_file_offset() as usize;
+    let mut damaged = bytes.clone();
+    damaged[text_at + 7] ^= 0x40;
+    let f = AotFile::parse(&damaged).expect("loading does not read the text");
+    let err = f.verify_text().unwrap_err();
+    assert!(err.to_string().contains("text checksum mismatch"), "{err}");
+}
+
+#[test]
+fn errors_name_offset_and_expectation() {
+    let mut bytes = sample(false).write().unwrap();
+    bytes[0] = b'X';
+    let err = AotFile::parse(&bytes).unwrap_err();
+    assert_eq!(err.offset, 0);
+    assert!(err.to_string().contains("not an aotc AOT file"), "{err}");
+
+    let mut bytes = sample(false).write().unwrap();
+    bytes[12] = 99; // ABI version
+    let err = AotFile::parse(&bytes).unwrap_err();
+    assert_eq!(err.offset, 12);
+    assert!(
+        err.to_string().contains("ABI version 99, expected"),
+        "{err}"
+    );
+
+    let bytes = sample(false).write().unwrap();
+    let err = AotFile::parse(&bytes[..100]).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("truncated file header: expected 152 bytes"),
+        "{err}"
+    );
+}

@@ -1,0 +1,954 @@
+//! Instantiation and instances: linking imports (kind and type checks with the specification's
+//! wording), building the vmctx and the arrays it points to, creating memories, tables and
+//! globals, applying element and data segments, running the start function; exports; and the
+//! instance-side work of the runtime helpers (`memory.fill`, `table.init`, ...).
+//!
+//! Lifetimes: instances and handles are reference counted and `!Send`. An instance keeps its
+//! imports alive; an exported table or global keeps its instance alive. When a function
+//! reference may flow from one instance into another's storage (an imported funcref table or
+//! global, a call to an imported function taking funcrefs, a host-side store or call), the
+//! receiving side keeps the sender alive. Such links may form cycles that are never freed: a
+//! deliberate leak in exchange for never dangling.
+
+use std::cell::{Cell, RefCell, UnsafeCell};
+use std::fmt;
+use std::rc::Rc;
+
+use aotc_abi::{TrapCode, ValType};
+use aotc_format::layout::{ConstValue, ExternKind, SegmentMode};
+
+use crate::builtins::builtin_table;
+use crate::error::InstantiationError;
+use crate::func::{Func, Owner, Val};
+use crate::global::{Global, GlobalInner};
+use crate::live_instances::{self, WeakOwner};
+use crate::memory::Memory;
+use crate::module::Module;
+use crate::table::{Table, TableInner};
+use crate::trap::Trap;
+use crate::types::{ExternType, FuncType, GlobalType};
+use crate::vmctx::{FuncRef, GlobalSlot, TableDef, ValRaw, VmctxHeader};
+
+/// Per-instance settings.
+#[derive(Clone, Debug)]
+pub struct InstanceConfig {
+    /// Most stack, in bytes, wasm may use below the point where the host first calls into wasm
+    /// (bounded by the thread's stack, less a 64 KiB margin). Deeper recursion traps with
+    /// `StackOverflow`.
+    pub max_wasm_stack: usize,
+}
+
+impl Default for InstanceConfig {
+    fn default() -> Self {
+        InstanceConfig {
+            max_wasm_stack: 1 << 20,
+        }
+    }
+}
+
+/// Something an instance imports or exports.
+#[derive(Clone, Debug)]
+pub enum Extern {
+    /// A function.
+    Func(Func),
+    /// A linear memory.
+    Memory(Memory),
+    /// A table.
+    Table(Table),
+    /// A global.
+    Global(Global),
+}
+
+impl Extern {
+    /// Its type (for tables and memories, with the current size as minimum).
+    pub fn ty(&self) -> ExternType {
+        match self {
+            Extern::Func(f) => ExternType::Func(f.ty()),
+            Extern::Memory(m) => {
+                let mut ty = m.ty();
+                ty.min = m.size_pages();
+                ExternType::Memory(ty)
+            }
+            Extern::Table(t) => {
+                let mut ty = t.ty();
+                ty.min = t.size();
+                ExternType::Table(ty)
+            }
+            Extern::Global(g) => ExternType::Global(g.ty()),
+        }
+    }
+
+    /// The function, if it is one.
+    pub fn into_func(self) -> Option<Func> {
+        if let Extern::Func(f) = self {
+            Some(f)
+        } else {
+            None
+        }
+    }
+
+    /// The memory, if it is one.
+    pub fn into_memory(self) -> Option<Memory> {
+        if let Extern::Memory(m) = self {
+            Some(m)
+        } else {
+            None
+        }
+    }
+
+    /// The table, if it is one.
+    pub fn into_table(self) -> Option<Table> {
+        if let Extern::Table(t) = self {
+            Some(t)
+        } else {
+            None
+        }
+    }
+
+    /// The global, if it is one.
+    pub fn into_global(self) -> Option<Global> {
+        if let Extern::Global(g) = self {
+            Some(g)
+        } else {
+            None
+        }
+    }
+}
+
+impl From<Func> for Extern {
+    fn from(f: Func) -> Self {
+        Extern::Func(f)
+    }
+}
+impl From<Memory> for Extern {
+    fn from(m: Memory) -> Self {
+        Extern::Memory(m)
+    }
+}
+impl From<Table> for Extern {
+    fn from(t: Table) -> Self {
+        Extern::Table(t)
+    }
+}
+impl From<Global> for Extern {
+    fn from(g: Global) -> Self {
+        Extern::Global(g)
+    }
+}
+
+/// An instance of a module. Cheap to clone (shared); `!Send`: an instance and everything
+/// reachable from it stay on the thread that created them.
+#[derive(Clone)]
+pub struct Instance {
+    inner: Rc<InstanceInner>,
+}
+
+impl fmt::Debug for Instance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Instance")
+            .field("module", &self.inner.module.name())
+            .finish()
+    }
+}
+
+pub(crate) struct InstanceInner {
+    module: Module,
+    config: InstanceConfig,
+    /// The vmctx; boxed so its address is stable.
+    vmctx: Box<UnsafeCell<VmctxHeader>>,
+    /// One per function index; `vmctx.functions` points here.
+    funcrefs: Box<[FuncRef]>,
+    /// The imported functions, by function index.
+    imported_funcs: Vec<Func>,
+    memories: Vec<Memory>,
+    /// Imported tables carry their owner; defined ones do not (no cycle with ourselves).
+    tables: Vec<Table>,
+    globals: Vec<Global>,
+    /// `vmctx.globals` points here (kept, never read).
+    #[allow(dead_code)]
+    global_ptrs: Box<[*mut GlobalSlot]>,
+    /// `vmctx.tables` points here (kept, never read).
+    #[allow(dead_code)]
+    table_ptrs: Box<[*mut TableDef]>,
+    /// Whether each data segment was dropped.
+    data_dropped: Box<[Cell<bool>]>,
+    /// The items of each element segment (empty once dropped).
+    elements: RefCell<Vec<Rc<[usize]>>>,
+    /// Owners of functions that flowed into this instance from outside.
+    keepalive: RefCell<Vec<Owner>>,
+}
+
+impl Drop for InstanceInner {
+    fn drop(&mut self) {
+        live_instances::unregister_funcrefs(self.funcrefs.as_ptr());
+        live_instances::unregister_vmctx(self.vmctx.get());
+    }
+}
+
+fn link_error(
+    index: usize,
+    module: &str,
+    name: &str,
+    message: &'static str,
+    detail: String,
+) -> InstantiationError {
+    InstantiationError::Link {
+        index,
+        module: module.to_owned(),
+        name: name.to_owned(),
+        message,
+        detail,
+    }
+}
+
+const INCOMPATIBLE: &str = "incompatible import type";
+
+/// Whether a `given` maximum satisfies an `expected` one.
+fn max_fits<T: PartialOrd>(expected: Option<T>, given: Option<T>) -> bool {
+    match (expected, given) {
+        (None, _) => true,
+        (Some(_), None) => false,
+        (Some(e), Some(g)) => g <= e,
+    }
+}
+
+/// Why `given` cannot satisfy an import of type `expected`, if it cannot.
+fn import_mismatch(expected: &ExternType, given: &Extern) -> Option<String> {
+    let ok = match (expected, given) {
+        (ExternType::Func(e), Extern::Func(f)) => f.ty() == *e,
+        (ExternType::Table(e), Extern::Table(t)) => {
+            let ty = t.ty();
+            ty.element == e.element && t.size() >= e.min && max_fits(e.max, ty.max)
+        }
+        (ExternType::Memory(e), Extern::Memory(m)) => {
+            let ty = m.ty();
+            ty.memory64 == e.memory64
+                && ty.shared == e.shared
+                && m.size_pages() >= e.min
+                && max_fits(e.max, ty.max)
+        }
+        (ExternType::Global(e), Extern::Global(g)) => g.ty() == *e,
+        _ => false,
+    };
+    (!ok).then(|| format!("expected {expected}, given {}", given.ty()))
+}
+
+impl Instance {
+    /// Instantiates `module` with `imports`, given in the module's import order.
+    ///
+    /// Checks every import's kind and type; creates memories, tables and globals; applies the
+    /// element segments, then the data segments, in order; runs the start function. A trap in
+    /// a segment or the start function returns [`InstantiationError::Trap`]; writes already
+    /// done to imported memories and tables stay.
+    pub fn new(module: &Module, imports: &[Extern]) -> Result<Instance, InstantiationError> {
+        Instance::new_with(module, imports, &InstanceConfig::default())
+    }
+
+    /// [`Instance::new`] with settings.
+    pub fn new_with(
+        module: &Module,
+        imports: &[Extern],
+        config: &InstanceConfig,
+    ) -> Result<Instance, InstantiationError> {
+        let inner = build(module, imports, config)?;
+        initialize(&inner)?;
+        Ok(Instance { inner })
+    }
+
+    /// The module it instantiates.
+    pub fn module(&self) -> &Module {
+        &self.inner.module
+    }
+
+    /// The export `name`.
+    pub fn get_export(&self, name: &str) -> Option<Extern> {
+        let file = self.inner.module.file();
+        let export = file.find_export(name)?;
+        self.inner
+            .extern_at(ExternKind::from_u8(export.kind)?, export.index.get())
+    }
+
+    /// The exported function `name`.
+    pub fn get_func(&self, name: &str) -> Option<Func> {
+        self.get_export(name)?.into_func()
+    }
+
+    /// The exported memory `name`.
+    pub fn get_memory(&self, name: &str) -> Option<Memory> {
+        self.get_export(name)?.into_memory()
+    }
+
+    /// The exported table `name`.
+    pub fn get_table(&self, name: &str) -> Option<Table> {
+        self.get_export(name)?.into_table()
+    }
+
+    /// The exported global `name`.
+    pub fn get_global(&self, name: &str) -> Option<Global> {
+        self.get_export(name)?.into_global()
+    }
+
+    /// Every export, in order.
+    pub fn exports(&self) -> impl Iterator<Item = (&str, Extern)> + '_ {
+        let file = self.inner.module.file();
+        file.exports().iter().filter_map(move |e| {
+            let ext = self
+                .inner
+                .extern_at(ExternKind::from_u8(e.kind)?, e.index.get())?;
+            Some((file.string(&e.name), ext))
+        })
+    }
+}
+
+/// Links the imports and builds the instance's runtime structures (no segment applied yet).
+fn build(
+    module: &Module,
+    imports: &[Extern],
+    config: &InstanceConfig,
+) -> Result<Rc<InstanceInner>, InstantiationError> {
+    let m = &module.inner;
+    let file = m.file();
+    let vmctx = Box::new(UnsafeCell::new(VmctxHeader::empty()));
+    let vmctx_ptr = vmctx.get();
+
+    let counts = file.module();
+    let mut imported_funcs: Vec<Option<Func>> =
+        vec![None; counts.imported_functions.get() as usize];
+    let mut imported_memories: Vec<Option<Memory>> =
+        vec![None; counts.imported_memories.get() as usize];
+    let mut imported_tables: Vec<Option<Table>> = vec![None; counts.imported_tables.get() as usize];
+    let mut imported_globals: Vec<Option<Global>> =
+        vec![None; counts.imported_globals.get() as usize];
+    let mut funcrefs: Vec<FuncRef> = vec![FuncRef::null(); file.functions().len()];
+
+    for (i, import) in file.imports().iter().enumerate() {
+        let module_name = file.string(&import.module);
+        let name = file.string(&import.name);
+        let Some(kind) = ExternKind::from_u8(import.kind) else {
+            continue; // checked by the reader
+        };
+        let index = import.index.get();
+        let expected = module.extern_type(kind, index);
+        let Some(given) = imports.get(i) else {
+            return Err(link_error(
+                i,
+                module_name,
+                name,
+                "unknown import",
+                format!(
+                    "expected {expected}, but only {} import(s) were given",
+                    imports.len()
+                ),
+            ));
+        };
+        if let Some(detail) = import_mismatch(&expected, given) {
+            return Err(link_error(i, module_name, name, INCOMPATIBLE, detail));
+        }
+        let slot = index as usize;
+        match given {
+            Extern::Func(f) => {
+                let type_index = m.func_type_index(index);
+                funcrefs[slot] = match f.as_host() {
+                    Some(host) => {
+                        let Some(t) = file.types().get(type_index as usize) else {
+                            return Err(link_error(
+                                i,
+                                module_name,
+                                name,
+                                INCOMPATIBLE,
+                                "no such type".into(),
+                            ));
+                        };
+                        if t.exit_trampoline.get() == aotc_format::layout::NONE {
+                            return Err(link_error(
+                                i,
+                                module_name,
+                                name,
+                                INCOMPATIBLE,
+                                format!(
+                                    "the module has no exit trampoline for {expected} to call a host function"
+                                ),
+                            ));
+                        }
+                        let funcref = FuncRef {
+                            wasm_call: m.text_address(t.exit_trampoline.get()),
+                            array_call: m.text_address(t.entry_trampoline.get()),
+                            vmctx: host.context(),
+                            type_id: host.type_id(),
+                        };
+                        host.adopt_funcref(module, funcref);
+                        funcref
+                    }
+                    None => f.wasm_funcref().unwrap_or_else(FuncRef::null),
+                };
+                imported_funcs[slot] = Some(f.clone());
+            }
+            Extern::Memory(mem) => imported_memories[slot] = Some(mem.clone()),
+            Extern::Table(t) => imported_tables[slot] = Some(t.clone()),
+            Extern::Global(g) => imported_globals[slot] = Some(g.clone()),
+        }
+    }
+    let complete = |missing: bool| -> Result<(), InstantiationError> {
+        if missing {
+            Err(link_error(
+                0,
+                "",
+                "",
+                "unknown import",
+                "the module's import records do not cover every imported index".into(),
+            ))
+        } else {
+            Ok(())
+        }
+    };
+    complete(imported_funcs.iter().any(Option::is_none))?;
+    complete(imported_memories.iter().any(Option::is_none))?;
+    complete(imported_tables.iter().any(Option::is_none))?;
+    complete(imported_globals.iter().any(Option::is_none))?;
+    let imported_funcs: Vec<Func> = imported_funcs.into_iter().flatten().collect();
+
+    // Defined functions.
+    let types = file.types();
+    for (index, f) in file
+        .functions()
+        .iter()
+        .enumerate()
+        .skip(imported_funcs.len())
+    {
+        let t = f.type_index.get() as usize;
+        let entry = types
+            .get(t)
+            .map_or(aotc_format::layout::NONE, |t| t.entry_trampoline.get());
+        funcrefs[index] = FuncRef {
+            wasm_call: m.text_address(f.body_offset.get()),
+            array_call: m.text_address(entry),
+            vmctx: vmctx_ptr.cast(),
+            type_id: m.type_ids.get(t).copied().unwrap_or(0),
+        };
+    }
+    let funcrefs: Box<[FuncRef]> = funcrefs.into_boxed_slice();
+
+    // Memories.
+    let mut memories: Vec<Memory> = imported_memories.into_iter().flatten().collect();
+    for index in memories.len()..file.memories().len() {
+        let ExternType::Memory(ty) = module.extern_type(ExternKind::Memory, index as u32) else {
+            continue;
+        };
+        let memory = Memory::new(ty).map_err(|e| InstantiationError::Resource {
+            what: format!("memory {index}"),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+        memories.push(memory);
+    }
+
+    // Tables (defined ones start out null).
+    let mut tables: Vec<Table> = imported_tables.into_iter().flatten().collect();
+    for index in tables.len()..file.tables().len() {
+        let ExternType::Table(ty) = module.extern_type(ExternKind::Table, index as u32) else {
+            continue;
+        };
+        let inner = TableInner::new(ty, 0).map_err(|e| InstantiationError::Resource {
+            what: format!("table {index}"),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+        tables.push(Table {
+            inner: Rc::new(inner),
+            _owner: None,
+        });
+    }
+
+    // Globals.
+    let mut globals: Vec<Global> = imported_globals.into_iter().flatten().collect();
+    for (index, g) in file.globals().iter().enumerate().skip(globals.len()) {
+        let ExternType::Global(ty) = module.extern_type(ExternKind::Global, index as u32) else {
+            continue;
+        };
+        let init = ConstValue::decode(&g.init).unwrap_or(ConstValue::None);
+        let raw = const_raw(init, &globals, &funcrefs);
+        globals.push(Global {
+            inner: Rc::new(GlobalInner::new(ty, raw)),
+            _owner: None,
+        });
+    }
+
+    let global_ptrs: Box<[*mut GlobalSlot]> = globals.iter().map(|g| g.inner.slot_ptr()).collect();
+    let table_ptrs: Box<[*mut TableDef]> = tables.iter().map(|t| t.inner.def_ptr()).collect();
+
+    // Element segment items, evaluated now (declared segments are dropped at once).
+    let elements: Vec<Rc<[usize]>> = file
+        .elements()
+        .iter()
+        .map(|e| {
+            if SegmentMode::from_u8(e.mode) == Some(SegmentMode::Declared) {
+                return Rc::from(Vec::new());
+            }
+            file.element_items(e)
+                .iter()
+                .map(|item| {
+                    let value = ConstValue::decode(item).unwrap_or(ConstValue::None);
+                    let raw = const_raw(value, &globals, &funcrefs);
+                    usize_of(raw)
+                })
+                .collect::<Vec<usize>>()
+                .into()
+        })
+        .collect();
+    let data_dropped: Box<[Cell<bool>]> = file
+        .data_segments()
+        .iter()
+        .map(|_| Cell::new(false))
+        .collect();
+
+    // SAFETY: the vmctx is not shared yet; every pointer stored points into boxes owned by the
+    // instance being built (or by its imports, which it keeps alive), or into static data.
+    unsafe {
+        let header = &mut *vmctx_ptr;
+        header.memory = memories
+            .first()
+            .map_or(std::ptr::null_mut(), |m| m.inner.def_ptr());
+        header.functions = funcrefs.as_ptr();
+        header.builtins = builtin_table();
+        header.globals = global_ptrs.as_ptr();
+        header.tables = table_ptrs.as_ptr();
+        header.type_ids = m.type_ids.as_ptr();
+        header.constants = std::ptr::null();
+    }
+
+    let inner = Rc::new(InstanceInner {
+        module: module.clone(),
+        config: config.clone(),
+        vmctx,
+        funcrefs,
+        imported_funcs,
+        memories,
+        tables,
+        globals,
+        global_ptrs,
+        table_ptrs,
+        data_dropped,
+        elements: RefCell::new(elements),
+        keepalive: RefCell::new(Vec::new()),
+    });
+    // SAFETY: the header lives in `inner`, which the runtime pointer designates for as long as
+    // the vmctx exists. The vmctx stays valid until `InstanceInner::drop` unregisters it.
+    unsafe {
+        (*inner.vmctx.get()).runtime = Rc::as_ptr(&inner).cast();
+        live_instances::register_vmctx(inner.vmctx.get());
+    }
+    live_instances::register_funcrefs(
+        inner.funcrefs.as_ptr(),
+        inner.funcrefs.len(),
+        WeakOwner::Instance(Rc::downgrade(&inner)),
+    );
+
+    // Whoever may receive our function references keeps us alive.
+    let me = Owner::Instance(inner.clone());
+    let counts = file.module();
+    for table in &inner.tables[..counts.imported_tables.get() as usize] {
+        if table.inner.element_type() == ValType::FuncRef {
+            table.inner.keep_alive(me.clone());
+        }
+    }
+    for global in &inner.globals[..counts.imported_globals.get() as usize] {
+        let ty = global.inner.ty();
+        if ty.mutable && ty.content == ValType::FuncRef {
+            global.inner.keep_alive(me.clone());
+        }
+    }
+    for f in &inner.imported_funcs {
+        if f.as_host().is_none()
+            && f.ty().params.contains(&ValType::FuncRef)
+            && let Owner::Instance(exporter) = f.owner()
+        {
+            exporter.keep_alive(me.clone());
+        }
+    }
+    Ok(inner)
+}
+
+/// Applies the active element segments, then the active data segments, then runs the start
+/// function.
+fn initialize(inner: &Rc<InstanceInner>) -> Result<(), InstantiationError> {
+    let module = inner.module.clone();
+    let file = module.file();
+    for (index, e) in file.elements().iter().enumerate() {
+        match SegmentMode::from_u8(e.mode) {
+            Some(SegmentMode::Active) => {
+                let offset = inner.offset_value(&e.offset);
+                let len = u32::try_from(file.element_items(e).len()).unwrap_or(u32::MAX);
+                let result = offset.ok_or(TrapCode::TableOutOfBounds).and_then(|dst| {
+                    inner.table_init(e.table_index.get(), index as u32, dst, 0, len)
+                });
+                inner.elem_drop(index as u32);
+                result.map_err(|code| Trap::new(code, None))?;
+            }
+            Some(SegmentMode::Declared) => inner.elem_drop(index as u32),
+            _ => {}
+        }
+    }
+    for (index, d) in file.data_segments().iter().enumerate() {
+        if SegmentMode::from_u8(d.mode) == Some(SegmentMode::Active) {
+            let offset = inner.offset_value(&d.offset);
+            let len = u32::try_from(file.pool_bytes(&d.bytes).len()).unwrap_or(u32::MAX);
+            let result = offset
+                .ok_or(TrapCode::MemoryOutOfBounds)
+                .and_then(|dst| inner.memory_init(d.memory_index.get(), index as u32, dst, 0, len));
+            inner.data_drop(index as u32);
+            result.map_err(|code| Trap::new(code, None))?;
+        }
+    }
+    if let Some(start) = file.start_function() {
+        let Some(func) = InstanceInner::func(inner, start) else {
+            return Err(Trap::new(
+                TrapCode::HostError,
+                Some(format!("no start function {start}")),
+            )
+            .into());
+        };
+        func.call(&[])?;
+    }
+    Ok(())
+}
+
+/// The pointer-sized value at the start of a slot.
+fn usize_of(raw: ValRaw) -> usize {
+    let mut bytes = [0u8; size_of::<usize>()];
+    bytes.copy_from_slice(&raw.0[..size_of::<usize>()]);
+    usize::from_ne_bytes(bytes)
+}
+
+/// The value of a constant expression (globals and functions as built so far).
+fn const_raw(value: ConstValue, globals: &[Global], funcrefs: &[FuncRef]) -> ValRaw {
+    let mut raw = ValRaw::default();
+    match value {
+        ConstValue::None | ConstValue::RefNull(_) => {}
+        ConstValue::I32(v) => raw.0[..4].copy_from_slice(&v.to_ne_bytes()),
+        ConstValue::I64(v) => raw.0[..8].copy_from_slice(&v.to_ne_bytes()),
+        ConstValue::F32(v) => raw.0[..4].copy_from_slice(&v.to_ne_bytes()),
+        ConstValue::F64(v) => raw.0[..8].copy_from_slice(&v.to_ne_bytes()),
+        ConstValue::V128(v) => raw.0 = v.to_ne_bytes(),
+        ConstValue::GlobalGet(g) => {
+            if let Some(g) = globals.get(g as usize) {
+                raw = g.inner.raw();
+            }
+        }
+        ConstValue::RefFunc(f) => {
+            if let Some(f) = funcrefs.get(f as usize) {
+                let address = f as *const FuncRef as usize;
+                raw.0[..size_of::<usize>()].copy_from_slice(&address.to_ne_bytes());
+            }
+        }
+    }
+    raw
+}
+
+impl InstanceInner {
+    /// The instance a vmctx belongs to.
+    ///
+    /// # Safety
+    /// `vmctx` must be the vmctx of a live instance (as passed by compiled code to a builtin).
+    pub(crate) unsafe fn from_vmctx<'a>(vmctx: *mut VmctxHeader) -> &'a InstanceInner {
+        // SAFETY: guaranteed by the caller; `runtime` was set to the instance at creation.
+        unsafe { &*(*vmctx).runtime.cast::<InstanceInner>() }
+    }
+
+    /// The function with index `index` (an imported function is returned as given).
+    pub(crate) fn func(this: &Rc<InstanceInner>, index: u32) -> Option<Func> {
+        let i = index as usize;
+        if let Some(f) = this.imported_funcs.get(i) {
+            return Some(f.clone());
+        }
+        (i < this.funcrefs.len()).then(|| Func::from_instance(this.clone(), index))
+    }
+
+    /// The `FuncRef` of function `index`.
+    pub(crate) fn funcref(&self, index: u32) -> Option<&FuncRef> {
+        self.funcrefs.get(index as usize)
+    }
+
+    /// The type of function `index`.
+    pub(crate) fn func_type(&self, index: u32) -> &FuncType {
+        let m = &self.module.inner;
+        m.func_type(m.func_type_index(index))
+    }
+
+    pub(crate) fn max_wasm_stack(&self) -> usize {
+        self.config.max_wasm_stack
+    }
+
+    /// Keeps `owner` alive as long as this instance.
+    pub(crate) fn keep_alive(&self, owner: Owner) {
+        if let Owner::Instance(i) = &owner
+            && std::ptr::eq(Rc::as_ptr(i), self)
+        {
+            return;
+        }
+        let mut list = self.keepalive.borrow_mut();
+        if !list.iter().any(|o| o.same(&owner)) {
+            list.push(owner);
+        }
+    }
+
+    /// The export of `kind` and `index` as a handle.
+    fn extern_at(self: &Rc<Self>, kind: ExternKind, index: u32) -> Option<Extern> {
+        let i = index as usize;
+        let counts = self.module.file().module();
+        Some(match kind {
+            ExternKind::Func => Extern::Func(InstanceInner::func(self, index)?),
+            ExternKind::Memory => Extern::Memory(self.memories.get(i)?.clone()),
+            ExternKind::Table => {
+                let t = self.tables.get(i)?;
+                Extern::Table(if i < counts.imported_tables.get() as usize {
+                    t.clone()
+                } else {
+                    Table {
+                        inner: t.inner.clone(),
+                        _owner: Some(self.clone()),
+                    }
+                })
+            }
+            ExternKind::Global => {
+                let g = self.globals.get(i)?;
+                Extern::Global(if i < counts.imported_globals.get() as usize {
+                    g.clone()
+                } else {
+                    Global {
+                        inner: g.inner.clone(),
+                        _owner: Some(self.clone()),
+                    }
+                })
+            }
+        })
+    }
+
+    /// The value of a segment offset expression, as an unsigned 32-bit offset.
+    fn offset_value(&self, expr: &aotc_format::layout::ConstExpr) -> Option<u32> {
+        match ConstValue::decode(expr)? {
+            ConstValue::I32(v) => Some(v as u32),
+            ConstValue::I64(v) => u32::try_from(v).ok(),
+            ConstValue::GlobalGet(g) => {
+                let global = self.globals.get(g as usize)?;
+                let raw = global.inner.raw();
+                match global.inner.ty() {
+                    GlobalType {
+                        content: ValType::I32,
+                        ..
+                    } => Some(u32::from_ne_bytes([raw.0[0], raw.0[1], raw.0[2], raw.0[3]])),
+                    GlobalType {
+                        content: ValType::I64,
+                        ..
+                    } => u32::try_from(usize_of(raw)).ok(),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    // ---- runtime helpers (called through the builtin table) ----
+
+    /// `memory.grow`: the old size in pages, or -1.
+    pub(crate) fn memory_grow(&self, index: u32, delta: u32) -> i32 {
+        match self.memories.get(index as usize) {
+            Some(m) => m.inner.grow(delta.into()).map_or(-1, |old| old as i32),
+            None => -1,
+        }
+    }
+
+    /// `memory.fill`.
+    pub(crate) fn memory_fill(
+        &self,
+        index: u32,
+        dst: u32,
+        value: u32,
+        len: u32,
+    ) -> Result<(), TrapCode> {
+        let memory = self
+            .memories
+            .get(index as usize)
+            .ok_or(TrapCode::MemoryOutOfBounds)?;
+        let ptr = memory
+            .inner
+            .checked_ptr(dst as usize, len as usize)
+            .map_err(|_| TrapCode::MemoryOutOfBounds)?;
+        // SAFETY: `[ptr, ptr + len)` is within the memory's current size (checked).
+        unsafe { std::ptr::write_bytes(ptr, value as u8, len as usize) };
+        Ok(())
+    }
+
+    /// `memory.copy` (overlapping ranges allowed).
+    pub(crate) fn memory_copy(
+        &self,
+        dst_mem: u32,
+        src_mem: u32,
+        dst: u32,
+        src: u32,
+        len: u32,
+    ) -> Result<(), TrapCode> {
+        let d = self
+            .memories
+            .get(dst_mem as usize)
+            .ok_or(TrapCode::MemoryOutOfBounds)?;
+        let s = self
+            .memories
+            .get(src_mem as usize)
+            .ok_or(TrapCode::MemoryOutOfBounds)?;
+        let to = d
+            .inner
+            .checked_ptr(dst as usize, len as usize)
+            .map_err(|_| TrapCode::MemoryOutOfBounds)?;
+        let from = s
+            .inner
+            .checked_ptr(src as usize, len as usize)
+            .map_err(|_| TrapCode::MemoryOutOfBounds)?;
+        // SAFETY: both ranges are within their memories (checked); `copy` allows overlap.
+        unsafe { std::ptr::copy(from, to, len as usize) };
+        Ok(())
+    }
+
+    /// `memory.init` from data segment `seg`.
+    pub(crate) fn memory_init(
+        &self,
+        index: u32,
+        seg: u32,
+        dst: u32,
+        src: u32,
+        len: u32,
+    ) -> Result<(), TrapCode> {
+        let file = self.module.file();
+        let bytes = match (
+            file.data_segments().get(seg as usize),
+            self.data_dropped.get(seg as usize),
+        ) {
+            (Some(d), Some(dropped)) if !dropped.get() => file.pool_bytes(&d.bytes),
+            (Some(_), Some(_)) => &[],
+            _ => return Err(TrapCode::MemoryOutOfBounds),
+        };
+        let source = (src as usize)
+            .checked_add(len as usize)
+            .and_then(|end| bytes.get(src as usize..end))
+            .ok_or(TrapCode::MemoryOutOfBounds)?;
+        let memory = self
+            .memories
+            .get(index as usize)
+            .ok_or(TrapCode::MemoryOutOfBounds)?;
+        let to = memory
+            .inner
+            .checked_ptr(dst as usize, len as usize)
+            .map_err(|_| TrapCode::MemoryOutOfBounds)?;
+        // SAFETY: the destination is within the memory (checked); the source is the file's
+        // bytes, which never overlap a linear memory.
+        unsafe { std::ptr::copy_nonoverlapping(source.as_ptr(), to, source.len()) };
+        Ok(())
+    }
+
+    /// `data.drop`.
+    pub(crate) fn data_drop(&self, seg: u32) {
+        if let Some(d) = self.data_dropped.get(seg as usize) {
+            d.set(true);
+        }
+    }
+
+    fn table(&self, index: u32) -> Result<&TableInner, TrapCode> {
+        self.tables
+            .get(index as usize)
+            .map(|t| &*t.inner)
+            .ok_or(TrapCode::TableOutOfBounds)
+    }
+
+    /// `table.grow`: the old size, or -1.
+    pub(crate) fn table_grow(&self, index: u32, init: usize, delta: u32) -> i32 {
+        match self.table(index) {
+            Ok(t) => t.grow(delta, init).map_or(-1, |old| old as i32),
+            Err(_) => -1,
+        }
+    }
+
+    /// `table.fill`.
+    pub(crate) fn table_fill(
+        &self,
+        index: u32,
+        dst: u32,
+        value: usize,
+        len: u32,
+    ) -> Result<(), TrapCode> {
+        let table = self.table(index)?;
+        if u64::from(dst) + u64::from(len) > u64::from(table.len()) {
+            return Err(TrapCode::TableOutOfBounds);
+        }
+        table.fill(dst, value, len);
+        Ok(())
+    }
+
+    /// `table.copy` (overlapping ranges allowed).
+    pub(crate) fn table_copy(
+        &self,
+        dst_table: u32,
+        src_table: u32,
+        dst: u32,
+        src: u32,
+        len: u32,
+    ) -> Result<(), TrapCode> {
+        let d = self.table(dst_table)?;
+        let s = self.table(src_table)?;
+        let (dst, src, len) = (dst as usize, src as usize, len as usize);
+        if dst + len > d.len() as usize || src + len > s.len() as usize {
+            return Err(TrapCode::TableOutOfBounds);
+        }
+        if std::ptr::eq(d, s) {
+            // SAFETY: single-threaded; no other reference to the elements is live.
+            unsafe { d.elements_mut() }.copy_within(src..src + len, dst);
+        } else {
+            // SAFETY: two distinct tables; no other reference to their elements is live.
+            let (to, from) = unsafe { (d.elements_mut(), s.elements_mut()) };
+            to[dst..dst + len].copy_from_slice(&from[src..src + len]);
+        }
+        Ok(())
+    }
+
+    /// `table.init` from element segment `seg`.
+    pub(crate) fn table_init(
+        &self,
+        index: u32,
+        seg: u32,
+        dst: u32,
+        src: u32,
+        len: u32,
+    ) -> Result<(), TrapCode> {
+        let items = self
+            .elements
+            .borrow()
+            .get(seg as usize)
+            .cloned()
+            .ok_or(TrapCode::TableOutOfBounds)?;
+        let table = self.table(index)?;
+        let (dst, src, len) = (dst as usize, src as usize, len as usize);
+        if src + len > items.len() || dst + len > table.len() as usize {
+            return Err(TrapCode::TableOutOfBounds);
+        }
+        // SAFETY: single-threaded; no other reference to the elements is live.
+        let elements = unsafe { table.elements_mut() };
+        elements[dst..dst + len].copy_from_slice(&items[src..src + len]);
+        Ok(())
+    }
+
+    /// `elem.drop`.
+    pub(crate) fn elem_drop(&self, seg: u32) {
+        if let Some(items) = self.elements.borrow_mut().get_mut(seg as usize) {
+            *items = Rc::from(Vec::new());
+        }
+    }
+}
+
+impl Instance {
+    /// Calls the exported function `name` with `args`.
+    pub fn call(&self, name: &str, args: &[Val]) -> Result<Vec<Val>, Trap> {
+        let Some(f) = self.get_func(name) else {
+            return Err(Trap::new(
+                TrapCode::HostError,
+                Some(format!("no exported function `{name}`")),
+            ));
+        };
+        f.call(args)
+    }
+}

@@ -1,0 +1,687 @@
+//! Loading an AOT file: mapping (or copying) it, checking it against the host, mapping the text
+//! in place (XIP) or copying and relocating it (normal), and registering the text with the trap
+//! handler. [`Module`] is the loaded, immutable, shareable result.
+
+use std::fs::File;
+use std::path::Path;
+use std::sync::Arc;
+
+use aotc_abi::target::cpu_features;
+use aotc_abi::{Arch, Builtin, ValType};
+use aotc_format::AotFile;
+use aotc_format::layout::{
+    ExternKind, LIMITS_64, LIMITS_HAS_MAX, LIMITS_SHARED, NONE, RelocKind, RelocTargetKind,
+    SectionKind,
+};
+
+use crate::builtins::builtin_address;
+use crate::code_registry::{self, Registration};
+use crate::error::LoadError;
+use crate::sys::{self, Mapping, Protection};
+use crate::types::{ExternType, FuncType, GlobalType, MemoryType, TableType, signature_id};
+
+/// How to load a file.
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// Check the text against its checksum (O(text size)); off by default so that loading
+    /// stays O(1) in the size of the code.
+    pub verify_text_checksum: bool,
+    /// The name used in errors and traps instead of the path (or `<memory>`).
+    pub name: Option<String>,
+}
+
+/// A loaded AOT file: checked, its text executable. Cheap to clone (shared); `Send + Sync`.
+#[derive(Clone)]
+pub struct Module {
+    pub(crate) inner: Arc<ModuleInner>,
+}
+
+impl std::fmt::Debug for Module {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Module")
+            .field("name", &self.inner.name)
+            .field("xip", &self.is_xip())
+            .field("text", &self.inner.text.as_ptr())
+            .finish()
+    }
+}
+
+/// Where the file's bytes live.
+enum Backing {
+    /// The whole file mapped read-only.
+    Mapped(#[allow(dead_code)] Mapping),
+    /// A private copy.
+    Owned(#[allow(dead_code)] Box<[u8]>),
+    /// Bytes that live forever.
+    Static,
+}
+
+/// The executable text.
+enum Text {
+    /// Mapped read + execute straight from the file (XIP).
+    FileMapped(Mapping),
+    /// Copied into anonymous memory, relocated, then made read + execute.
+    Copied(Mapping),
+    /// No text at all.
+    Empty,
+}
+
+impl Text {
+    fn as_ptr(&self) -> *const u8 {
+        match self {
+            Text::FileMapped(m) | Text::Copied(m) => m.as_ptr(),
+            Text::Empty => core::ptr::NonNull::<u8>::dangling().as_ptr(),
+        }
+    }
+}
+
+pub(crate) struct ModuleInner {
+    // Field order is drop order: unregister the text before unmapping it. Held for its `Drop`.
+    #[allow(dead_code)]
+    registration: Option<Registration>,
+    file: AotFile<'static>,
+    text: Text,
+    text_len: usize,
+    #[allow(dead_code)]
+    backing: Backing,
+    name: String,
+    /// Each type index's function type.
+    types: Box<[FuncType]>,
+    /// Process-wide signature id of each type index.
+    pub(crate) type_ids: Box<[u32]>,
+}
+
+impl ModuleInner {
+    /// The parsed file, borrowed from `self`.
+    pub(crate) fn file(&self) -> AotFile<'_> {
+        self.file
+    }
+
+    /// The name used in messages.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Address of the first text byte.
+    pub(crate) fn text_base(&self) -> usize {
+        self.text.as_ptr() as usize
+    }
+
+    /// Address of text offset `offset`, or null for [`NONE`].
+    pub(crate) fn text_address(&self, offset: u32) -> *const () {
+        if offset == NONE {
+            core::ptr::null()
+        } else {
+            self.text_base().wrapping_add(offset as usize) as *const ()
+        }
+    }
+
+    /// The type of type index `index` (checked to exist by the reader).
+    pub(crate) fn func_type(&self, index: u32) -> &FuncType {
+        static EMPTY: FuncType = FuncType {
+            params: Vec::new(),
+            results: Vec::new(),
+        };
+        self.types.get(index as usize).unwrap_or(&EMPTY)
+    }
+
+    /// The type index of function `index`.
+    pub(crate) fn func_type_index(&self, index: u32) -> u32 {
+        self.file()
+            .functions()
+            .get(index as usize)
+            .map_or(0, |f| f.type_index.get())
+    }
+
+    /// The function whose body contains text offset `offset`.
+    pub(crate) fn function_containing(&self, offset: u32) -> Option<u32> {
+        let file = self.file();
+        let imported = file.module().imported_functions.get() as usize;
+        file.functions()
+            .iter()
+            .enumerate()
+            .skip(imported)
+            .find(|(_, f)| {
+                let start = f.body_offset.get();
+                offset >= start
+                    && u64::from(offset) < u64::from(start) + u64::from(f.body_len.get())
+            })
+            .map(|(i, _)| i as u32)
+    }
+
+    /// A name for function `index`: its first export name.
+    pub(crate) fn function_name(&self, index: u32) -> Option<String> {
+        let file = self.file();
+        file.exports()
+            .iter()
+            .find(|e| e.kind == ExternKind::Func as u8 && e.index.get() == index)
+            .map(|e| file.string(&e.name).to_owned())
+    }
+}
+
+impl Module {
+    /// Loads the AOT file at `path`. An XIP file's text is mapped read + execute from the file
+    /// itself (never writable, never copied); a normal file's text is copied into anonymous
+    /// memory, relocated, then made read + execute.
+    ///
+    /// # Safety
+    /// Loading native code trusts the file: a valid-looking but malicious file runs arbitrary
+    /// code in this process. The checks catch damage, not malice. The file must also not be
+    /// truncated or modified while the module is alive (it is mapped, not read).
+    pub unsafe fn from_file(path: impl AsRef<Path>) -> Result<Module, LoadError> {
+        // SAFETY: forwarded to the caller.
+        unsafe { Module::from_file_with(path, &LoadOptions::default()) }
+    }
+
+    /// [`Module::from_file`] with options.
+    ///
+    /// # Safety
+    /// As for [`Module::from_file`].
+    pub unsafe fn from_file_with(
+        path: impl AsRef<Path>,
+        options: &LoadOptions,
+    ) -> Result<Module, LoadError> {
+        let path = path.as_ref();
+        let name = options
+            .name
+            .clone()
+            .unwrap_or_else(|| path.display().to_string());
+        let io = |source| LoadError::Io {
+            file: name.clone(),
+            source,
+        };
+        let file = File::open(path).map_err(io)?;
+        let len = file.metadata().map_err(io)?.len();
+        let len = usize::try_from(len).map_err(|_| {
+            io(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "file larger than the address space",
+            ))
+        })?;
+        if len == 0 {
+            // Nothing to map; let the reader describe what is missing.
+            return Err(format_error(&name, AotFile::parse(&[]).err()));
+        }
+        let mapping = Mapping::map_file(&file, 0, len, Protection::Read).map_err(|source| {
+            LoadError::Map {
+                file: name.clone(),
+                offset: 0,
+                what: "file",
+                source,
+            }
+        })?;
+        // SAFETY: the mapping is `len` readable bytes and lives in `Backing::Mapped` as long as
+        // the module; the caller promises the file is not modified meanwhile.
+        let bytes: &'static [u8] =
+            unsafe { core::slice::from_raw_parts(mapping.as_ptr().cast_const(), len) };
+        build(name, bytes, Backing::Mapped(mapping), Some(&file), options)
+    }
+
+    /// Loads an AOT file that is already in memory. Copies what it needs: the file's bytes, and
+    /// the text into anonymous memory (relocated unless XIP, then made read + execute).
+    ///
+    /// # Safety
+    /// As for [`Module::from_file`]: the bytes are trusted to be compiled code.
+    pub unsafe fn from_bytes(bytes: &[u8]) -> Result<Module, LoadError> {
+        // SAFETY: forwarded to the caller.
+        unsafe { Module::from_bytes_with(bytes, &LoadOptions::default()) }
+    }
+
+    /// [`Module::from_bytes`] with options.
+    ///
+    /// # Safety
+    /// As for [`Module::from_file`].
+    pub unsafe fn from_bytes_with(
+        bytes: &[u8],
+        options: &LoadOptions,
+    ) -> Result<Module, LoadError> {
+        let name = options
+            .name
+            .clone()
+            .unwrap_or_else(|| "<memory>".to_owned());
+        let owned: Box<[u8]> = bytes.into();
+        // SAFETY: the boxed bytes never move (a boxed slice's heap allocation is stable) and are
+        // kept in `Backing::Owned` as long as the module.
+        let view: &'static [u8] =
+            unsafe { core::slice::from_raw_parts(owned.as_ptr(), owned.len()) };
+        build(name, view, Backing::Owned(owned), None, options)
+    }
+
+    /// Loads an AOT file from bytes that live forever (for example memory-mapped flash): the
+    /// metadata is used in place; the text is still copied, because on posix the bytes are not
+    /// known to be executable.
+    ///
+    /// # Safety
+    /// As for [`Module::from_file`].
+    pub unsafe fn from_static_bytes(
+        bytes: &'static [u8],
+        options: &LoadOptions,
+    ) -> Result<Module, LoadError> {
+        let name = options
+            .name
+            .clone()
+            .unwrap_or_else(|| "<memory>".to_owned());
+        build(name, bytes, Backing::Static, None, options)
+    }
+
+    /// Whether the file is XIP (relocation-free text; mapped in place by [`Module::from_file`]).
+    pub fn is_xip(&self) -> bool {
+        self.inner.file.is_xip()
+    }
+
+    /// The parsed file.
+    pub fn file(&self) -> AotFile<'_> {
+        self.inner.file()
+    }
+
+    /// The executable text, as mapped in this process.
+    pub fn text(&self) -> &[u8] {
+        if self.inner.text_len == 0 {
+            return &[];
+        }
+        // SAFETY: the text mapping is readable (read + execute) for `text_len` bytes and lives
+        // as long as `self`.
+        unsafe { core::slice::from_raw_parts(self.inner.text.as_ptr(), self.inner.text_len) }
+    }
+
+    /// Whether the text is mapped straight from the file (as opposed to copied).
+    pub fn is_text_mapped_from_file(&self) -> bool {
+        matches!(self.inner.text, Text::FileMapped(_))
+    }
+
+    /// The name used in messages: the path, the name given in the options, or `<memory>`.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The exports, in order: name and type.
+    pub fn exports(&self) -> impl Iterator<Item = (&str, ExternType)> + '_ {
+        let file = self.inner.file();
+        file.exports().iter().map(move |e| {
+            let kind = ExternKind::from_u8(e.kind).unwrap_or(ExternKind::Func);
+            (file.string(&e.name), self.extern_type(kind, e.index.get()))
+        })
+    }
+
+    /// The imports, in order: module name, field name and type.
+    pub fn imports(&self) -> impl Iterator<Item = (&str, &str, ExternType)> + '_ {
+        let file = self.inner.file();
+        file.imports().iter().map(move |i| {
+            let kind = ExternKind::from_u8(i.kind).unwrap_or(ExternKind::Func);
+            (
+                file.string(&i.module),
+                file.string(&i.name),
+                self.extern_type(kind, i.index.get()),
+            )
+        })
+    }
+
+    /// The type of entry `index` of a kind's index space (indices checked by the reader).
+    pub(crate) fn extern_type(&self, kind: ExternKind, index: u32) -> ExternType {
+        let file = self.inner.file();
+        let i = index as usize;
+        match kind {
+            ExternKind::Func => ExternType::Func(
+                self.inner
+                    .func_type(self.inner.func_type_index(index))
+                    .clone(),
+            ),
+            ExternKind::Table => ExternType::Table(file.tables().get(i).map_or(
+                TableType {
+                    element: ValType::FuncRef,
+                    min: 0,
+                    max: None,
+                },
+                |t| {
+                    TableType {
+                        element: ValType::from_u8(t.elem_type).unwrap_or(ValType::FuncRef),
+                        min: u32::try_from(t.min.get()).unwrap_or(u32::MAX),
+                        max: (t.flags & LIMITS_HAS_MAX != 0)
+                            .then(|| u32::try_from(t.max.get()).unwrap_or(u32::MAX)),
+                    }
+                },
+            )),
+            ExternKind::Memory => ExternType::Memory(file.memories().get(i).map_or(
+                MemoryType {
+                    min: 0,
+                    max: None,
+                    memory64: false,
+                    shared: false,
+                },
+                |m| MemoryType {
+                    min: m.min.get(),
+                    max: (m.flags & LIMITS_HAS_MAX != 0).then(|| m.max.get()),
+                    memory64: m.flags & LIMITS_64 != 0,
+                    shared: m.flags & LIMITS_SHARED != 0,
+                },
+            )),
+            ExternKind::Global => ExternType::Global(file.globals().get(i).map_or(
+                GlobalType {
+                    content: ValType::I32,
+                    mutable: false,
+                },
+                |g| GlobalType {
+                    content: ValType::from_u8(g.val_type).unwrap_or(ValType::I32),
+                    mutable: g.mutable != 0,
+                },
+            )),
+        }
+    }
+}
+
+fn format_error(name: &str, e: Option<aotc_format::ReadError>) -> LoadError {
+    match e {
+        Some(source) => LoadError::Format {
+            file: name.to_owned(),
+            source,
+        },
+        None => LoadError::Io {
+            file: name.to_owned(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, "empty file"),
+        },
+    }
+}
+
+/// File offset of the header's `arch` field, and of the fields after it.
+const ARCH_OFFSET: u64 = 24;
+const POINTER_SIZE_OFFSET: u64 = 26;
+const ENDIANNESS_OFFSET: u64 = 27;
+const CPU_FEATURES_OFFSET: u64 = 32;
+
+fn check_target(name: &str, file: &AotFile<'_>) -> Result<(), LoadError> {
+    let wrong = |offset, what, expected: String, found: String| LoadError::WrongTarget {
+        file: name.to_owned(),
+        offset,
+        what,
+        expected,
+        found,
+    };
+    let Some(host) = Arch::host() else {
+        return Err(wrong(
+            ARCH_OFFSET,
+            "architecture",
+            format!(
+                "a host aotc supports (this one is {})",
+                std::env::consts::ARCH
+            ),
+            file.arch().name().to_owned(),
+        ));
+    };
+    if file.arch() != host {
+        return Err(wrong(
+            ARCH_OFFSET,
+            "architecture",
+            host.name().to_owned(),
+            file.arch().name().to_owned(),
+        ));
+    }
+    let pointer_size = file.header().pointer_size;
+    if usize::from(pointer_size) != size_of::<usize>() {
+        return Err(wrong(
+            POINTER_SIZE_OFFSET,
+            "pointer size",
+            format!("{} bytes", size_of::<usize>()),
+            format!("{pointer_size} bytes"),
+        ));
+    }
+    let little = cfg!(target_endian = "little");
+    let file_little = file.arch().endianness() == aotc_abi::target::Endianness::Little;
+    if little != file_little {
+        let word = |l: bool| if l { "little-endian" } else { "big-endian" };
+        return Err(wrong(
+            ENDIANNESS_OFFSET,
+            "byte order",
+            word(little).to_owned(),
+            word(file_little).to_owned(),
+        ));
+    }
+    let missing: Vec<String> = (0..64)
+        .map(|bit| 1u64 << bit)
+        .filter(|bit| file.cpu_features() & bit != 0 && !host_has_feature(host, *bit))
+        .map(|bit| {
+            cpu_features::names(host)
+                .iter()
+                .find(|(_, b)| *b == bit)
+                .map_or_else(
+                    || format!("unknown feature bit {}", bit.trailing_zeros()),
+                    |(n, _)| (*n).to_owned(),
+                )
+        })
+        .collect();
+    if !missing.is_empty() {
+        return Err(LoadError::MissingCpuFeatures {
+            file: name.to_owned(),
+            offset: CPU_FEATURES_OFFSET,
+            names: missing,
+        });
+    }
+    Ok(())
+}
+
+/// Whether this host has CPU feature `bit` of [`cpu_features`].
+#[cfg(target_arch = "x86_64")]
+fn host_has_feature(_host: Arch, bit: u64) -> bool {
+    use cpu_features::*;
+    match bit {
+        X86_SSE3 => std::is_x86_feature_detected!("sse3"),
+        X86_SSSE3 => std::is_x86_feature_detected!("ssse3"),
+        X86_SSE41 => std::is_x86_feature_detected!("sse4.1"),
+        X86_SSE42 => std::is_x86_feature_detected!("sse4.2"),
+        X86_POPCNT => std::is_x86_feature_detected!("popcnt"),
+        X86_AVX => std::is_x86_feature_detected!("avx"),
+        X86_AVX2 => std::is_x86_feature_detected!("avx2"),
+        X86_BMI1 => std::is_x86_feature_detected!("bmi1"),
+        X86_BMI2 => std::is_x86_feature_detected!("bmi2"),
+        X86_LZCNT => std::is_x86_feature_detected!("lzcnt"),
+        X86_FMA => std::is_x86_feature_detected!("fma"),
+        _ => false,
+    }
+}
+
+/// Whether this host has CPU feature `bit` of [`cpu_features`].
+#[cfg(target_arch = "aarch64")]
+fn host_has_feature(_host: Arch, bit: u64) -> bool {
+    use cpu_features::*;
+    match bit {
+        ARM64_LSE => std::arch::is_aarch64_feature_detected!("lse"),
+        ARM64_PAUTH => std::arch::is_aarch64_feature_detected!("paca"),
+        ARM64_FP16 => std::arch::is_aarch64_feature_detected!("fp16"),
+        _ => false,
+    }
+}
+
+/// Whether this host has CPU feature `bit` (no detection here: only files needing nothing load).
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+fn host_has_feature(_host: Arch, _bit: u64) -> bool {
+    false
+}
+
+fn section_offset(file: &AotFile<'_>, kind: SectionKind) -> u64 {
+    file.sections()
+        .find(|s| s.kind == kind)
+        .map_or(0, |s| s.offset)
+}
+
+fn build(
+    name: String,
+    bytes: &'static [u8],
+    backing: Backing,
+    source_file: Option<&File>,
+    options: &LoadOptions,
+) -> Result<Module, LoadError> {
+    let file = AotFile::parse(bytes).map_err(|e| format_error(&name, Some(e)))?;
+    check_target(&name, &file)?;
+    if options.verify_text_checksum {
+        file.verify_text()
+            .map_err(|e| format_error(&name, Some(e)))?;
+    }
+    let builtins_at = section_offset(&file, SectionKind::Builtins);
+    for (i, b) in file.builtins().enumerate() {
+        if builtin_address(b).is_none() {
+            return Err(LoadError::UnknownBuiltin {
+                file: name.clone(),
+                offset: builtins_at + 4 * i as u64,
+                name: b.name().to_owned(),
+            });
+        }
+    }
+
+    let text_len = file.text().len();
+    let text = if text_len == 0 {
+        Text::Empty
+    } else {
+        match source_file {
+            Some(source) if file.is_xip() => map_text_in_place(&name, &file, source)?,
+            _ => copy_text(&name, &file)?,
+        }
+    };
+    let types: Box<[FuncType]> = file
+        .types()
+        .iter()
+        .map(|t| FuncType::new(file.params(t).iter(), file.results(t).iter()))
+        .collect();
+    let type_ids = types.iter().map(signature_id).collect();
+
+    let base = text.as_ptr() as usize;
+    let mut full = false;
+    let inner = Arc::new_cyclic(|weak| {
+        let registration = if text_len == 0 {
+            None
+        } else {
+            let r = code_registry::register(base, base + text_len, weak.clone());
+            full = r.is_none();
+            r
+        };
+        ModuleInner {
+            registration,
+            file,
+            text,
+            text_len,
+            backing,
+            name: name.clone(),
+            types,
+            type_ids,
+        }
+    });
+    if full {
+        return Err(LoadError::TooManyModules {
+            file: name,
+            limit: code_registry::MAX_MODULES,
+        });
+    }
+    Ok(Module { inner })
+}
+
+/// Maps an XIP text read + execute from the file it is in.
+fn map_text_in_place(name: &str, file: &AotFile<'_>, source: &File) -> Result<Text, LoadError> {
+    let offset = file.text_file_offset();
+    let page = sys::page_size();
+    if !offset.is_multiple_of(page as u64) {
+        return Err(LoadError::TextNotPageAligned {
+            file: name.to_owned(),
+            offset,
+            page_size: page,
+        });
+    }
+    let len = file.text().len().next_multiple_of(page);
+    let mapping =
+        Mapping::map_file(source, offset, len, Protection::ReadExec).map_err(|source| {
+            LoadError::Map {
+                file: name.to_owned(),
+                offset,
+                what: "text (read + execute, from the file)",
+                source,
+            }
+        })?;
+    Ok(Text::FileMapped(mapping))
+}
+
+/// Copies the text into anonymous memory, relocates it, and makes it read + execute.
+fn copy_text(name: &str, file: &AotFile<'_>) -> Result<Text, LoadError> {
+    let offset = file.text_file_offset();
+    let map_error = |what, source| LoadError::Map {
+        file: name.to_owned(),
+        offset,
+        what,
+        source,
+    };
+    let text = file.text();
+    let len = text.len().next_multiple_of(sys::page_size());
+    let mapping = Mapping::anonymous(len, Protection::ReadWrite)
+        .map_err(|e| map_error("text copy (read + write)", e))?;
+    // SAFETY: the mapping is `len >= text.len()` writable bytes that nothing else references.
+    let copy = unsafe { core::slice::from_raw_parts_mut(mapping.as_ptr(), text.len()) };
+    copy.copy_from_slice(text);
+    relocate(name, file, copy)?;
+    // SAFETY: `copy` is not used after this point; the text becomes read + execute (W^X: it was
+    // never executable while writable).
+    unsafe { mapping.protect(0, len, Protection::ReadExec) }
+        .map_err(|e| map_error("text copy (read + execute)", e))?;
+    Ok(Text::Copied(mapping))
+}
+
+/// Applies the file's relocations to `text`, which will execute at its current address.
+fn relocate(name: &str, file: &AotFile<'_>, text: &mut [u8]) -> Result<(), LoadError> {
+    let base = text.as_ptr() as usize;
+    let relocs_at = section_offset(file, SectionKind::Relocs);
+    for (i, r) in file.relocs().iter().enumerate() {
+        let site_offset = r.offset.get();
+        let error = |reason: String| LoadError::Relocation {
+            file: name.to_owned(),
+            offset: relocs_at + 24 * i as u64,
+            text_offset: site_offset,
+            reason,
+        };
+        let target = match RelocTargetKind::from_u8(r.target_kind) {
+            Some(RelocTargetKind::Builtin) => Builtin::from_index(r.target.get())
+                .and_then(builtin_address)
+                .ok_or_else(|| error(format!("unknown builtin {}", r.target.get())))?
+                as usize,
+            Some(RelocTargetKind::TextOffset) => base.wrapping_add(r.target.get() as usize),
+            None => return Err(error("unknown target kind".to_owned())),
+        };
+        let value = (target as i64).wrapping_add(r.addend.get());
+        let site = base.wrapping_add(site_offset as usize) as i64;
+        let kind = RelocKind::from_u8(r.kind).ok_or_else(|| error("unknown kind".to_owned()))?;
+        let start = site_offset as usize;
+        let Some(patch) = text.get_mut(start..start + kind.patch_size() as usize) else {
+            return Err(error("patch outside the text".to_owned()));
+        };
+        match kind {
+            RelocKind::Abs8 => patch.copy_from_slice(&value.to_ne_bytes()),
+            RelocKind::Abs4 => {
+                let v = u32::try_from(value)
+                    .map_err(|_| error(format!("address {value:#x} does not fit in 32 bits")))?;
+                patch.copy_from_slice(&v.to_ne_bytes());
+            }
+            RelocKind::X86PcRel4 if cfg!(target_arch = "x86_64") => {
+                let delta = value.wrapping_sub(site);
+                let v = i32::try_from(delta).map_err(|_| {
+                    error(format!(
+                        "PC-relative distance {delta:#x} does not fit in 32 bits"
+                    ))
+                })?;
+                patch.copy_from_slice(&v.to_le_bytes());
+            }
+            RelocKind::Arm64Call if cfg!(target_arch = "aarch64") => {
+                let delta = value.wrapping_sub(site);
+                if delta % 4 != 0 || !(-(1 << 27)..(1 << 27)).contains(&delta) {
+                    return Err(error(format!(
+                        "branch distance {delta:#x} is not a multiple of 4 within ±128 MiB"
+                    )));
+                }
+                let insn = u32::from_le_bytes([patch[0], patch[1], patch[2], patch[3]]);
+                let imm = ((delta >> 2) as u32) & 0x03ff_ffff;
+                patch.copy_from_slice(&((insn & 0xfc00_0000) | imm).to_le_bytes());
+            }
+            other => {
+                return Err(error(format!(
+                    "relocation kind {} is not supported on {}",
+                    other.name(),
+                    std::env::consts::ARCH
+                )));
+            }
+        }
+    }
+    Ok(())
+}

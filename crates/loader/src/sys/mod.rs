@@ -1,0 +1,11 @@
+//! The platform layer: everything that talks to the operating system (mappings, page size,
+//! signals, alternate signal stacks, stack bounds, setjmp/longjmp) lives below this module, so
+//! the rest of the crate is platform independent.
+
+#[cfg(unix)]
+mod unix;
+#[cfg(unix)]
+pub(crate) use unix::*;
+
+#[cfg(not(unix))]
+compile_error!("aotc-loader supports posix systems only");

@@ -1,0 +1,514 @@
+//! The posix platform layer: memory mappings (mmap, mprotect, munmap), the page size, the trap
+//! signal handlers and per-thread alternate signal stacks, thread stack bounds, and the
+//! setjmp/longjmp glue (compiled from `csrc/jmpbuf.c`). The only module that calls libc.
+
+use core::ffi::{c_int, c_void};
+use core::ptr::{self, NonNull};
+use std::cell::RefCell;
+use std::cell::UnsafeCell;
+use std::fs::File;
+use std::io;
+use std::mem::MaybeUninit;
+use std::os::fd::AsRawFd;
+use std::sync::Once;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Access rights of a mapping. There is deliberately no read + write + execute.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Protection {
+    /// No access (reservations, guard regions).
+    None,
+    /// Read only.
+    Read,
+    /// Read and write.
+    ReadWrite,
+    /// Read and execute.
+    ReadExec,
+}
+
+impl Protection {
+    fn bits(self) -> c_int {
+        match self {
+            Protection::None => libc::PROT_NONE,
+            Protection::Read => libc::PROT_READ,
+            Protection::ReadWrite => libc::PROT_READ | libc::PROT_WRITE,
+            Protection::ReadExec => libc::PROT_READ | libc::PROT_EXEC,
+        }
+    }
+}
+
+/// The system page size.
+pub(crate) fn page_size() -> usize {
+    static PAGE_SIZE: AtomicUsize = AtomicUsize::new(0);
+    match PAGE_SIZE.load(Ordering::Relaxed) {
+        0 => {
+            // SAFETY: sysconf has no preconditions.
+            let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+            let size = usize::try_from(size)
+                .ok()
+                .filter(|s| s.is_power_of_two())
+                .unwrap_or(4096);
+            PAGE_SIZE.store(size, Ordering::Relaxed);
+            size
+        }
+        size => size,
+    }
+}
+
+/// A region of the address space this process mapped; unmapped on drop.
+#[derive(Debug)]
+pub(crate) struct Mapping {
+    ptr: NonNull<u8>,
+    len: usize,
+}
+
+// SAFETY: a mapping is a plain range of addresses; who may access its bytes is decided by the
+// owners of the `Mapping` (the module or memory that holds it), not by the thread that mapped it.
+unsafe impl Send for Mapping {}
+// SAFETY: as above; `&Mapping` only hands out the address and length.
+unsafe impl Sync for Mapping {}
+
+fn check_mmap(ptr: *mut c_void) -> io::Result<NonNull<u8>> {
+    if ptr == libc::MAP_FAILED {
+        return Err(io::Error::last_os_error());
+    }
+    NonNull::new(ptr.cast::<u8>()).ok_or_else(|| io::Error::other("mmap returned null"))
+}
+
+impl Mapping {
+    /// Maps `len` bytes of `file` from `offset` (a multiple of the page size) privately
+    /// (copy-on-write, never written here) with `prot`.
+    pub(crate) fn map_file(
+        file: &File,
+        offset: u64,
+        len: usize,
+        prot: Protection,
+    ) -> io::Result<Mapping> {
+        let offset = libc::off_t::try_from(offset)
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "file offset too large"))?;
+        // SAFETY: a fresh mapping chosen by the kernel (no MAP_FIXED), so no existing memory is
+        // affected; the file descriptor is open for the duration of the call.
+        let ptr = unsafe {
+            libc::mmap(
+                ptr::null_mut(),
+                len,
+                prot.bits(),
+                libc::MAP_PRIVATE,
+                file.as_raw_fd(),
+                offset,
+            )
+        };
+        Ok(Mapping {
+            ptr: check_mmap(ptr)?,
+            len,
+        })
+    }
+
+    /// Maps `len` bytes of zeroed anonymous memory with `prot`.
+    pub(crate) fn anonymous(len: usize, prot: Protection) -> io::Result<Mapping> {
+        // SAFETY: a fresh anonymous mapping chosen by the kernel; no existing memory is affected.
+        let ptr = unsafe {
+            libc::mmap(
+                ptr::null_mut(),
+                len,
+                prot.bits(),
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        Ok(Mapping {
+            ptr: check_mmap(ptr)?,
+            len,
+        })
+    }
+
+    /// Reserves `len` bytes of address space: inaccessible, and committing no memory until parts
+    /// are made accessible with [`Mapping::protect`].
+    pub(crate) fn reserve(len: usize) -> io::Result<Mapping> {
+        // SAFETY: a fresh anonymous mapping chosen by the kernel; no existing memory is affected.
+        let ptr = unsafe {
+            libc::mmap(
+                ptr::null_mut(),
+                len,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        Ok(Mapping {
+            ptr: check_mmap(ptr)?,
+            len,
+        })
+    }
+
+    /// Changes the protection of `[offset, offset + len)` (page aligned) of the mapping.
+    ///
+    /// # Safety
+    /// No reference into the range may be in use in a way the new protection forbids (for
+    /// example a live `&mut [u8]` when making it read-only).
+    pub(crate) unsafe fn protect(
+        &self,
+        offset: usize,
+        len: usize,
+        prot: Protection,
+    ) -> io::Result<()> {
+        if len == 0 {
+            return Ok(());
+        }
+        let in_range = offset
+            .checked_add(len)
+            .is_some_and(|end| end <= self.len.next_multiple_of(page_size()));
+        if !in_range || !offset.is_multiple_of(page_size()) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "protection range outside the mapping",
+            ));
+        }
+        // SAFETY: the range lies within this mapping (checked above); the caller guarantees no
+        // reference relies on the old protection.
+        let rc = unsafe { libc::mprotect(self.ptr.as_ptr().add(offset).cast(), len, prot.bits()) };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    /// First byte of the mapping.
+    pub(crate) fn as_ptr(&self) -> *mut u8 {
+        self.ptr.as_ptr()
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: the range was mapped by this `Mapping` and nothing else unmaps it; whoever owns
+        // the mapping has stopped using its addresses by the time it is dropped.
+        unsafe {
+            libc::munmap(self.ptr.as_ptr().cast(), self.len);
+        }
+    }
+}
+
+/// The signals that can mean a wasm trap.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum TrapSignal {
+    /// SIGSEGV: an access to an unmapped or protected address.
+    Segv,
+    /// SIGBUS: a bus error (guard pages on some systems).
+    Bus,
+    /// SIGILL: an illegal instruction (`ud2`, `udf`).
+    Ill,
+    /// SIGFPE: an arithmetic fault (x86 `idiv`).
+    Fpe,
+}
+
+const TRAP_SIGNALS: [(c_int, TrapSignal); 4] = [
+    (libc::SIGSEGV, TrapSignal::Segv),
+    (libc::SIGBUS, TrapSignal::Bus),
+    (libc::SIGILL, TrapSignal::Ill),
+    (libc::SIGFPE, TrapSignal::Fpe),
+];
+
+/// What the faulting thread was doing when a trap signal arrived.
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct Fault {
+    /// The signal.
+    pub(crate) signal: TrapSignal,
+    /// Program counter of the faulting instruction.
+    pub(crate) pc: usize,
+    /// Faulting data address (SIGSEGV/SIGBUS), else whatever the kernel reported.
+    pub(crate) address: usize,
+}
+
+/// The handlers that were installed before ours, to which non-wasm faults are forwarded.
+struct PreviousActions([UnsafeCell<MaybeUninit<libc::sigaction>>; 4]);
+
+// SAFETY: every slot is written once, inside `INSTALL.call_once`, before the handler that reads
+// it is installed; afterwards it is only read.
+unsafe impl Sync for PreviousActions {}
+
+static PREVIOUS: PreviousActions = PreviousActions([
+    UnsafeCell::new(MaybeUninit::uninit()),
+    UnsafeCell::new(MaybeUninit::uninit()),
+    UnsafeCell::new(MaybeUninit::uninit()),
+    UnsafeCell::new(MaybeUninit::uninit()),
+]);
+static INSTALL: Once = Once::new();
+
+/// The callback the signal handler consults: it must be async-signal-safe and either not return
+/// (it jumps back into the runtime) or return `false` for a fault that is not a wasm trap.
+pub(crate) type FaultFilter = unsafe fn(&Fault) -> bool;
+
+static FILTER: AtomicUsize = AtomicUsize::new(0);
+
+/// Installs (once per process) the handlers for SIGSEGV, SIGBUS, SIGILL and SIGFPE. A fault
+/// `filter` does not claim is forwarded to the handler installed before (or the default action).
+pub(crate) fn install_trap_handlers(filter: FaultFilter) {
+    INSTALL.call_once(|| {
+        FILTER.store(filter as usize, Ordering::SeqCst);
+        for (i, (signum, _)) in TRAP_SIGNALS.iter().enumerate() {
+            // SAFETY: `sigaction` is plain data; zeroed is a valid (default) action. The slot is
+            // written before our handler is installed, and only here.
+            unsafe {
+                let slot = (*PREVIOUS.0[i].get()).as_mut_ptr();
+                ptr::write_bytes(slot, 0, 1);
+                libc::sigaction(*signum, ptr::null(), slot);
+                let mut action: libc::sigaction = core::mem::zeroed();
+                action.sa_sigaction = trap_signal_handler as *const () as libc::sighandler_t;
+                action.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_NODEFER;
+                libc::sigemptyset(&mut action.sa_mask);
+                libc::sigaction(*signum, &action, ptr::null_mut());
+            }
+        }
+    });
+}
+
+unsafe extern "C" fn trap_signal_handler(
+    signum: c_int,
+    info: *mut libc::siginfo_t,
+    ctx: *mut c_void,
+) {
+    let Some(index) = TRAP_SIGNALS.iter().position(|(s, _)| *s == signum) else {
+        return;
+    };
+    let filter = FILTER.load(Ordering::SeqCst);
+    if filter != 0 && !info.is_null() && !ctx.is_null() {
+        // SAFETY: the kernel passes a valid siginfo and ucontext to an SA_SIGINFO handler.
+        let fault = unsafe {
+            Fault {
+                signal: TRAP_SIGNALS[index].1,
+                pc: pc_of(ctx),
+                address: (*info).si_addr() as usize,
+            }
+        };
+        // SAFETY: FILTER only ever holds a `FaultFilter` (stored in `install_trap_handlers`).
+        let filter: FaultFilter = unsafe { core::mem::transmute::<usize, FaultFilter>(filter) };
+        // SAFETY: the filter is async-signal-safe by contract.
+        if unsafe { filter(&fault) } {
+            return;
+        }
+    }
+    // Not a wasm trap: hand it to whoever was there before.
+    // SAFETY: the slot was initialised before this handler was installed.
+    let previous = unsafe { &*(*PREVIOUS.0[index].get()).as_ptr() };
+    let handler = previous.sa_sigaction;
+    if handler == libc::SIG_DFL || handler == libc::SIG_IGN {
+        // Restore the default action and return: the faulting instruction runs again and the
+        // default action (terminate, dump core) takes place with the right signal.
+        // SAFETY: a zeroed sigaction with SIG_DFL is a valid action.
+        unsafe {
+            let mut action: libc::sigaction = core::mem::zeroed();
+            action.sa_sigaction = libc::SIG_DFL;
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(signum, &action, ptr::null_mut());
+        }
+        return;
+    }
+    if previous.sa_flags & libc::SA_SIGINFO != 0 {
+        // SAFETY: an SA_SIGINFO handler has this signature; we pass the arguments we received.
+        unsafe {
+            let f: unsafe extern "C" fn(c_int, *mut libc::siginfo_t, *mut c_void) =
+                core::mem::transmute::<libc::sighandler_t, _>(handler);
+            f(signum, info, ctx);
+        }
+    } else {
+        // SAFETY: a plain handler has this signature.
+        unsafe {
+            let f: unsafe extern "C" fn(c_int) =
+                core::mem::transmute::<libc::sighandler_t, _>(handler);
+            f(signum);
+        }
+    }
+}
+
+/// The program counter saved in a signal's ucontext.
+///
+/// # Safety
+/// `ctx` must be the ucontext passed to an SA_SIGINFO handler.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+unsafe fn pc_of(ctx: *mut c_void) -> usize {
+    // SAFETY: guaranteed by the caller.
+    unsafe { (*ctx.cast::<libc::ucontext_t>()).uc_mcontext.gregs[libc::REG_RIP as usize] as usize }
+}
+
+/// The program counter saved in a signal's ucontext.
+///
+/// # Safety
+/// `ctx` must be the ucontext passed to an SA_SIGINFO handler.
+#[cfg(all(target_os = "linux", target_arch = "aarch64"))]
+unsafe fn pc_of(ctx: *mut c_void) -> usize {
+    // SAFETY: guaranteed by the caller.
+    unsafe { (*ctx.cast::<libc::ucontext_t>()).uc_mcontext.pc as usize }
+}
+
+/// The program counter saved in a signal's ucontext (unknown on this platform: no fault is
+/// recognised as a wasm trap, except those raised by runtime helpers).
+///
+/// # Safety
+/// None.
+#[cfg(not(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+)))]
+unsafe fn pc_of(_ctx: *mut c_void) -> usize {
+    0
+}
+
+/// Size of the alternate signal stacks this crate installs.
+const ALT_STACK_SIZE: usize = 64 * 1024;
+
+/// A thread's alternate signal stack installed by this crate; removed and unmapped when the
+/// thread exits.
+struct AltStack {
+    mapping: Mapping,
+}
+
+impl Drop for AltStack {
+    fn drop(&mut self) {
+        // SAFETY: disabling the alternate stack before unmapping it; if another one was installed
+        // meanwhile (not ours), leave it alone.
+        unsafe {
+            let mut current: libc::stack_t = core::mem::zeroed();
+            libc::sigaltstack(ptr::null(), &mut current);
+            let ours = self.mapping.as_ptr().add(page_size()).cast::<c_void>();
+            if current.ss_sp == ours {
+                let disable = libc::stack_t {
+                    ss_sp: ptr::null_mut(),
+                    ss_flags: libc::SS_DISABLE,
+                    ss_size: ALT_STACK_SIZE,
+                };
+                libc::sigaltstack(&disable, ptr::null_mut());
+            }
+        }
+    }
+}
+
+thread_local! {
+    static ALT_STACK: RefCell<Option<AltStack>> = const { RefCell::new(None) };
+    static ALT_STACK_CHECKED: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
+}
+
+/// Makes sure the current thread has an alternate signal stack, so a fault caused by a stack
+/// overflow can still be handled. Keeps an existing one (Rust's runtime installs one on the
+/// threads it starts).
+pub(crate) fn ensure_alt_stack() {
+    if ALT_STACK_CHECKED.with(|c| c.replace(true)) {
+        return;
+    }
+    // SAFETY: querying the current alternate stack.
+    let current = unsafe {
+        let mut current: libc::stack_t = core::mem::zeroed();
+        libc::sigaltstack(ptr::null(), &mut current);
+        current
+    };
+    if current.ss_flags & libc::SS_DISABLE == 0 && current.ss_size >= 16 * 1024 {
+        return;
+    }
+    let guard = page_size();
+    let Ok(mapping) = Mapping::anonymous(guard + ALT_STACK_SIZE, Protection::ReadWrite) else {
+        return;
+    };
+    // SAFETY: the lowest page becomes a guard page; nothing references it.
+    if unsafe { mapping.protect(0, guard, Protection::None) }.is_err() {
+        return;
+    }
+    let stack = libc::stack_t {
+        // SAFETY: within the mapping.
+        ss_sp: unsafe { mapping.as_ptr().add(guard) }.cast(),
+        ss_flags: 0,
+        ss_size: ALT_STACK_SIZE,
+    };
+    // SAFETY: the stack memory stays mapped until `AltStack` is dropped, which disables it first.
+    if unsafe { libc::sigaltstack(&stack, ptr::null_mut()) } == 0 {
+        ALT_STACK.with(|s| *s.borrow_mut() = Some(AltStack { mapping }));
+    }
+}
+
+thread_local! {
+    /// The thread's stack bounds, once asked (glibc reads `/proc/self/maps` for the main thread).
+    static STACK_BOUNDS: core::cell::Cell<Option<Option<(usize, usize)>>> =
+        const { core::cell::Cell::new(None) };
+}
+
+/// The current thread's stack as `(lowest usable address, highest address)`, if known.
+pub(crate) fn thread_stack_bounds() -> Option<(usize, usize)> {
+    STACK_BOUNDS
+        .try_with(|cached| match cached.get() {
+            Some(bounds) => bounds,
+            None => {
+                let bounds = query_thread_stack_bounds();
+                cached.set(Some(bounds));
+                bounds
+            }
+        })
+        .unwrap_or_else(|_| query_thread_stack_bounds())
+}
+
+#[cfg(target_os = "linux")]
+fn query_thread_stack_bounds() -> Option<(usize, usize)> {
+    // SAFETY: pthread_getattr_np fills `attr`, which is destroyed after use; the out pointers
+    // are valid locals.
+    unsafe {
+        let mut attr: libc::pthread_attr_t = core::mem::zeroed();
+        if libc::pthread_getattr_np(libc::pthread_self(), &mut attr) != 0 {
+            return None;
+        }
+        let mut addr: *mut c_void = ptr::null_mut();
+        let mut size: libc::size_t = 0;
+        let rc = libc::pthread_attr_getstack(&attr, &mut addr, &mut size);
+        libc::pthread_attr_destroy(&mut attr);
+        if rc != 0 || addr.is_null() {
+            return None;
+        }
+        let low = addr as usize;
+        Some((low, low.checked_add(size)?))
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn query_thread_stack_bounds() -> Option<(usize, usize)> {
+    None
+}
+
+/// An address within the caller's stack frame: the stack pointer, to within a few bytes.
+#[inline(never)]
+pub(crate) fn approximate_stack_pointer() -> usize {
+    let marker = 0u8;
+    core::hint::black_box(&marker) as *const u8 as usize
+}
+
+unsafe extern "C" {
+    fn aotc_call_with_jmpbuf(
+        slot: *mut *mut c_void,
+        body: unsafe extern "C" fn(*mut c_void),
+        data: *mut c_void,
+    ) -> c_int;
+    fn aotc_longjmp(buf: *mut c_void) -> !;
+}
+
+/// Calls `body(data)` with a jump target published in `*slot`; returns `true` when `body`
+/// returned, `false` when [`long_jump`] was called with the target.
+///
+/// # Safety
+/// `body(data)` must be safe to call. Frames between this call and a [`long_jump`] are discarded
+/// without running destructors: they must hold none.
+pub(crate) unsafe fn call_with_jump_target(
+    slot: *mut *mut c_void,
+    body: unsafe extern "C" fn(*mut c_void),
+    data: *mut c_void,
+) -> bool {
+    // SAFETY: forwarded to the caller.
+    unsafe { aotc_call_with_jmpbuf(slot, body, data) == 0 }
+}
+
+/// Jumps to a target published by [`call_with_jump_target`].
+///
+/// # Safety
+/// `target` must be the target of a [`call_with_jump_target`] still running on this thread, and
+/// the frames in between must hold no value with a destructor.
+pub(crate) unsafe fn long_jump(target: *mut c_void) -> ! {
+    // SAFETY: forwarded to the caller.
+    unsafe { aotc_longjmp(target) }
+}

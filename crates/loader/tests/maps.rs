@@ -1,0 +1,157 @@
+//! Where the text lives: an XIP file's text is a file-backed `r-xp` mapping of the file itself;
+//! a normal file's text is an anonymous `r-xp` mapping; no mapping is ever `rwxp`.
+#![cfg(target_os = "linux")]
+
+mod support;
+
+use aotc_loader::{Instance, Module, Val};
+use aotc_translate::{CompileOptions, compile, wat_to_wasm};
+
+const FIB: &str = r#"
+(module
+  (func $fib (export "fib") (param i32) (result i32)
+    (if (result i32) (i32.lt_u (local.get 0) (i32.const 2))
+      (then (local.get 0))
+      (else (i32.add
+        (call $fib (i32.sub (local.get 0) (i32.const 1)))
+        (call $fib (i32.sub (local.get 0) (i32.const 2))))))))
+"#;
+
+/// One line of `/proc/self/maps`.
+struct MapsLine {
+    start: usize,
+    end: usize,
+    perms: String,
+    path: Option<String>,
+}
+
+fn maps() -> Vec<MapsLine> {
+    let text = std::fs::read_to_string("/proc/self/maps").expect("read /proc/self/maps");
+    text.lines()
+        .map(|line| {
+            let mut fields = line.split_whitespace();
+            let range = fields.next().unwrap();
+            let perms = fields.next().unwrap().to_owned();
+            let path = fields.nth(3).map(str::to_owned);
+            let (start, end) = range.split_once('-').unwrap();
+            MapsLine {
+                start: usize::from_str_radix(start, 16).unwrap(),
+                end: usize::from_str_radix(end, 16).unwrap(),
+                perms,
+                path,
+            }
+        })
+        .collect()
+}
+
+fn mapping_of(text: &[u8]) -> MapsLine {
+    let start = text.as_ptr() as usize;
+    let end = start + text.len();
+    maps()
+        .into_iter()
+        .find(|m| m.start <= start && end <= m.end)
+        .expect("the text lies within one mapping")
+}
+
+fn no_rwx_mapping() {
+    let text = std::fs::read_to_string("/proc/self/maps").unwrap();
+    for line in text.lines() {
+        assert!(
+            !line.contains("rwxp"),
+            "writable and executable mapping: {line}"
+        );
+    }
+}
+
+fn compile_fib(xip: bool) -> Vec<u8> {
+    let wasm = wat_to_wasm(FIB.as_bytes()).expect("wat");
+    let options = CompileOptions {
+        xip,
+        ..CompileOptions::default()
+    };
+    compile(&wasm, &options)
+        .expect("compile")
+        .write()
+        .expect("write")
+}
+
+fn run_fib(module: &Module) {
+    let instance = Instance::new(module, &[]).expect("instantiate");
+    let fib = instance.get_func("fib").expect("fib exported");
+    assert_eq!(
+        fib.call(&[Val::I32(20)]).expect("fib(20)"),
+        [Val::I32(6765)]
+    );
+}
+
+#[test]
+fn xip_text_is_mapped_read_execute_from_the_file() {
+    let file = support::TempFile::new("maps-xip", &compile_fib(true));
+    // SAFETY: freshly compiled by the test.
+    let module = unsafe { Module::from_file(&file.0) }.expect("load");
+    assert!(module.is_xip());
+    run_fib(&module);
+
+    let mapping = mapping_of(module.text());
+    assert_eq!(mapping.perms, "r-xp");
+    let canonical = std::fs::canonicalize(&file.0).unwrap();
+    assert_eq!(
+        mapping.path.as_deref(),
+        Some(&*canonical.to_string_lossy()),
+        "the text is mapped from the AOT file itself"
+    );
+    no_rwx_mapping();
+}
+
+#[test]
+fn normal_text_is_an_anonymous_read_execute_copy() {
+    let file = support::TempFile::new("maps-normal", &compile_fib(false));
+    // SAFETY: freshly compiled by the test.
+    let module = unsafe { Module::from_file(&file.0) }.expect("load");
+    assert!(!module.is_xip());
+    run_fib(&module);
+
+    let mapping = mapping_of(module.text());
+    assert_eq!(mapping.perms, "r-xp");
+    assert_eq!(mapping.path, None, "the relocated copy is anonymous");
+    no_rwx_mapping();
+}
+
+#[test]
+fn memory_reserves_address_space_and_commits_only_its_size() {
+    let wasm = wat_to_wasm(br#"(module (memory (export "m") 1 65536))"#).unwrap();
+    let bytes = compile(&wasm, &CompileOptions::default())
+        .unwrap()
+        .write()
+        .unwrap();
+    // SAFETY: freshly compiled by the test.
+    let module = unsafe { Module::from_bytes(&bytes) }.unwrap();
+    // Many memories whose maximum is 4 GiB: each is only reserved.
+    let instances: Vec<Instance> = (0..32)
+        .map(|_| Instance::new(&module, &[]).unwrap())
+        .collect();
+    for instance in &instances {
+        let memory = instance.get_memory("m").unwrap();
+        let base = memory.data_ptr() as usize;
+        let all = maps();
+        let find = |address: usize| all.iter().find(|m| m.start <= address && address < m.end);
+        let committed = find(base).expect("committed part");
+        assert_eq!(committed.perms, "rw-p");
+        assert_eq!(
+            committed.end,
+            base + 65536,
+            "exactly one page is accessible"
+        );
+        let guard = find(base + 65536).expect("reserved part");
+        assert_eq!(guard.perms, "---p");
+        assert!(guard.end >= base + (8usize << 30), "8 GiB reserved in all");
+        assert_eq!(memory.grow(1).unwrap(), 1);
+        let grown = maps();
+        let committed = grown
+            .iter()
+            .find(|m| m.start <= base && base < m.end)
+            .unwrap();
+        assert_eq!(committed.end, base + 2 * 65536);
+    }
+    no_rwx_mapping();
+}

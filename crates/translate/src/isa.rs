@@ -1,0 +1,455 @@
+//! Target selection: the Cranelift ISA for a [`CompileOptions`] (triple, CPU preset, feature
+//! switches, shared code generation flags) and the CPU feature bits recorded in AOT files.
+
+use std::str::FromStr;
+
+use aotc_abi::Arch;
+use aotc_abi::target::cpu_features as bits;
+use cranelift_codegen::isa::{self, CallConv, OwnedTargetIsa};
+use cranelift_codegen::settings::{self, Configurable};
+use target_lexicon::Triple;
+
+use crate::{CompileError, CompileOptions};
+
+/// The compilation target, resolved.
+pub(crate) struct Target {
+    /// The Cranelift ISA every function is compiled with.
+    pub isa: OwnedTargetIsa,
+    /// Architecture.
+    pub arch: Arch,
+    /// Short triple recorded in AOT files.
+    pub triple_name: &'static str,
+    /// CPU name recorded in AOT files (empty: generic).
+    pub cpu_name: String,
+    /// `aotc_abi::target::cpu_features` bits of the enabled ISA flags.
+    pub cpu_features: u64,
+    /// Whether the ISA rounds floats (ceil/floor/trunc/nearest) natively; otherwise Cranelift
+    /// would lower them to libcalls, so the translator calls builtins instead.
+    pub native_rounding: bool,
+}
+
+impl Target {
+    /// The default calling convention of the target (wasm functions, builtins, trampolines).
+    pub fn call_conv(&self) -> CallConv {
+        self.isa.default_call_conv()
+    }
+}
+
+/// One recordable feature: its `cpu_features` name and bit, and the Cranelift flags it maps to
+/// (all of them set means the feature is on; no flags means the architecture's baseline).
+struct Feature {
+    name: &'static str,
+    bit: u64,
+    flags: &'static [&'static str],
+}
+
+const X86_FEATURES: &[Feature] = &[
+    Feature {
+        name: "sse3",
+        bit: bits::X86_SSE3,
+        flags: &["has_sse3"],
+    },
+    Feature {
+        name: "ssse3",
+        bit: bits::X86_SSSE3,
+        flags: &["has_ssse3"],
+    },
+    Feature {
+        name: "sse4.1",
+        bit: bits::X86_SSE41,
+        flags: &["has_sse41"],
+    },
+    Feature {
+        name: "sse4.2",
+        bit: bits::X86_SSE42,
+        flags: &["has_sse42"],
+    },
+    Feature {
+        name: "popcnt",
+        bit: bits::X86_POPCNT,
+        flags: &["has_popcnt"],
+    },
+    Feature {
+        name: "avx",
+        bit: bits::X86_AVX,
+        flags: &["has_avx"],
+    },
+    Feature {
+        name: "avx2",
+        bit: bits::X86_AVX2,
+        flags: &["has_avx2"],
+    },
+    Feature {
+        name: "bmi1",
+        bit: bits::X86_BMI1,
+        flags: &["has_bmi1"],
+    },
+    Feature {
+        name: "bmi2",
+        bit: bits::X86_BMI2,
+        flags: &["has_bmi2"],
+    },
+    Feature {
+        name: "lzcnt",
+        bit: bits::X86_LZCNT,
+        flags: &["has_lzcnt"],
+    },
+    Feature {
+        name: "fma",
+        bit: bits::X86_FMA,
+        flags: &["has_fma"],
+    },
+];
+
+const ARM64_FEATURES: &[Feature] = &[
+    Feature {
+        name: "lse",
+        bit: bits::ARM64_LSE,
+        flags: &["has_lse"],
+    },
+    Feature {
+        name: "pauth",
+        bit: bits::ARM64_PAUTH,
+        flags: &["has_pauth"],
+    },
+    Feature {
+        name: "fp16",
+        bit: bits::ARM64_FP16,
+        flags: &["has_fp16"],
+    },
+];
+
+/// The extensions making up RV64G, all required by Cranelift.
+const RISCV_G_FLAGS: &[&str] = &[
+    "has_m",
+    "has_a",
+    "has_f",
+    "has_d",
+    "has_zicsr",
+    "has_zifencei",
+];
+
+const RISCV_FEATURES: &[Feature] = &[
+    Feature {
+        name: "g",
+        bit: bits::RISCV_G,
+        flags: RISCV_G_FLAGS,
+    },
+    Feature {
+        name: "c",
+        bit: bits::RISCV_C,
+        flags: &["has_zca", "has_zcd"],
+    },
+    Feature {
+        name: "zba",
+        bit: bits::RISCV_ZBA,
+        flags: &["has_zba"],
+    },
+    Feature {
+        name: "zbb",
+        bit: bits::RISCV_ZBB,
+        flags: &["has_zbb"],
+    },
+];
+
+const S390X_FEATURES: &[Feature] = &[
+    // z14 is Cranelift's baseline: always on.
+    Feature {
+        name: "arch12",
+        bit: bits::S390X_ARCH12,
+        flags: &[],
+    },
+    Feature {
+        name: "arch13",
+        bit: bits::S390X_ARCH13,
+        flags: &["has_mie3", "has_vxrs_ext2"],
+    },
+];
+
+fn features(arch: Arch) -> &'static [Feature] {
+    match arch {
+        Arch::X86_64 => X86_FEATURES,
+        Arch::Aarch64 => ARM64_FEATURES,
+        Arch::Riscv64 => RISCV_FEATURES,
+        Arch::S390x => S390X_FEATURES,
+    }
+}
+
+/// The triple Cranelift is given, and the short one recorded in AOT files.
+fn triples(arch: Arch) -> (&'static str, &'static str) {
+    match arch {
+        Arch::X86_64 => ("x86_64-unknown-linux-gnu", "x86_64-unknown-linux"),
+        Arch::Aarch64 => ("aarch64-unknown-linux-gnu", "aarch64-unknown-linux"),
+        Arch::Riscv64 => ("riscv64gc-unknown-linux-gnu", "riscv64gc-unknown-linux"),
+        Arch::S390x => ("s390x-unknown-linux-gnu", "s390x-unknown-linux"),
+    }
+}
+
+fn target_err(msg: impl Into<String>) -> CompileError {
+    CompileError::Target(msg.into())
+}
+
+/// Shared (ISA-independent) Cranelift flags.
+fn shared_flags(opts: &CompileOptions) -> Result<settings::Flags, CompileError> {
+    let opt = match opts.opt_level {
+        0 => "none",
+        1 | 2 => "speed",
+        3 => "speed_and_size",
+        n => {
+            return Err(target_err(format!(
+                "optimisation level {n} is not in 0..=3"
+            )));
+        }
+    };
+    let mut b = settings::builder();
+    let verifier = if cfg!(debug_assertions) {
+        "true"
+    } else {
+        "false"
+    };
+    for (name, value) in [
+        ("opt_level", opt),
+        ("enable_multi_ret_implicit_sret", "true"),
+        ("enable_probestack", "true"),
+        ("probestack_strategy", "inline"),
+        ("is_pic", "false"),
+        ("unwind_info", "false"),
+        ("enable_verifier", verifier),
+    ] {
+        b.set(name, value)
+            .map_err(|e| target_err(format!("cranelift flag {name}={value}: {e}")))?;
+    }
+    Ok(settings::Flags::new(b))
+}
+
+/// A parsed `+name` / `-name` switch.
+struct Switch<'a> {
+    feature: &'a Feature,
+    enable: bool,
+}
+
+fn parse_switches(arch: Arch, list: &[String]) -> Result<Vec<Switch<'static>>, CompileError> {
+    let mut out = Vec::new();
+    for item in list.iter().flat_map(|s| s.split(',')) {
+        let item = item.trim();
+        if item.is_empty() {
+            continue;
+        }
+        let (enable, name) = match item.as_bytes()[0] {
+            b'+' => (true, &item[1..]),
+            b'-' => (false, &item[1..]),
+            _ => (true, item),
+        };
+        let Some(feature) = features(arch).iter().find(|f| f.name == name) else {
+            let valid: Vec<&str> = features(arch).iter().map(|f| f.name).collect();
+            return Err(target_err(format!(
+                "unknown {} cpu feature {name:?}; valid features: {}",
+                arch.name(),
+                valid.join(", ")
+            )));
+        };
+        if !enable && feature.bit == bits::RISCV_G && arch == Arch::Riscv64 {
+            return Err(target_err(
+                "riscv64 needs the full G extension set (m, a, f, d, zicsr, zifencei); \
+                 it cannot be disabled",
+            ));
+        }
+        if !enable && feature.flags.is_empty() {
+            return Err(target_err(format!(
+                "{} feature {name} is the baseline Cranelift requires; it cannot be disabled",
+                arch.name()
+            )));
+        }
+        out.push(Switch { feature, enable });
+    }
+    Ok(out)
+}
+
+/// Whether a flag of the ISA's flag set is known to be recordable in the AOT file.
+fn is_recorded_flag(arch: Arch, name: &str) -> bool {
+    features(arch).iter().any(|f| f.flags.contains(&name))
+}
+
+/// Builds the target for `opts`.
+pub(crate) fn target(opts: &CompileOptions) -> Result<Target, CompileError> {
+    let arch = opts.arch;
+    let (cl_triple, triple_name) = triples(arch);
+    let flags = shared_flags(opts)?;
+    let switches = parse_switches(arch, &opts.cpu_features)?;
+
+    let cpu = opts.cpu.as_deref().map(str::trim).filter(|c| !c.is_empty());
+    let (mut builder, cpu_name) = match cpu {
+        Some("native") => {
+            if Arch::host() != Some(arch) {
+                return Err(target_err(format!(
+                    "--cpu native needs the host architecture; compiling for {}",
+                    arch.name()
+                )));
+            }
+            let b = cranelift_native::builder_with_options(true)
+                .map_err(|e| target_err(format!("host cpu detection: {e}")))?;
+            (b, "native".to_string())
+        }
+        Some("generic") | None => (lookup(cl_triple)?, String::new()),
+        Some(name) => {
+            let mut b = lookup(cl_triple)?;
+            if name.starts_with("has_") || b.enable(name).is_err() {
+                return Err(target_err(format!(
+                    "unknown {} cpu {name:?} (use a Cranelift cpu preset, \"generic\" or \
+                     \"native\")",
+                    arch.name()
+                )));
+            }
+            (b, name.to_string())
+        }
+    };
+
+    for s in &switches {
+        for flag in s.feature.flags {
+            let value = if s.enable { "true" } else { "false" };
+            builder
+                .set(flag, value)
+                .map_err(|e| target_err(format!("cranelift flag {flag}: {e}")))?;
+        }
+    }
+
+    let build = |b: &isa::Builder| {
+        b.finish(flags.clone())
+            .map_err(|e| target_err(format!("cranelift rejects the target: {e}")))
+    };
+    let mut isa = build(&builder)?;
+
+    // Presets and host detection may enable flags the AOT file cannot record (so a loader
+    // could not check them): turn those off.
+    let mut rebuild = false;
+    for value in isa.isa_flags() {
+        if value.name.starts_with("has_")
+            && value.as_bool() == Some(true)
+            && !is_recorded_flag(arch, value.name)
+        {
+            builder
+                .set(value.name, "false")
+                .map_err(|e| target_err(format!("cranelift flag {}: {e}", value.name)))?;
+            rebuild = true;
+        }
+    }
+    if rebuild {
+        isa = build(&builder)?;
+    }
+
+    let enabled: Vec<&'static str> = isa
+        .isa_flags()
+        .iter()
+        .filter(|v| v.as_bool() == Some(true))
+        .map(|v| v.name)
+        .collect();
+    let mut cpu_features = 0;
+    for f in features(arch) {
+        if f.flags.iter().all(|flag| enabled.contains(flag)) {
+            cpu_features |= f.bit;
+        }
+    }
+    if arch == Arch::Riscv64 && cpu_features & bits::RISCV_G == 0 {
+        let missing: Vec<&str> = RISCV_G_FLAGS
+            .iter()
+            .filter(|f| !enabled.contains(f))
+            .map(|f| f.trim_start_matches("has_"))
+            .collect();
+        return Err(target_err(format!(
+            "riscv64 needs the G extensions; missing: {}",
+            missing.join(", ")
+        )));
+    }
+    let native_rounding = match arch {
+        Arch::X86_64 => cpu_features & bits::X86_SSE41 != 0,
+        Arch::Aarch64 | Arch::Riscv64 | Arch::S390x => true,
+    };
+
+    Ok(Target {
+        isa,
+        arch,
+        triple_name,
+        cpu_name,
+        cpu_features,
+        native_rounding,
+    })
+}
+
+fn lookup(triple: &str) -> Result<isa::Builder, CompileError> {
+    let triple = Triple::from_str(triple).map_err(|e| target_err(format!("{triple}: {e}")))?;
+    isa::lookup(triple).map_err(|e| target_err(format!("no Cranelift backend: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(arch: Arch) -> CompileOptions {
+        CompileOptions {
+            arch,
+            ..CompileOptions::default()
+        }
+    }
+
+    #[test]
+    fn feature_tables_match_abi_names() {
+        for arch in Arch::ALL {
+            let names = bits::names(arch);
+            assert_eq!(names.len(), features(arch).len());
+            for (f, (name, bit)) in features(arch).iter().zip(names) {
+                assert_eq!(f.name, *name);
+                assert_eq!(f.bit, *bit);
+            }
+        }
+    }
+
+    #[test]
+    fn baseline_x86_has_no_native_rounding() {
+        let t = target(&opts(Arch::X86_64)).unwrap();
+        assert!(!t.native_rounding);
+        assert_eq!(t.cpu_features, 0);
+        let mut o = opts(Arch::X86_64);
+        o.cpu_features = vec!["+sse4.1".into(), "+popcnt".into()];
+        let t = target(&o).unwrap();
+        assert!(t.native_rounding);
+        assert_eq!(t.cpu_features, bits::X86_SSE41 | bits::X86_POPCNT);
+    }
+
+    #[test]
+    fn presets_are_recorded() {
+        let mut o = opts(Arch::X86_64);
+        o.cpu = Some("x86-64-v3".into());
+        let t = target(&o).unwrap();
+        assert!(t.cpu_features & bits::X86_AVX2 != 0);
+        assert_eq!(t.cpu_name, "x86-64-v3");
+        let mut o = opts(Arch::S390x);
+        o.cpu = Some("z15".into());
+        let t = target(&o).unwrap();
+        assert_eq!(t.cpu_features, bits::S390X_ARCH12 | bits::S390X_ARCH13);
+    }
+
+    #[test]
+    fn bad_selections_are_target_errors() {
+        let mut o = opts(Arch::X86_64);
+        o.cpu_features = vec!["+sse9".into()];
+        match target(&o) {
+            Err(CompileError::Target(msg)) => assert!(msg.contains("sse4.1"), "{msg}"),
+            _ => panic!("expected a target error"),
+        }
+        let mut o = opts(Arch::Riscv64);
+        o.cpu_features = vec!["-g".into()];
+        assert!(matches!(target(&o), Err(CompileError::Target(_))));
+        let mut o = opts(Arch::Aarch64);
+        o.cpu = Some("not-a-cpu".into());
+        assert!(matches!(target(&o), Err(CompileError::Target(_))));
+        let mut o = opts(Arch::X86_64);
+        o.opt_level = 4;
+        assert!(matches!(target(&o), Err(CompileError::Target(_))));
+    }
+
+    #[test]
+    fn riscv_records_g() {
+        let t = target(&opts(Arch::Riscv64)).unwrap();
+        assert!(t.cpu_features & bits::RISCV_G != 0);
+    }
+}

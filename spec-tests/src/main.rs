@@ -1,0 +1,120 @@
+//! The spec-suite runner: finds the suite, makes one libtest-mimic trial per `.wast` file and
+//! mode (`normal/<file>`, `xip/<file>`), applies the should-fail list and prints the totals.
+//!
+//! Run it through `cargo xtask spec [--xip | --mode normal|xip|both] [--suite DIR]
+//! [--compile-only] [--target ARCH] [-- LIBTEST-ARGS]`.
+
+mod spectest_host;
+mod suite;
+mod values;
+mod wast_runner;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use libtest_mimic::{Arguments, Failed, Trial};
+
+use suite::{Mode, Settings, ShouldFail, Totals};
+
+const USAGE: &str = "usage: spec-tests [--xip | --mode normal|xip|both] [--suite DIR] [--compile-only] \
+[--target ARCH] [-- LIBTEST-ARGS]";
+
+fn main() -> ExitCode {
+    let mut settings = Settings::default();
+    let mut libtest_args = vec!["spec-tests".to_string()];
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if let Err(msg) = parse_arg(&arg, &mut args, &mut settings, &mut libtest_args) {
+            eprintln!("spec-tests: {msg}");
+            return ExitCode::FAILURE;
+        }
+    }
+    match run(settings, libtest_args) {
+        Ok(code) => code,
+        Err(msg) => {
+            eprintln!("spec-tests: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn parse_arg(
+    arg: &str,
+    rest: &mut impl Iterator<Item = String>,
+    settings: &mut Settings,
+    libtest_args: &mut Vec<String>,
+) -> Result<(), String> {
+    let mut value = |name: &str| {
+        rest.next()
+            .ok_or_else(|| format!("{name} needs a value\n{USAGE}"))
+    };
+    match arg {
+        "--xip" => settings.modes = vec![Mode::Xip],
+        "--mode" => {
+            settings.modes = match value("--mode")?.as_str() {
+                "normal" => vec![Mode::Normal],
+                "xip" => vec![Mode::Xip],
+                "both" => vec![Mode::Normal, Mode::Xip],
+                other => return Err(format!("--mode {other}: expected normal, xip or both")),
+            }
+        }
+        "--suite" => settings.suite = Some(value("--suite")?.into()),
+        "--compile-only" => settings.compile_only = true,
+        "--target" => settings.target = Some(value("--target")?),
+        "--" => libtest_args.extend(rest),
+        "-h" | "--help" => return Err(USAGE.to_string()),
+        other => libtest_args.push(other.to_string()),
+    }
+    Ok(())
+}
+
+fn run(settings: Settings, libtest_args: Vec<String>) -> Result<ExitCode, String> {
+    let suite_dir = suite::find_suite(settings.suite.as_deref())?;
+    let files = suite::core_files(&suite_dir)?;
+    let should_fail = Arc::new(ShouldFail::load()?);
+    let settings = Arc::new(settings);
+    let totals = Arc::new(Totals::default());
+
+    let mut trials = Vec::new();
+    for &mode in &settings.modes {
+        for file in &files {
+            let name = format!(
+                "{}/{}",
+                mode.name(),
+                file.file_name()
+                    .map(|f| f.to_string_lossy())
+                    .unwrap_or_default()
+            );
+            let (file, settings, totals, should_fail) = (
+                file.clone(),
+                settings.clone(),
+                totals.clone(),
+                should_fail.clone(),
+            );
+            let expected_to_fail = should_fail.contains(&name);
+            trials.push(Trial::test(name.clone(), move || {
+                let outcome = wast_runner::run_file(&file, mode, &settings, &totals);
+                match (outcome, expected_to_fail) {
+                    (Ok(()), false) => Ok(()),
+                    (Err(msg), false) => Err(Failed::from(msg)),
+                    (Err(_), true) => Ok(()),
+                    (Ok(()), true) => Err(Failed::from(format!(
+                        "{name} passes but is listed in spec-tests/should-fail.txt: remove it from the list"
+                    ))),
+                }
+            }));
+        }
+    }
+    let args = Arguments::from_iter(libtest_args);
+    let conclusion = libtest_mimic::run(&args, trials);
+    println!(
+        "{} passed, {} failed (suite: {})",
+        conclusion.num_passed,
+        conclusion.num_failed,
+        suite_dir.display()
+    );
+    for &mode in &settings.modes {
+        println!("{}", totals.summary(mode, settings.compile_only));
+    }
+    Ok(conclusion.exit_code())
+}
