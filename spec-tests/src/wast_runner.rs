@@ -327,15 +327,7 @@ impl<'s> Runner<'s> {
                 let wasm = module
                     .encode()
                     .map_err(|e| format!("assert_invalid module does not encode: {e}"))?;
-                match self.compile(&wasm) {
-                    Err(CompileFailure::Rejected(_)) => Ok(()),
-                    Err(CompileFailure::Other(m)) => {
-                        Err(format!("expected invalid ({message}), got: {m}"))
-                    }
-                    Ok(_) => Err(format!(
-                        "expected invalid ({message}), but the module compiled"
-                    )),
-                }
+                self.expect_rejected(&wasm, "invalid", message)
             }
             WastDirective::AssertMalformed {
                 mut module,
@@ -343,17 +335,10 @@ impl<'s> Runner<'s> {
                 ..
             } => {
                 self.assertions += u64::from(running);
-                let Ok(wasm) = module.encode() else {
-                    return Ok(());
-                };
-                match self.compile(&wasm) {
-                    Err(CompileFailure::Rejected(_)) => Ok(()),
-                    Err(CompileFailure::Other(m)) => {
-                        Err(format!("expected malformed ({message}), got: {m}"))
-                    }
-                    Ok(_) => Err(format!(
-                        "expected malformed ({message}), but the module compiled"
-                    )),
+                // Text that does not parse is malformed: the text parser rejected it.
+                match module.encode() {
+                    Ok(wasm) => self.expect_rejected(&wasm, "malformed", message),
+                    Err(_) => Ok(()),
                 }
             }
             WastDirective::AssertUnlinkable {
@@ -380,6 +365,17 @@ impl<'s> Runner<'s> {
                 }
             }
             other => Err(format!("unsupported directive {other:?}")),
+        }
+    }
+
+    /// `wasm` must be rejected by decoding or validation.
+    fn expect_rejected(&mut self, wasm: &[u8], what: &str, message: &str) -> Result<(), String> {
+        match self.compile(wasm) {
+            Err(CompileFailure::Rejected(_)) => Ok(()),
+            Err(CompileFailure::Other(m)) => Err(format!("expected {what} ({message}), got: {m}")),
+            Ok(_) => Err(format!(
+                "expected {what} ({message}), but the module compiled"
+            )),
         }
     }
 
