@@ -2,7 +2,9 @@
 //! mode (`normal/<file>`, `xip/<file>`), applies the should-fail list and prints the totals.
 //!
 //! Run it through `cargo xtask spec [--xip | --mode normal|xip|both] [--suite DIR]
-//! [--compile-only] [--target ARCH] [-- LIBTEST-ARGS]`.
+//! [--compile-only] [--target ARCH] [--enable-builtin-intrinsics LIST] [-- LIBTEST-ARGS]`.
+//! `--enable-builtin-intrinsics` (or `--enable-builtin-intrinsics=LIST`) compiles every module,
+//! in every mode, with that intrinsic set (plus what the target forces).
 
 mod spectest_host;
 mod suite;
@@ -12,12 +14,13 @@ mod wast_runner;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use aotc_abi::intrinsics::IntrinsicSet;
 use libtest_mimic::{Arguments, Failed, Trial};
 
 use suite::{Mode, Settings, ShouldFail, Totals};
 
 const USAGE: &str = "usage: spec-tests [--xip | --mode normal|xip|both] [--suite DIR] [--compile-only] \
-[--target ARCH] [-- LIBTEST-ARGS]";
+[--target ARCH] [--enable-builtin-intrinsics LIST] [-- LIBTEST-ARGS]";
 
 fn main() -> ExitCode {
     let mut settings = Settings::default();
@@ -48,6 +51,9 @@ fn parse_arg(
         rest.next()
             .ok_or_else(|| format!("{name} needs a value\n{USAGE}"))
     };
+    if let Some(list) = arg.strip_prefix("--enable-builtin-intrinsics=") {
+        return set_intrinsics(settings, list);
+    }
     match arg {
         "--xip" => settings.modes = vec![Mode::Xip],
         "--mode" => {
@@ -61,10 +67,20 @@ fn parse_arg(
         "--suite" => settings.suite = Some(value("--suite")?.into()),
         "--compile-only" => settings.compile_only = true,
         "--target" => settings.target = Some(value("--target")?),
+        "--enable-builtin-intrinsics" => {
+            let list = value("--enable-builtin-intrinsics")?;
+            set_intrinsics(settings, &list)?;
+        }
         "--" => libtest_args.extend(rest),
         "-h" | "--help" => return Err(USAGE.to_string()),
         other => libtest_args.push(other.to_string()),
     }
+    Ok(())
+}
+
+fn set_intrinsics(settings: &mut Settings, list: &str) -> Result<(), String> {
+    let set = IntrinsicSet::parse(list).map_err(|e| format!("--enable-builtin-intrinsics: {e}"))?;
+    settings.intrinsics = Some(set);
     Ok(())
 }
 

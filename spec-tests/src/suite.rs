@@ -37,6 +37,8 @@ pub struct Settings {
     pub compile_only: bool,
     /// Target architecture to compile for (compile-only for foreign targets).
     pub target: Option<String>,
+    /// `--enable-builtin-intrinsics`: the intrinsic set of every compilation (all modes).
+    pub intrinsics: Option<aotc_abi::intrinsics::IntrinsicSet>,
 }
 
 impl Default for Settings {
@@ -46,6 +48,7 @@ impl Default for Settings {
             suite: None,
             compile_only: false,
             target: None,
+            intrinsics: None,
         }
     }
 }

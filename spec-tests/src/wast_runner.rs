@@ -131,6 +131,7 @@ impl<'s> Runner<'s> {
         }
         opts.xip = mode == Mode::Xip;
         opts.indirect = mode == Mode::Xip;
+        opts.intrinsics = settings.intrinsics;
         Ok(Runner {
             mode,
             settings,

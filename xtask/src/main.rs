@@ -4,7 +4,9 @@
 //!   every crate's tests, and the dependency invariants.
 //! - `cargo xtask deps`: checks that the loader's dependency closure holds no compiler.
 //! - `cargo xtask spec [ARGS]`: the WebAssembly spec suite (`spec-tests`), e.g. `--mode both`.
+//! - `cargo xtask bench [FILTER]`: criterion benchmarks, then the XIP and intrinsic cost ratios.
 
+mod bench;
 mod deps;
 
 use std::process::{Command, ExitCode};
@@ -14,8 +16,11 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   test    the project's full test command (what CI runs): fmt, clippy, tests, deps
   deps    check the loader's dependency closure (no Cranelift, no wasmparser)
+  bench   run the benchmarks and print XIP / all-intrinsics / load-time ratios against
+          normal mode: [CRITERION-ARGS]
   spec    run the WebAssembly spec suite: [--xip | --mode normal|xip|both] [--suite DIR]
-          [--compile-only] [--target ARCH] [-- LIBTEST-ARGS]";
+          [--compile-only] [--target ARCH] [--enable-builtin-intrinsics LIST]
+          [-- LIBTEST-ARGS]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -23,6 +28,7 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("deps") => deps::check(),
         Some("spec") => spec(&args[1..]),
+        Some("bench") => bench::run(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())

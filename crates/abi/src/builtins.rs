@@ -43,6 +43,27 @@ macro_rules! foreach_builtin {
             elem_drop(vmctx: vmctx, seg: i32);
             /// Raises trap `code` (a [`TrapCode`](crate::TrapCode) discriminant). Never returns.
             raise_trap(vmctx: vmctx, code: i32);
+            /// `f32.add`. Intrinsics below never trap: compiled code checks trapping cases
+            /// (division by zero, overflow, out-of-range conversions) before calling them.
+            f32_add(a: f32, b: f32) -> f32;
+            /// `f32.sub`.
+            f32_sub(a: f32, b: f32) -> f32;
+            /// `f32.mul`.
+            f32_mul(a: f32, b: f32) -> f32;
+            /// `f32.div`.
+            f32_div(a: f32, b: f32) -> f32;
+            /// `f64.add`.
+            f64_add(a: f64, b: f64) -> f64;
+            /// `f64.sub`.
+            f64_sub(a: f64, b: f64) -> f64;
+            /// `f64.mul`.
+            f64_mul(a: f64, b: f64) -> f64;
+            /// `f64.div`.
+            f64_div(a: f64, b: f64) -> f64;
+            /// `f32.abs`.
+            f32_abs(x: f32) -> f32;
+            /// `f64.abs`.
+            f64_abs(x: f64) -> f64;
             /// `f32.ceil`.
             f32_ceil(x: f32) -> f32;
             /// `f32.floor`.
@@ -59,6 +80,103 @@ macro_rules! foreach_builtin {
             f64_trunc(x: f64) -> f64;
             /// `f64.nearest` (round half to even).
             f64_nearest(x: f64) -> f64;
+            /// `f32.sqrt`.
+            f32_sqrt(x: f32) -> f32;
+            /// `f64.sqrt`.
+            f64_sqrt(x: f64) -> f64;
+            /// `f32.copysign`.
+            f32_copysign(a: f32, b: f32) -> f32;
+            /// `f64.copysign`.
+            f64_copysign(a: f64, b: f64) -> f64;
+            /// `f32.min` (wasm semantics: NaN propagates, -0 < +0).
+            f32_min(a: f32, b: f32) -> f32;
+            /// `f32.max`.
+            f32_max(a: f32, b: f32) -> f32;
+            /// `f64.min`.
+            f64_min(a: f64, b: f64) -> f64;
+            /// `f64.max`.
+            f64_max(a: f64, b: f64) -> f64;
+            /// `i32.clz`.
+            i32_clz(x: i32) -> i32;
+            /// `i32.ctz`.
+            i32_ctz(x: i32) -> i32;
+            /// `i32.popcnt`.
+            i32_popcnt(x: i32) -> i32;
+            /// `i64.clz`.
+            i64_clz(x: i64) -> i64;
+            /// `i64.ctz`.
+            i64_ctz(x: i64) -> i64;
+            /// `i64.popcnt`.
+            i64_popcnt(x: i64) -> i64;
+            /// `f64.convert_i32_s`.
+            f64_convert_i32_s(x: i32) -> f64;
+            /// `f64.convert_i32_u`.
+            f64_convert_i32_u(x: i32) -> f64;
+            /// `f32.convert_i32_s`.
+            f32_convert_i32_s(x: i32) -> f32;
+            /// `f32.convert_i32_u`.
+            f32_convert_i32_u(x: i32) -> f32;
+            /// `f64.convert_i64_s`.
+            f64_convert_i64_s(x: i64) -> f64;
+            /// `f64.convert_i64_u`.
+            f64_convert_i64_u(x: i64) -> f64;
+            /// `f32.convert_i64_s`.
+            f32_convert_i64_s(x: i64) -> f32;
+            /// `f32.convert_i64_u`.
+            f32_convert_i64_u(x: i64) -> f32;
+            /// `i32.trunc_f32_s` of a value compiled code has checked to be in range.
+            i32_trunc_f32_s(x: f32) -> i32;
+            /// `i32.trunc_f32_u` (in range).
+            i32_trunc_f32_u(x: f32) -> i32;
+            /// `i32.trunc_f64_s` (in range).
+            i32_trunc_f64_s(x: f64) -> i32;
+            /// `i32.trunc_f64_u` (in range).
+            i32_trunc_f64_u(x: f64) -> i32;
+            /// `i64.trunc_f32_s` (in range).
+            i64_trunc_f32_s(x: f32) -> i64;
+            /// `i64.trunc_f32_u` (in range).
+            i64_trunc_f32_u(x: f32) -> i64;
+            /// `i64.trunc_f64_s` (in range).
+            i64_trunc_f64_s(x: f64) -> i64;
+            /// `i64.trunc_f64_u` (in range).
+            i64_trunc_f64_u(x: f64) -> i64;
+            /// `f32.demote_f64`.
+            f32_demote_f64(x: f64) -> f32;
+            /// `f64.promote_f32`.
+            f64_promote_f32(x: f32) -> f64;
+            /// f32 comparison `cond` (a [`FloatCmp`](crate::intrinsics::FloatCmp) discriminant):
+            /// 1 if it holds, else 0.
+            f32_cmp(cond: i32, a: f32, b: f32) -> i32;
+            /// f64 comparison, as `f32_cmp`.
+            f64_cmp(cond: i32, a: f64, b: f64) -> i32;
+            /// `i32.div_s` (divisor checked non-zero and no overflow by compiled code).
+            i32_div_s(a: i32, b: i32) -> i32;
+            /// `i32.div_u` (divisor checked non-zero).
+            i32_div_u(a: i32, b: i32) -> i32;
+            /// `i32.rem_s` (divisor checked non-zero; `MIN % -1` is 0).
+            i32_rem_s(a: i32, b: i32) -> i32;
+            /// `i32.rem_u` (divisor checked non-zero).
+            i32_rem_u(a: i32, b: i32) -> i32;
+            /// `i64.div_s` (checked as `i32_div_s`).
+            i64_div_s(a: i64, b: i64) -> i64;
+            /// `i64.div_u`.
+            i64_div_u(a: i64, b: i64) -> i64;
+            /// `i64.rem_s`.
+            i64_rem_s(a: i64, b: i64) -> i64;
+            /// `i64.rem_u`.
+            i64_rem_u(a: i64, b: i64) -> i64;
+            /// `i64.or`.
+            i64_or(a: i64, b: i64) -> i64;
+            /// `i64.and`.
+            i64_and(a: i64, b: i64) -> i64;
+            /// `i64.mul`.
+            i64_mul(a: i64, b: i64) -> i64;
+            /// `i64.shl` (shift count taken modulo 64).
+            i64_shl(a: i64, b: i64) -> i64;
+            /// `i64.shr_s` (shift count taken modulo 64).
+            i64_shr_s(a: i64, b: i64) -> i64;
+            /// `i64.shr_u` (shift count taken modulo 64).
+            i64_shr_u(a: i64, b: i64) -> i64;
         }
     };
 }

@@ -11,6 +11,7 @@
 //!   offsets computed for the target's pointer width;
 //! - [`builtins`]: the list of runtime helpers and intrinsics reached through the vmctx's
 //!   builtin table (one macro, [`foreach_builtin!`]);
+//! - [`intrinsics`]: the user-facing intrinsic names (WAMR's), their groups and sets;
 //! - [`trap`]: trap codes;
 //! - [`types`]: the encoding of wasm value types shared by the file format and trampolines.
 //!
@@ -20,6 +21,7 @@
 #![no_std]
 
 pub mod builtins;
+pub mod intrinsics;
 pub mod target;
 pub mod trap;
 pub mod types;

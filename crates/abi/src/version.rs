@@ -3,10 +3,10 @@
 /// Version of the AOT file layout (header, section table, records).
 ///
 /// Bump whenever `aotc-format`'s on-disk layout changes.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Version of the ABI between compiled code and the runtime: the vmctx layout, the builtin
 /// table's indices and signatures, trap codes and trampoline conventions.
 ///
 /// Bump whenever anything in this crate changes in a way compiled code can observe.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;

@@ -6,6 +6,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 
 use aotc_abi::Arch;
+use aotc_abi::intrinsics::IntrinsicSet;
 use aotc_translate::CompileOptions;
 
 /// Output formats.
@@ -46,6 +47,12 @@ pub struct TargetArgs {
     /// 1: explicit bounds checks on memory accesses; 0: guard pages (default on 64-bit).
     #[arg(long, value_name = "0|1", value_parser = clap::value_parser!(u8).range(0..=1))]
     pub bounds_checks: Option<u8>,
+    /// Operations to compile as calls to the intrinsic library: comma-separated names and
+    /// groups (`all`, `i32.common`, `fp.common`, `constop`, ...; `aotc intrinsics` shows a
+    /// target's set). Replaces the target's default set; what the target cannot compile without
+    /// a libcall stays included. Only with --xip or --enable-indirect-mode.
+    #[arg(long, value_name = "LIST")]
+    pub enable_builtin_intrinsics: Option<String>,
 }
 
 impl TargetArgs {
@@ -80,8 +87,22 @@ impl TargetArgs {
         opts.xip = self.xip;
         opts.indirect = self.xip || self.enable_indirect_mode;
         opts.explicit_bounds_checks = self.bounds_checks == Some(1);
+        if let Some(list) = &self.enable_builtin_intrinsics {
+            if !opts.indirect_calls() {
+                bail!(
+                    "--enable-builtin-intrinsics takes effect only with --xip or \
+                     --enable-indirect-mode (as in wamrc)"
+                );
+            }
+            opts.intrinsics = Some(parse_intrinsics(list)?);
+        }
         Ok(opts)
     }
+}
+
+/// Parses an `--enable-builtin-intrinsics` list; an unknown name lists the valid ones.
+pub fn parse_intrinsics(list: &str) -> Result<IntrinsicSet> {
+    IntrinsicSet::parse(list).map_err(|e| anyhow::anyhow!("--enable-builtin-intrinsics: {e}"))
 }
 
 /// `aotc compile` arguments.

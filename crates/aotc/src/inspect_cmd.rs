@@ -126,7 +126,7 @@ pub fn describe(file: &AotFile<'_>) -> String {
     for ((kind, target), n) in by_kind {
         let _ = writeln!(out, "  {kind} to {target}: {n}");
     }
-    let builtins: Vec<&str> = file.builtins().map(|b| b.name()).collect();
+    let builtins: Vec<&str> = file.builtins().map(|(_, name)| name).collect();
     let _ = writeln!(
         out,
         "builtins:       {}",
@@ -135,6 +135,22 @@ pub fn describe(file: &AotFile<'_>) -> String {
         } else {
             builtins.join(", ")
         }
+    );
+    let intrinsics: Vec<&str> = file.intrinsics().iter().map(|i| i.name).collect();
+    let _ = writeln!(
+        out,
+        "intrinsics:     {}",
+        if intrinsics.is_empty() {
+            "none".to_string()
+        } else {
+            intrinsics.join(", ")
+        }
+    );
+    let _ = writeln!(
+        out,
+        "constants:      {} slots ({} bytes)",
+        file.constants().len(),
+        file.constants().len() * 8
     );
     let _ = writeln!(out, "trap sites:     {}", file.traps().len());
     let m = file.module();

@@ -5,6 +5,7 @@
 
 mod compile_cmd;
 mod inspect_cmd;
+mod intrinsics_cmd;
 mod run_cmd;
 
 use std::ffi::OsString;
@@ -30,9 +31,11 @@ enum Command {
     Inspect(inspect_cmd::InspectArgs),
     /// Check an AOT file's integrity, including the text checksum that loading skips.
     Verify(inspect_cmd::VerifyArgs),
+    /// Print the intrinsics an XIP compilation for a target uses, one per line.
+    Intrinsics(intrinsics_cmd::IntrinsicsArgs),
 }
 
-const SUBCOMMANDS: &[&str] = &["compile", "run", "inspect", "verify", "help"];
+const SUBCOMMANDS: &[&str] = &["compile", "run", "inspect", "verify", "intrinsics", "help"];
 
 /// Inserts `compile` when the arguments use wamrc's form (no subcommand).
 fn with_subcommand(mut args: Vec<OsString>) -> Vec<OsString> {
@@ -51,6 +54,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run_cmd::run(&args),
         Command::Inspect(args) => inspect_cmd::inspect(&args),
         Command::Verify(args) => inspect_cmd::verify(&args),
+        Command::Intrinsics(args) => intrinsics_cmd::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -219,3 +219,184 @@ fn object_format_is_an_elf_relocatable() {
     assert_eq!(&bytes[..4], b"\x7fELF");
     assert_eq!(u16::from_le_bytes([bytes[16], bytes[17]]), 1, "ET_REL");
 }
+
+/// The names `aotc intrinsics` lists (its `#` lines excluded).
+fn intrinsic_names(stdout: &str) -> Vec<&str> {
+    stdout.lines().filter(|l| !l.starts_with('#')).collect()
+}
+
+#[test]
+fn intrinsics_lists_the_xip_default_of_each_target() {
+    let rounding = [
+        "llvm.ceil.f32",
+        "llvm.ceil.f64",
+        "llvm.floor.f32",
+        "llvm.floor.f64",
+        "llvm.trunc.f32",
+        "llvm.trunc.f64",
+        "llvm.rint.f32",
+        "llvm.rint.f64",
+    ];
+    let out = ok(&aotc(&["intrinsics", "--target", "x86_64"]));
+    assert_eq!(intrinsic_names(&out), rounding, "{out}");
+    assert!(out.contains("# groups fully included: none"), "{out}");
+
+    // With SSE4.1 x86_64 rounds natively; the other targets always do.
+    let out = ok(&aotc(&[
+        "intrinsics",
+        "--target",
+        "x86_64",
+        "--cpu-features",
+        "+sse4.1",
+    ]));
+    assert!(intrinsic_names(&out).is_empty(), "{out}");
+    for target in ["aarch64", "riscv64", "s390x"] {
+        let out = ok(&aotc(&["intrinsics", "--target", target]));
+        assert!(intrinsic_names(&out).is_empty(), "{target}: {out}");
+    }
+
+    // An explicit list replaces the default, but what the ISA forces stays.
+    let out = ok(&aotc(&[
+        "intrinsics",
+        "--target=x86_64",
+        "--enable-builtin-intrinsics=constop",
+    ]));
+    let names = intrinsic_names(&out);
+    assert_eq!(names.len(), 12, "{out}");
+    assert!(rounding.iter().all(|r| names.contains(r)), "{out}");
+    assert!(names.contains(&"f64.const"), "{out}");
+    assert!(out.contains("# groups fully included: constop"), "{out}");
+    let out = ok(&aotc(&[
+        "intrinsics",
+        "--target=s390x",
+        "--enable-builtin-intrinsics=all",
+    ]));
+    assert_eq!(
+        intrinsic_names(&out).len(),
+        aotc_abi::intrinsics::INTRINSICS.len()
+    );
+    assert!(
+        out.contains("# groups fully included: all, i32.common"),
+        "{out}"
+    );
+}
+
+#[test]
+fn intrinsic_flag_errors() {
+    // An unknown name is refused with the valid names and groups.
+    for args in [
+        &[
+            "intrinsics",
+            "--enable-builtin-intrinsics",
+            "i32.common,llvm.bogus",
+        ][..],
+        &[
+            "compile",
+            "--xip",
+            "--enable-builtin-intrinsics=llvm.bogus",
+            "examples/fib.wat",
+            "-o",
+            "/dev/null",
+        ][..],
+    ] {
+        let err = fail(&aotc(args));
+        assert!(err.contains("`llvm.bogus`"), "{err}");
+        assert!(
+            err.contains("fpxint") && err.contains("llvm.rint.f64") && err.contains("f64_cmp"),
+            "{err}"
+        );
+    }
+    // Like wamrc: only with --xip or --enable-indirect-mode.
+    let err = fail(&aotc(&[
+        "compile",
+        "--enable-builtin-intrinsics=all",
+        "examples/fib.wat",
+        "-o",
+        "/dev/null",
+    ]));
+    assert!(
+        err.contains("--enable-builtin-intrinsics") && err.contains("--xip"),
+        "{err}"
+    );
+    // A CPU variant aotc cannot compile for says what is missing.
+    let err = fail(&aotc(&[
+        "intrinsics",
+        "--target",
+        "riscv64",
+        "--cpu-features=-g",
+    ]));
+    assert!(err.contains("f, d"), "{err}");
+}
+
+#[test]
+fn xip_with_every_intrinsic_runs_without_relocations() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("float.aot");
+    let out = out.to_str().unwrap();
+    ok(&aotc(&[
+        "compile",
+        "--xip",
+        "--enable-builtin-intrinsics=all",
+        "examples/float.wat",
+        "-o",
+        out,
+    ]));
+    let inspect = ok(&aotc(&["inspect", out]));
+    assert!(inspect.contains("relocations:    0"), "{inspect}");
+    assert!(
+        inspect.contains("builtins:       f64_add, f64_ceil, f64_floor, f64_nearest"),
+        "{inspect}"
+    );
+    assert!(
+        inspect.contains("intrinsics:     llvm.experimental.constrained.fadd.f32,"),
+        "{inspect}"
+    );
+    assert_eq!(
+        ok(&aotc(&["run", out, "--invoke", "round_sum", "2.5"])),
+        "7\n"
+    );
+    ok(&aotc(&["verify", out]));
+
+    // wamrc's form, indirect mode, constants from the table: fib(20) still is 6765.
+    let fib = dir.path().join("fib.aot");
+    let fib = fib.to_str().unwrap();
+    ok(&aotc(&[
+        "--enable-indirect-mode",
+        "--enable-builtin-intrinsics=i32.common,constop",
+        "-o",
+        fib,
+        "examples/fib.wat",
+    ]));
+    let inspect = ok(&aotc(&["inspect", fib]));
+    assert!(
+        inspect.contains("constants:      2 slots (16 bytes)"),
+        "{inspect}"
+    );
+    assert_eq!(ok(&aotc(&["run", fib, "--invoke", "fib", "20"])), "6765\n");
+}
+
+#[test]
+fn cross_targets_with_every_intrinsic_have_no_relocations() {
+    let dir = tempfile::tempdir().unwrap();
+    for target in ["x86_64", "aarch64", "riscv64", "s390x"] {
+        let out = dir.path().join(format!("fib-{target}.aot"));
+        let out = out.to_str().unwrap();
+        ok(&aotc(&[
+            "compile",
+            "--xip",
+            "--target",
+            target,
+            "--enable-builtin-intrinsics",
+            "all",
+            "examples/fib.wat",
+            "-o",
+            out,
+        ]));
+        let inspect = ok(&aotc(&["inspect", out]));
+        assert!(inspect.contains("relocations:    0"), "{target}: {inspect}");
+        assert!(
+            inspect.contains("constants:      2 slots"),
+            "{target}: {inspect}"
+        );
+    }
+}

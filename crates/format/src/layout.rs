@@ -69,8 +69,8 @@ pub struct FileHeader {
     pub text_checksum: U64,
     /// Total file size.
     pub file_size: U64,
-    /// Zero.
-    pub reserved: [u8; 16],
+    /// The [`aotc_abi::intrinsics::IntrinsicSet`] the code was compiled with (u128, little-endian).
+    pub intrinsics: [u8; 16],
 }
 
 /// Offset of `FileHeader.metadata_checksum`.
@@ -141,10 +141,12 @@ section_kinds! {
     Traps = 13,
     /// [`RelocRecord`]s against the text.
     Relocs = 14,
-    /// `U32` builtin indices the code calls (each once, ascending).
+    /// [`BuiltinRecord`]s: the builtins the code calls (each once, ascending by index).
     Builtins = 15,
     /// Machine code.
     Text = 16,
+    /// The constant table (`constop` intrinsics): 8-byte slots in the target's byte order.
+    Constants = 17,
 }
 
 /// A byte range in the [`SectionKind::Pool`] section.
@@ -551,6 +553,17 @@ pub struct RelocRecord {
     pub addend: I64,
 }
 
+/// A builtin the code calls: its table index and its name, so a runtime that lacks it (or
+/// numbers it differently) can refuse the file naming it.
+#[derive(Copy, Clone, Debug)]
+#[repr(C)]
+pub struct BuiltinRecord {
+    /// Index in the builtin table.
+    pub index: U32,
+    /// Name (UTF-8), as [`aotc_abi::Builtin::name`].
+    pub name: Range,
+}
+
 macro_rules! pod_records {
     ($($t:ty = $size:literal),* $(,)?) => {$(
         // SAFETY: `#[repr(C)]` and built only from byte arrays and other `Pod` types of
@@ -578,6 +591,7 @@ pod_records! {
     DataRecord = 40,
     TrapRecord = 8,
     RelocRecord = 24,
+    BuiltinRecord = 12,
 }
 
 const _: () =

@@ -13,7 +13,7 @@ use aotc_abi::{Arch, TrapCode, ValType};
 
 use crate::checksum::Checksum;
 use crate::layout::*;
-use crate::pod::{Pod, U32, from_bytes, slice_from_bytes};
+use crate::pod::{Pod, from_bytes, slice_from_bytes};
 
 /// Why a file was refused: where, and what was expected.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -190,7 +190,8 @@ pub struct AotFile<'data> {
     data_segments: &'data [DataRecord],
     traps: &'data [TrapRecord],
     relocs: &'data [RelocRecord],
-    builtins: &'data [U32],
+    builtins: &'data [BuiltinRecord],
+    constants: &'data [[u8; 8]],
     text: &'data [u8],
     text_offset: u64,
 }
@@ -405,7 +406,7 @@ impl<'data> AotFile<'data> {
                 },
             })?;
 
-        let mut found: [Option<&SectionEntry>; 17] = [None; 17];
+        let mut found: [Option<&SectionEntry>; 18] = [None; 18];
         for (i, s) in sections.iter().enumerate() {
             let off = rec_off::<SectionEntry>(table_offset, i);
             let kind = SectionKind::from_u32(s.kind.get()).ok_or_else(|| {
@@ -506,7 +507,8 @@ impl<'data> AotFile<'data> {
             data_segments: cx.records(section(SectionKind::Data)?, "data records")?,
             traps: cx.records(section(SectionKind::Traps)?, "trap records")?,
             relocs: cx.records(section(SectionKind::Relocs)?, "relocation records")?,
-            builtins: cx.records(section(SectionKind::Builtins)?, "builtin list")?,
+            builtins: cx.records(section(SectionKind::Builtins)?, "builtin records")?,
+            constants: cx.records(section(SectionKind::Constants)?, "constant table")?,
             text,
             text_offset,
         };
@@ -981,15 +983,39 @@ impl<'data> AotFile<'data> {
         }
 
         let at = base(SectionKind::Builtins)?;
+        let mut prev: Option<u32> = None;
         for (i, b) in self.builtins.iter().enumerate() {
-            if aotc_abi::Builtin::from_index(b.get()).is_none() {
+            let o = rec_off::<BuiltinRecord>(at, i);
+            if prev.is_some_and(|p| p >= b.index.get()) {
                 return Err(bad(
-                    rec_off::<U32>(at, i),
+                    o,
                     "builtin index",
-                    b.get().into(),
-                    "a builtin this runtime's ABI defines",
+                    b.index.get().into(),
+                    "strictly ascending builtin indices",
                 ));
             }
+            prev = Some(b.index.get());
+            let name = self.check_range(o + 4, &b.name, "builtin name")?;
+            if core::str::from_utf8(name).is_err() {
+                return Err(bad(
+                    o + 4,
+                    "builtin name",
+                    b.name.offset.get().into(),
+                    "UTF-8",
+                ));
+            }
+        }
+        if aotc_abi::intrinsics::IntrinsicSet::from_bits(u128::from_le_bytes(
+            self.header.intrinsics,
+        ))
+        .is_none()
+        {
+            return Err(bad(
+                136,
+                "intrinsic set",
+                0,
+                "only intrinsics this ABI version defines",
+            ));
         }
         Ok(())
     }
@@ -1164,11 +1190,23 @@ impl<'data> AotFile<'data> {
     pub fn relocs(&self) -> &'data [RelocRecord] {
         self.relocs
     }
-    /// Builtin indices the code calls (each checked to exist in this ABI).
-    pub fn builtins(&self) -> impl Iterator<Item = aotc_abi::Builtin> + 'data {
+    /// The builtins the code calls, as `(table index, name)`, ascending by index. A runtime
+    /// must refuse a file whose builtin it lacks or numbers differently, naming it.
+    pub fn builtins(&self) -> impl Iterator<Item = (u32, &'data str)> + '_ {
         self.builtins
             .iter()
-            .filter_map(|b| aotc_abi::Builtin::from_index(b.get()))
+            .map(|b| (b.index.get(), self.string(&b.name)))
+    }
+
+    /// The intrinsic set the code was compiled with (checked at parse time).
+    pub fn intrinsics(&self) -> aotc_abi::intrinsics::IntrinsicSet {
+        aotc_abi::intrinsics::IntrinsicSet::from_bits(u128::from_le_bytes(self.header.intrinsics))
+            .unwrap_or_default()
+    }
+
+    /// The constant table: 8-byte slots in the target's byte order.
+    pub fn constants(&self) -> &'data [[u8; 8]] {
+        self.constants
     }
     /// The export named `name`.
     pub fn find_export(&self, name: &str) -> Option<&'data ExportRecord> {

@@ -198,6 +198,10 @@ pub struct AotModule {
     pub relocs: Vec<Reloc>,
     /// Builtins the code calls, in any order (duplicates allowed).
     pub builtins: Vec<Builtin>,
+    /// The intrinsic set the code was compiled with.
+    pub intrinsics: aotc_abi::intrinsics::IntrinsicSet,
+    /// The constant table: 8-byte slots, each already in the target's byte order.
+    pub constants: Vec<[u8; 8]>,
 }
 
 impl AotModule {
@@ -223,6 +227,8 @@ impl AotModule {
             traps: Vec::new(),
             relocs: Vec::new(),
             builtins: Vec::new(),
+            intrinsics: aotc_abi::intrinsics::IntrinsicSet::EMPTY,
+            constants: Vec::new(),
         }
     }
 
@@ -584,14 +590,25 @@ impl AotModule {
             .collect();
         sections.push((SectionKind::Relocs, count(relocs.len())?, records(&relocs)));
 
-        let mut builtins: Vec<u32> = self.builtins.iter().map(|b| b.index()).collect();
-        builtins.sort_unstable();
+        let mut builtins: Vec<Builtin> = self.builtins.clone();
+        builtins.sort_unstable_by_key(|b| b.index());
         builtins.dedup();
-        let builtins: Vec<U32> = builtins.into_iter().map(U32::new).collect();
+        let mut builtin_records = Vec::with_capacity(builtins.len());
+        for b in builtins {
+            builtin_records.push(BuiltinRecord {
+                index: U32::new(b.index()),
+                name: pool.add(b.name().as_bytes())?,
+            });
+        }
         sections.push((
             SectionKind::Builtins,
-            count(builtins.len())?,
-            records(&builtins),
+            count(builtin_records.len())?,
+            records(&builtin_records),
+        ));
+        sections.push((
+            SectionKind::Constants,
+            count(self.constants.len())?,
+            records(&self.constants),
         ));
 
         sections.insert(0, (SectionKind::Pool, 0, pool.bytes));
@@ -642,7 +659,7 @@ impl AotModule {
             metadata_checksum: U64::new(0),
             text_checksum: U64::new(checksum(&self.text)),
             file_size: U64::new(file_size as u64),
-            reserved: [0; 16],
+            intrinsics: self.intrinsics.bits().to_le_bytes(),
         };
 
         let mut out = Vec::with_capacity(file_size);

@@ -1,6 +1,7 @@
 //! Damaged and crafted files: the reader must refuse every damaged file with an error, and
 //! never panic, whatever the bytes.
 
+use aotc_abi::intrinsics::IntrinsicSet;
 use aotc_abi::{Arch, Builtin, TrapCode, ValType};
 use aotc_format::AotFile;
 use aotc_format::checksum::checksum;
@@ -130,6 +131,8 @@ fn sample(xip: bool) -> AotModule {
         Builtin::f64_floor,
         Builtin::memory_grow,
     ];
+    m.intrinsics = IntrinsicSet::parse("llvm.floor.f64,constop").unwrap();
+    m.constants = vec![1u64.to_le_bytes(), 2.5f64.to_bits().to_le_bytes()];
     if !xip {
         m.relocs = vec![Reloc {
             offset: 50,
@@ -161,8 +164,28 @@ fn round_trip() {
     assert_eq!(f.trap_at(42), Some(TrapCode::UnreachableCodeReached));
     assert_eq!(f.trap_at(11), None);
     assert_eq!(f.relocs().len(), 1);
-    let builtins: Vec<Builtin> = f.builtins().collect();
-    assert_eq!(builtins, [Builtin::memory_grow, Builtin::f64_floor]);
+    let builtins: Vec<(u32, &str)> = f.builtins().collect();
+    assert_eq!(
+        builtins,
+        [
+            (Builtin::memory_grow.index(), "memory_grow"),
+            (Builtin::f64_floor.index(), "f64_floor")
+        ]
+    );
+    assert_eq!(
+        f.intrinsics(),
+        IntrinsicSet::parse("llvm.floor.f64,constop").unwrap()
+    );
+    assert_eq!(
+        f.constants(),
+        &[1u64.to_le_bytes(), 2.5f64.to_bits().to_le_bytes()]
+    );
+    let constants_at = f.constants().as_ptr() as usize - bytes.as_ptr() as usize;
+    assert_eq!(
+        constants_at % 8,
+        0,
+        "the constant table is 8-aligned in the file"
+    );
     assert_eq!(f.pool_bytes(&f.data_segments()[0].bytes), b"hello");
     let items = f.element_items(&f.elements()[0]);
     assert_eq!(ConstValue::decode(&items[0]), Some(ConstValue::RefFunc(1)));
@@ -289,7 +312,7 @@ fn exercise(f: &AotFile<'_>) {
     for off in 0..f.text().len() as u32 {
         let _ = f.trap_at(off);
     }
-    let _ = f.builtins().count();
+    let _ = (f.builtins().count(), f.intrinsics(), f.constants().len());
 }
 
 #[test]

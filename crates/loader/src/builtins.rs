@@ -10,10 +10,9 @@ use std::sync::LazyLock;
 
 use aotc_abi::builtins::BUILTIN_COUNT;
 use aotc_abi::{Builtin, TrapCode};
-#[allow(unused_imports)] // used through `foreach_builtin!`
-use aotc_intrinsics::{
-    f32_ceil, f32_floor, f32_nearest, f32_trunc, f64_ceil, f64_floor, f64_nearest, f64_trunc,
-};
+// The intrinsics (`f32_add` ... `i64_shr_u`), named as their builtins, used by
+// `foreach_builtin!` below; the runtime helpers are defined in this file.
+use aotc_intrinsics::*;
 
 use crate::instance::InstanceInner;
 use crate::trap;
@@ -29,15 +28,16 @@ macro_rules! builtin_type {
 
 macro_rules! define_builtin_address {
     ($( $(#[$attr:meta])* $name:ident ( $($pname:ident : $pty:ident),* ) $(-> $ret:ident)? ; )*) => {
-        /// The address of `builtin`'s implementation in this runtime (`None`: not implemented).
-        /// Each implementation is checked at compile time to have the signature the ABI gives.
-        pub(crate) fn builtin_address(builtin: Builtin) -> Option<*const ()> {
-            Some(match builtin {
+        /// The address of `builtin`'s implementation in this runtime: this runtime implements
+        /// every builtin of its ABI. Each implementation is checked at compile time to have the
+        /// signature the ABI gives.
+        pub(crate) fn builtin_address(builtin: Builtin) -> *const () {
+            match builtin {
                 $( Builtin::$name => {
                     let f: unsafe extern "C" fn($(builtin_type!($pty)),*) $(-> builtin_type!($ret))? = $name;
                     f as *const ()
                 } )*
-            })
+            }
         }
     };
 }
@@ -55,7 +55,7 @@ unsafe impl Send for BuiltinTable {}
 static BUILTIN_TABLE: LazyLock<BuiltinTable> = LazyLock::new(|| {
     let mut table = [core::ptr::null::<()>(); BUILTIN_COUNT];
     for (slot, builtin) in table.iter_mut().zip(Builtin::ALL) {
-        *slot = builtin_address(*builtin).unwrap_or(core::ptr::null());
+        *slot = builtin_address(*builtin);
     }
     BuiltinTable(table)
 });

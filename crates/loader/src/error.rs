@@ -51,14 +51,19 @@ pub enum LoadError {
         /// The missing features.
         names: Vec<String>,
     },
-    /// The code calls a builtin this runtime does not implement.
-    UnknownBuiltin {
+    /// The code calls a builtin (runtime helper or intrinsic) this runtime does not provide:
+    /// its table index is unknown here, or this runtime has another builtin at that index.
+    MissingBuiltin {
         /// The file.
         file: String,
-        /// File offset of the builtin's entry in the builtin list.
+        /// File offset of the builtin's record in the Builtins section.
         offset: u64,
-        /// The builtin's name.
+        /// The builtin's name, as the file gives it.
         name: String,
+        /// The builtin's table index, as the file gives it.
+        index: u32,
+        /// The name of this runtime's builtin at that index, if it has one.
+        provided: Option<&'static str>,
     },
     /// A relocation cannot be applied on this host.
     Relocation {
@@ -126,10 +131,29 @@ impl fmt::Display for LoadError {
                 "{file}: at offset {offset:#x}: the code needs CPU features this host lacks: {}; expected only features the host has",
                 names.join(", ")
             ),
-            LoadError::UnknownBuiltin { file, offset, name } => write!(
-                f,
-                "{file}: at offset {offset:#x}: builtin `{name}` is not implemented by this runtime; expected a builtin it implements"
-            ),
+            LoadError::MissingBuiltin {
+                file,
+                offset,
+                name,
+                index,
+                provided,
+            } => {
+                write!(
+                    f,
+                    "{file}: at offset {offset:#x}: needs builtin `{name}` (index {index}), which this runtime does not provide"
+                )?;
+                match provided {
+                    Some(other) => write!(
+                        f,
+                        " (its builtin {index} is `{other}`); expected a file compiled for this runtime's builtin table"
+                    ),
+                    None => write!(
+                        f,
+                        " (it has builtins 0 to {}); expected a builtin this runtime provides",
+                        aotc_abi::builtins::BUILTIN_COUNT - 1
+                    ),
+                }
+            }
             LoadError::Relocation {
                 file,
                 offset,

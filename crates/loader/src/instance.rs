@@ -511,7 +511,7 @@ fn build(
         header.globals = global_ptrs.as_ptr();
         header.tables = table_ptrs.as_ptr();
         header.type_ids = m.type_ids.as_ptr();
-        header.constants = std::ptr::null();
+        header.constants = m.constants_ptr();
     }
 
     let inner = Rc::new(InstanceInner {

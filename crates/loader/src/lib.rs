@@ -13,7 +13,10 @@
 //!
 //! - [`Module`]: a loaded file. An XIP file's text is mapped read + execute straight from the
 //!   file (a file-backed mapping: never writable, never copied); a normal file's text is copied
-//!   into anonymous memory, relocated and then made read + execute (W^X at every moment).
+//!   into anonymous memory, relocated and then made read + execute (W^X at every moment). Every
+//!   builtin the file names (runtime helpers, and the intrinsics of `aotc-intrinsics`) must be
+//!   this runtime's at the same index, or loading fails with [`LoadError::MissingBuiltin`]; the
+//!   file's constant table (`constop` intrinsics) is used in place when 8-aligned, else copied.
 //! - [`Instance`]: a module instantiated with its imports ([`Extern`]s, in import order).
 //! - [`Func`], [`Memory`], [`Table`], [`Global`]: handles (reference counted, `!Send`) that keep
 //!   what they need alive. [`Func::call`] calls wasm through the module's entry trampolines and

@@ -10,8 +10,8 @@ use aotc_abi::target::cpu_features;
 use aotc_abi::{Arch, Builtin, ValType};
 use aotc_format::AotFile;
 use aotc_format::layout::{
-    ExternKind, LIMITS_64, LIMITS_HAS_MAX, LIMITS_SHARED, NONE, RelocKind, RelocTargetKind,
-    SectionKind,
+    BuiltinRecord, ExternKind, LIMITS_64, LIMITS_HAS_MAX, LIMITS_SHARED, NONE, RelocKind,
+    RelocTargetKind, SectionKind,
 };
 
 use crate::builtins::builtin_address;
@@ -75,6 +75,29 @@ impl Text {
     }
 }
 
+/// The constant table `vmctx.constants` points to: 8-byte slots in this host's byte order, at
+/// an 8-aligned address.
+enum Constants {
+    /// Used in place in the file's bytes (kept alive by the module's [`Backing`]), which are
+    /// 8-aligned there (always, for a mapped file: the section is 8-aligned in the file), or
+    /// there is no constant.
+    InPlace,
+    /// Copied into aligned storage, because the file's bytes are not 8-aligned in memory.
+    Copied(Box<[u64]>),
+}
+
+impl Constants {
+    fn new(slots: &[[u8; 8]]) -> Constants {
+        if slots.as_ptr().addr().is_multiple_of(align_of::<u64>()) {
+            Constants::InPlace
+        } else {
+            // The slots are in the target's byte order, checked to be this host's: reading them
+            // as native-endian `u64`s keeps every byte where compiled code expects it.
+            Constants::Copied(slots.iter().map(|s| u64::from_ne_bytes(*s)).collect())
+        }
+    }
+}
+
 pub(crate) struct ModuleInner {
     // Field order is drop order: unregister the text before unmapping it. Held for its `Drop`.
     #[allow(dead_code)]
@@ -82,6 +105,8 @@ pub(crate) struct ModuleInner {
     file: AotFile<'static>,
     text: Text,
     text_len: usize,
+    /// Where the constant table lives; `file`'s bytes when in place.
+    constants: Constants,
     #[allow(dead_code)]
     backing: Backing,
     name: String,
@@ -95,6 +120,19 @@ impl ModuleInner {
     /// The parsed file, borrowed from `self`.
     pub(crate) fn file(&self) -> AotFile<'_> {
         self.file
+    }
+
+    /// What `vmctx.constants` points to: the constant table (8-aligned, as long as `self`
+    /// lives), or null when the module has no constant.
+    pub(crate) fn constants_ptr(&self) -> *const u8 {
+        let slots = self.file.constants();
+        if slots.is_empty() {
+            return core::ptr::null();
+        }
+        match &self.constants {
+            Constants::InPlace => slots.as_ptr().cast(),
+            Constants::Copied(copy) => copy.as_ptr().cast(),
+        }
     }
 
     /// The name used in messages.
@@ -502,6 +540,24 @@ fn section_offset(file: &AotFile<'_>, kind: SectionKind) -> u64 {
         .map_or(0, |s| s.offset)
 }
 
+/// Refuses a file that calls a builtin this runtime lacks or numbers differently, naming it.
+fn check_builtins(name: &str, file: &AotFile<'_>) -> Result<(), LoadError> {
+    let builtins_at = section_offset(file, SectionKind::Builtins);
+    for (i, (index, builtin)) in file.builtins().enumerate() {
+        let provided = Builtin::from_index(index);
+        if provided.is_none_or(|b| b.name() != builtin) {
+            return Err(LoadError::MissingBuiltin {
+                file: name.to_owned(),
+                offset: builtins_at + (size_of::<BuiltinRecord>() * i) as u64,
+                name: builtin.to_owned(),
+                index,
+                provided: provided.map(Builtin::name),
+            });
+        }
+    }
+    Ok(())
+}
+
 fn build(
     name: String,
     bytes: &'static [u8],
@@ -515,16 +571,8 @@ fn build(
         file.verify_text()
             .map_err(|e| format_error(&name, Some(e)))?;
     }
-    let builtins_at = section_offset(&file, SectionKind::Builtins);
-    for (i, b) in file.builtins().enumerate() {
-        if builtin_address(b).is_none() {
-            return Err(LoadError::UnknownBuiltin {
-                file: name.clone(),
-                offset: builtins_at + 4 * i as u64,
-                name: b.name().to_owned(),
-            });
-        }
-    }
+    check_builtins(&name, &file)?;
+    let constants = Constants::new(file.constants());
 
     let text_len = file.text().len();
     let text = if text_len == 0 {
@@ -557,6 +605,7 @@ fn build(
             file,
             text,
             text_len,
+            constants,
             backing,
             name: name.clone(),
             types,
@@ -634,9 +683,13 @@ fn relocate(name: &str, file: &AotFile<'_>, text: &mut [u8]) -> Result<(), LoadE
         };
         let target = match RelocTargetKind::from_u8(r.target_kind) {
             Some(RelocTargetKind::Builtin) => Builtin::from_index(r.target.get())
-                .and_then(builtin_address)
-                .ok_or_else(|| error(format!("unknown builtin {}", r.target.get())))?
-                as usize,
+                .map(builtin_address)
+                .ok_or_else(|| {
+                    error(format!(
+                        "builtin index {} is not one this runtime provides",
+                        r.target.get()
+                    ))
+                })? as usize,
             Some(RelocTargetKind::TextOffset) => base.wrapping_add(r.target.get() as usize),
             None => return Err(error("unknown target kind".to_owned())),
         };

@@ -28,7 +28,7 @@ pub(crate) struct VmctxHeader {
     pub(crate) tables: *const *mut TableDef,
     /// Module type index to process-wide signature id.
     pub(crate) type_ids: *const u32,
-    /// The module's constant pool (unused: null).
+    /// The module's constant table (8-byte slots, 8-aligned; null when it has none).
     pub(crate) constants: *const u8,
     /// The owning `InstanceInner` (opaque to compiled code).
     pub(crate) runtime: *const c_void,

@@ -10,7 +10,7 @@ use cranelift_codegen::binemit::Reloc as ClReloc;
 use cranelift_codegen::ir;
 use cranelift_codegen::isa::{OwnedTargetIsa, TargetIsa};
 use cranelift_control::ControlPlane;
-use cranelift_module::{FuncId, Linkage, Module, ModuleReloc, ModuleRelocTarget};
+use cranelift_module::{DataDescription, FuncId, Linkage, Module, ModuleReloc, ModuleRelocTarget};
 use cranelift_object::{ObjectBuilder, ObjectModule};
 
 use crate::CompileError;
@@ -264,8 +264,19 @@ impl ObjectSink {
             .map_err(module_err)
     }
 
-    /// Serialises the object file.
-    pub fn finish(self) -> Result<Vec<u8>, CompileError> {
+    /// Serialises the object file; a non-empty constant table (`constop`) becomes the
+    /// read-only data symbol `aotc_constants`, for the embedder to store in `vmctx.constants`.
+    pub fn finish(mut self, constants: &[[u8; 8]]) -> Result<Vec<u8>, CompileError> {
+        if !constants.is_empty() {
+            let id = self
+                .module
+                .declare_data("aotc_constants", Linkage::Export, false, false)
+                .map_err(module_err)?;
+            let mut data = DataDescription::new();
+            data.define(constants.concat().into_boxed_slice());
+            data.set_align(8);
+            self.module.define_data(id, &data).map_err(module_err)?;
+        }
         self.module
             .finish()
             .emit()

@@ -1,10 +1,11 @@
-//! The compilation driver: validation, parallel and deterministic code generation of every
-//! function and trampoline, the XIP relocation check, and assembly of the output through a
-//! [`CodeSink`].
+//! The compilation driver: validation, the intrinsic set and constant table, parallel and
+//! deterministic code generation of every function and trampoline, the XIP relocation check,
+//! and assembly of the output through a [`CodeSink`].
 
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+use aotc_abi::intrinsics::IntrinsicSet;
 use aotc_abi::{Builtin, TrapCode};
 use aotc_format::layout::{FLAG_EXPLICIT_BOUNDS_CHECKS, FLAG_INDIRECT_CALLS, FLAG_XIP};
 use aotc_format::write::{AotModule, FuncType};
@@ -17,6 +18,7 @@ use rayon::prelude::*;
 use wasmparser::{Validator, WasmFeatures};
 
 use crate::code_sink::{CodeSink, ObjectSink, TextSink, TrampolineKind};
+use crate::constants::{ConstKinds, ConstTable};
 use crate::func_translator::{self, Env, NS_BUILTIN, NS_FUNC};
 use crate::isa::{self, Target};
 use crate::module_env::{self, ModuleInfo};
@@ -190,17 +192,29 @@ struct Compiled<'a> {
     trampolines: Vec<TrampolinePair>,
     /// For every type index, the index into `trampolines` (None: no trampolines, v128).
     type_trampolines: Vec<Option<usize>>,
+    /// The intrinsic set the code was compiled with.
+    intrinsics: IntrinsicSet,
+    /// The constant table's slots (target byte order).
+    constants: Vec<[u8; 8]>,
 }
 
 fn compile_all<'a>(wasm: &'a [u8], opts: &CompileOptions) -> Result<Compiled<'a>, CompileError> {
     Validator::new_with_features(WasmFeatures::WASM2).validate_all(wasm)?;
     let target = isa::target(opts)?;
+    let intrinsics = isa::effective_intrinsics(opts, &target);
     let module = module_env::parse(wasm)?;
+    let constants = ConstTable::collect(
+        &module.bodies,
+        ConstKinds::of(intrinsics),
+        target.arch.endianness(),
+    )?;
     let env = Env {
         module: &module,
         target: &target,
         indirect: opts.indirect_calls(),
         explicit_bounds_checks: opts.explicit_bounds_checks,
+        intrinsic_calls: func_translator::intrinsic_calls(intrinsics),
+        constants: &constants,
     };
     let isa = &*target.isa;
     let num_imported = module.num_imported_funcs;
@@ -282,6 +296,8 @@ fn compile_all<'a>(wasm: &'a [u8], opts: &CompileOptions) -> Result<Compiled<'a>
         functions,
         trampolines,
         type_trampolines,
+        intrinsics,
+        constants: constants.into_slots(),
     })
 }
 
@@ -330,7 +346,13 @@ pub(crate) fn compile_aot(wasm: &[u8], opts: &CompileOptions) -> Result<AotModul
         )));
     }
 
-    let Compiled { module, target, .. } = c;
+    let Compiled {
+        module,
+        target,
+        intrinsics,
+        constants,
+        ..
+    } = c;
     let mut m = AotModule::new(target.arch);
     m.target_triple = target.triple_name.to_string();
     m.cpu_name = target.cpu_name;
@@ -370,6 +392,8 @@ pub(crate) fn compile_aot(wasm: &[u8], opts: &CompileOptions) -> Result<AotModul
     builtins.sort_by_key(|b| b.index());
     builtins.dedup();
     m.builtins = builtins;
+    m.intrinsics = intrinsics;
+    m.constants = constants;
     Ok(m)
 }
 
@@ -382,5 +406,5 @@ pub(crate) fn compile_object(wasm: &[u8], opts: &CompileOptions) -> Result<Vec<u
         c.functions.len(),
     )?;
     emit(&mut sink, &c)?;
-    sink.finish()
+    sink.finish(&c.constants)
 }

@@ -1,11 +1,14 @@
 //! Translation of one wasm function body to Cranelift IR: the operand and control stacks,
-//! locals, calls (direct, through `vmctx.functions`, `call_indirect`), builtins, linear memory
-//! (guard pages or explicit checks), globals and tables, following the ABI of [`aotc_abi`].
+//! locals, calls (direct, through `vmctx.functions`, `call_indirect`), builtins, intrinsics
+//! (operations compiled as calls, with their trapping checks inline, and constants loaded from
+//! the constant table), linear memory (guard pages or explicit checks), globals and tables,
+//! following the ABI of [`aotc_abi`].
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 
 use aotc_abi::builtins::{BUILTIN_COUNT, BuiltinType};
+use aotc_abi::intrinsics::{FloatCmp, IntrinsicSet};
 use aotc_abi::vmctx::VmctxOffsets;
 use aotc_abi::{Builtin, TrapCode, ValType};
 use aotc_format::layout::ConstValue;
@@ -23,6 +26,7 @@ use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use wasmparser::{BlockType, FunctionBody, MemArg, Operator};
 
+use crate::constants::ConstTable;
 use crate::isa::Target;
 use crate::module_env::{self, ModuleInfo};
 use crate::{CompileError, unsupported};
@@ -42,6 +46,19 @@ pub(crate) struct Env<'a> {
     pub indirect: bool,
     /// Compare-and-trap bounds checks instead of guard pages.
     pub explicit_bounds_checks: bool,
+    /// By builtin index: whether the operation of that intrinsic is compiled as a call.
+    pub intrinsic_calls: [bool; BUILTIN_COUNT],
+    /// The module's constant table (`constop` intrinsics).
+    pub constants: &'a ConstTable,
+}
+
+/// The builtins whose operations `set` compiles as calls, by builtin index.
+pub(crate) fn intrinsic_calls(set: IntrinsicSet) -> [bool; BUILTIN_COUNT] {
+    let mut calls = [false; BUILTIN_COUNT];
+    for b in Builtin::ALL {
+        calls[b.index() as usize] = set.calls(*b);
+    }
+    calls
 }
 
 /// Cranelift type of a wasm value type (`None` for `v128`, which aotc does not compile).
@@ -291,6 +308,15 @@ enum Ext {
     U32,
 }
 
+/// Integer division and remainder operators.
+#[derive(Copy, Clone)]
+enum DivOp {
+    DivS,
+    DivU,
+    RemS,
+    RemU,
+}
+
 #[derive(Copy, Clone)]
 enum Round {
     Ceil,
@@ -350,19 +376,49 @@ macro_rules! icmp {
     }};
 }
 
-macro_rules! fcmp {
-    ($s:ident, $cc:expr) => {{
-        let (a, b) = $s.pop2()?;
-        let c = $s.b.ins().fcmp($cc, a, b);
-        let v = $s.b.ins().uextend(I32, c);
-        $s.stack.push(v);
-    }};
-}
-
 macro_rules! conv {
     ($s:ident, $op:ident, $ty:expr) => {{
         let a = $s.pop()?;
         let v = $s.b.ins().$op($ty, a);
+        $s.stack.push(v);
+    }};
+}
+
+/// A unary operator: a call to the intrinsic `$builtin` when enabled, else `$op`.
+macro_rules! unop_via {
+    ($s:ident, $builtin:expr, $op:ident) => {{
+        let a = $s.pop()?;
+        let v = if $s.calls($builtin) {
+            $s.call_value($builtin, &[a])?
+        } else {
+            $s.b.ins().$op(a)
+        };
+        $s.stack.push(v);
+    }};
+}
+
+/// A binary operator: a call to the intrinsic `$builtin` when enabled, else `$op`.
+macro_rules! binop_via {
+    ($s:ident, $builtin:expr, $op:ident) => {{
+        let (a, b) = $s.pop2()?;
+        let v = if $s.calls($builtin) {
+            $s.call_value($builtin, &[a, b])?
+        } else {
+            $s.b.ins().$op(a, b)
+        };
+        $s.stack.push(v);
+    }};
+}
+
+/// A conversion to `$ty`: a call to the intrinsic `$builtin` when enabled, else `$op`.
+macro_rules! conv_via {
+    ($s:ident, $builtin:expr, $op:ident, $ty:expr) => {{
+        let a = $s.pop()?;
+        let v = if $s.calls($builtin) {
+            $s.call_value($builtin, &[a])?
+        } else {
+            $s.b.ins().$op($ty, a)
+        };
         $s.stack.push(v);
     }};
 }
@@ -1032,7 +1088,20 @@ impl Translator<'_, '_> {
 
     fn round(&mut self, ty: Type, op: Round) -> Result<(), CompileError> {
         let x = self.pop()?;
-        let v = if self.env.target.native_rounding {
+        let b = match (ty == F32, op) {
+            (true, Round::Ceil) => Builtin::f32_ceil,
+            (true, Round::Floor) => Builtin::f32_floor,
+            (true, Round::Trunc) => Builtin::f32_trunc,
+            (true, Round::Nearest) => Builtin::f32_nearest,
+            (false, Round::Ceil) => Builtin::f64_ceil,
+            (false, Round::Floor) => Builtin::f64_floor,
+            (false, Round::Trunc) => Builtin::f64_trunc,
+            (false, Round::Nearest) => Builtin::f64_nearest,
+        };
+        // Without native rounding Cranelift would emit a libcall: always call the intrinsic.
+        let v = if self.calls(b) || !self.env.target.native_rounding {
+            self.call_value(b, &[x])?
+        } else {
             let ins = self.b.ins();
             match op {
                 Round::Ceil => ins.ceil(x),
@@ -1040,19 +1109,232 @@ impl Translator<'_, '_> {
                 Round::Trunc => ins.trunc(x),
                 Round::Nearest => ins.nearest(x),
             }
+        };
+        self.stack.push(v);
+        Ok(())
+    }
+
+    // ---- intrinsics ----------------------------------------------------------------------
+
+    /// Whether the operation of `b`'s intrinsic is compiled as a call.
+    fn calls(&self, b: Builtin) -> bool {
+        self.env.intrinsic_calls[b.index() as usize]
+    }
+
+    /// Calls a builtin returning one value.
+    fn call_value(&mut self, b: Builtin, args: &[Value]) -> Result<Value, CompileError> {
+        self.call_builtin(b, args)
+            .ok_or_else(|| self.internal(format!("builtin {} returns nothing", b.name())))
+    }
+
+    /// An integer constant of type `ty` (I32 or I64) with the low bits of `bits`.
+    fn int_const(&mut self, ty: Type, bits: u64) -> Value {
+        if ty == I32 {
+            self.b.ins().iconst(I32, i64::from(bits as u32))
         } else {
-            let b = match (ty == F32, op) {
-                (true, Round::Ceil) => Builtin::f32_ceil,
-                (true, Round::Floor) => Builtin::f32_floor,
-                (true, Round::Trunc) => Builtin::f32_trunc,
-                (true, Round::Nearest) => Builtin::f32_nearest,
-                (false, Round::Ceil) => Builtin::f64_ceil,
-                (false, Round::Floor) => Builtin::f64_floor,
-                (false, Round::Trunc) => Builtin::f64_trunc,
-                (false, Round::Nearest) => Builtin::f64_nearest,
+            self.b.ins().iconst(ty, bits as i64)
+        }
+    }
+
+    /// A float constant of type `ty` (F32 or F64) with value `v` (exact in both types here).
+    fn float_const(&mut self, ty: Type, v: f64) -> Value {
+        if ty == F32 {
+            self.b
+                .ins()
+                .f32const(Ieee32::with_bits((v as f32).to_bits()))
+        } else {
+            self.b.ins().f64const(Ieee64::with_bits(v.to_bits()))
+        }
+    }
+
+    /// The wasm float comparison `cond` of `a` and `b` as a truth value (non-zero: holds), by
+    /// `f32_cmp`/`f64_cmp` when that intrinsic is enabled, else by a native `fcmp`.
+    fn float_cond(&mut self, cond: FloatCmp, a: Value, b: Value) -> Result<Value, CompileError> {
+        let builtin = if self.b.func.dfg.value_type(a) == F32 {
+            Builtin::f32_cmp
+        } else {
+            Builtin::f64_cmp
+        };
+        if self.calls(builtin) {
+            let code = self.iconst32(cond as i32);
+            return self.call_value(builtin, &[code, a, b]);
+        }
+        let cc = match cond {
+            FloatCmp::Eq => FloatCC::Equal,
+            FloatCmp::Ne => FloatCC::NotEqual,
+            FloatCmp::Lt => FloatCC::LessThan,
+            FloatCmp::Gt => FloatCC::GreaterThan,
+            FloatCmp::Le => FloatCC::LessThanOrEqual,
+            FloatCmp::Ge => FloatCC::GreaterThanOrEqual,
+        };
+        Ok(self.b.ins().fcmp(cc, a, b))
+    }
+
+    /// `f32.eq` ... `f64.ge`: pushes 1 or 0 (i32).
+    fn float_compare(&mut self, cond: FloatCmp) -> Result<(), CompileError> {
+        let (a, b) = self.pop2()?;
+        let c = self.float_cond(cond, a, b)?;
+        let v = if self.b.func.dfg.value_type(c) == I32 {
+            c
+        } else {
+            self.b.ins().uextend(I32, c)
+        };
+        self.stack.push(v);
+        Ok(())
+    }
+
+    /// A float-to-int truncation to `int` (trapping, or saturating with `sat`), through the
+    /// raw intrinsic `b` when enabled: NaN and out-of-range inputs are handled here, by float
+    /// comparisons, and only in-range values reach the intrinsic.
+    fn float_to_int(
+        &mut self,
+        b: Builtin,
+        int: Type,
+        signed: bool,
+        sat: bool,
+    ) -> Result<(), CompileError> {
+        let x = self.pop()?;
+        if !self.calls(b) {
+            let ins = self.b.ins();
+            let v = match (signed, sat) {
+                (true, false) => ins.fcvt_to_sint(int, x),
+                (false, false) => ins.fcvt_to_uint(int, x),
+                (true, true) => ins.fcvt_to_sint_sat(int, x),
+                (false, true) => ins.fcvt_to_uint_sat(int, x),
             };
-            self.call_builtin(b, &[x])
-                .ok_or_else(|| self.internal("rounding builtin returns nothing"))?
+            self.stack.push(v);
+            return Ok(());
+        }
+        let fty = self.b.func.dfg.value_type(x);
+        let bits = int.bits();
+        // In range: lo <= x (lo_inclusive) or lo < x, and x < hi.
+        let (lo, lo_inclusive, hi) = if signed {
+            let min = -(2f64.powi(bits as i32 - 1));
+            if fty == F64 && int == I32 {
+                // Doubles between MIN - 1 and MIN truncate to MIN.
+                (min - 1.0, false, -min)
+            } else {
+                // The float just below MIN is more than 1 below it.
+                (min, true, -min)
+            }
+        } else {
+            (-1.0, false, 2f64.powi(bits as i32))
+        };
+        let (min, max) = if signed {
+            (1u64 << (bits - 1), (1u64 << (bits - 1)) - 1)
+        } else {
+            (0, u64::MAX >> (64 - bits))
+        };
+        let below_cond = if lo_inclusive {
+            FloatCmp::Lt
+        } else {
+            FloatCmp::Le
+        };
+
+        if !sat {
+            let nan = self.float_cond(FloatCmp::Ne, x, x)?;
+            self.b
+                .ins()
+                .trapnz(nan, cl_trap(TrapCode::BadConversionToInteger));
+            let lo = self.float_const(fty, lo);
+            let below = self.float_cond(below_cond, x, lo)?;
+            self.b
+                .ins()
+                .trapnz(below, cl_trap(TrapCode::IntegerOverflow));
+            let hi = self.float_const(fty, hi);
+            let above = self.float_cond(FloatCmp::Ge, x, hi)?;
+            self.b
+                .ins()
+                .trapnz(above, cl_trap(TrapCode::IntegerOverflow));
+            let v = self.call_value(b, &[x])?;
+            self.stack.push(v);
+            return Ok(());
+        }
+
+        // Saturating: NaN -> 0, below -> MIN, above -> MAX, else the intrinsic.
+        let done = self.new_block(&[int]);
+        let nan = self.float_cond(FloatCmp::Ne, x, x)?;
+        let zero = self.int_const(int, 0);
+        self.branch_out(nan, done, zero);
+        let lo = self.float_const(fty, lo);
+        let below = self.float_cond(below_cond, x, lo)?;
+        let min = self.int_const(int, min);
+        self.branch_out(below, done, min);
+        let hi = self.float_const(fty, hi);
+        let above = self.float_cond(FloatCmp::Ge, x, hi)?;
+        let max = self.int_const(int, max);
+        self.branch_out(above, done, max);
+        let v = self.call_value(b, &[x])?;
+        self.jump(done, &[v]);
+        self.b.seal_block(done);
+        self.b.switch_to_block(done);
+        let v = self.b.block_params(done).first().copied();
+        let v = v.ok_or_else(|| self.internal("saturating truncation without a result"))?;
+        self.stack.push(v);
+        Ok(())
+    }
+
+    /// Jumps to `dest` with `value` when `cond` holds; continues in a new block otherwise.
+    fn branch_out(&mut self, cond: Value, dest: Block, value: Value) {
+        let next = self.b.create_block();
+        self.b
+            .ins()
+            .brif(cond, dest, &[BlockArg::Value(value)], next, &[]);
+        self.b.seal_block(next);
+        self.b.switch_to_block(next);
+    }
+
+    /// Integer division or remainder through intrinsic `b` when enabled: the division by zero
+    /// (and, for `div_s`, the `MIN / -1` overflow) traps are checked here.
+    fn int_div(&mut self, b: Builtin, op: DivOp) -> Result<(), CompileError> {
+        let (x, y) = self.pop2()?;
+        let v = if self.calls(b) {
+            let ty = self.b.func.dfg.value_type(x);
+            self.b
+                .ins()
+                .trapz(y, cl_trap(TrapCode::IntegerDivisionByZero));
+            if let DivOp::DivS = op {
+                let min = if ty == I32 {
+                    i64::from(i32::MIN)
+                } else {
+                    i64::MIN
+                };
+                let is_min = self.b.ins().icmp_imm_s(IntCC::Equal, x, min);
+                let is_minus_one = self.b.ins().icmp_imm_s(IntCC::Equal, y, -1);
+                let overflow = self.b.ins().band(is_min, is_minus_one);
+                self.b
+                    .ins()
+                    .trapnz(overflow, cl_trap(TrapCode::IntegerOverflow));
+            }
+            self.call_value(b, &[x, y])?
+        } else {
+            let ins = self.b.ins();
+            match op {
+                DivOp::DivS => ins.sdiv(x, y),
+                DivOp::DivU => ins.udiv(x, y),
+                DivOp::RemS => ins.srem(x, y),
+                DivOp::RemU => ins.urem(x, y),
+            }
+        };
+        self.stack.push(v);
+        Ok(())
+    }
+
+    /// A wasm `*.const`: from the constant table when its kind is enabled (`constop`), else
+    /// materialised by `native`.
+    fn constant(
+        &mut self,
+        op: &Operator<'_>,
+        ty: Type,
+        native: impl FnOnce(&mut FunctionBuilder<'_>) -> Value,
+    ) -> Result<(), CompileError> {
+        let v = match self.env.constants.offset_of(op)? {
+            Some(offset) => {
+                let table = self.vmctx_ptr(self.offsets.constants());
+                // Target byte order (the default), read-only for the instance's life.
+                self.b.ins().load(ty, Self::pure_flags(), table, offset)
+            }
+            None => native(&mut self.b),
         };
         self.stack.push(v);
         Ok(())
@@ -1262,21 +1544,15 @@ impl Translator<'_, '_> {
             }
 
             O::I32Const { value } => {
-                let v = self.iconst32(value);
-                self.stack.push(v);
+                self.constant(&op, I32, |b| b.ins().iconst(I32, i64::from(value as u32)))?
             }
-            O::I64Const { value } => {
-                let v = self.b.ins().iconst(I64, value);
-                self.stack.push(v);
-            }
-            O::F32Const { value } => {
-                let v = self.b.ins().f32const(Ieee32::with_bits(value.bits()));
-                self.stack.push(v);
-            }
-            O::F64Const { value } => {
-                let v = self.b.ins().f64const(Ieee64::with_bits(value.bits()));
-                self.stack.push(v);
-            }
+            O::I64Const { value } => self.constant(&op, I64, |b| b.ins().iconst(I64, value))?,
+            O::F32Const { value } => self.constant(&op, F32, |b| {
+                b.ins().f32const(Ieee32::with_bits(value.bits()))
+            })?,
+            O::F64Const { value } => self.constant(&op, F64, |b| {
+                b.ins().f64const(Ieee64::with_bits(value.bits()))
+            })?,
 
             O::I32Eqz | O::I64Eqz => self.eqz()?,
             O::I32Eq | O::I64Eq => icmp!(self, IntCC::Equal),
@@ -1290,35 +1566,50 @@ impl Translator<'_, '_> {
             O::I32GeS | O::I64GeS => icmp!(self, IntCC::SignedGreaterThanOrEqual),
             O::I32GeU | O::I64GeU => icmp!(self, IntCC::UnsignedGreaterThanOrEqual),
 
-            O::F32Eq | O::F64Eq => fcmp!(self, FloatCC::Equal),
-            O::F32Ne | O::F64Ne => fcmp!(self, FloatCC::NotEqual),
-            O::F32Lt | O::F64Lt => fcmp!(self, FloatCC::LessThan),
-            O::F32Gt | O::F64Gt => fcmp!(self, FloatCC::GreaterThan),
-            O::F32Le | O::F64Le => fcmp!(self, FloatCC::LessThanOrEqual),
-            O::F32Ge | O::F64Ge => fcmp!(self, FloatCC::GreaterThanOrEqual),
+            O::F32Eq | O::F64Eq => self.float_compare(FloatCmp::Eq)?,
+            O::F32Ne | O::F64Ne => self.float_compare(FloatCmp::Ne)?,
+            O::F32Lt | O::F64Lt => self.float_compare(FloatCmp::Lt)?,
+            O::F32Gt | O::F64Gt => self.float_compare(FloatCmp::Gt)?,
+            O::F32Le | O::F64Le => self.float_compare(FloatCmp::Le)?,
+            O::F32Ge | O::F64Ge => self.float_compare(FloatCmp::Ge)?,
 
-            O::I32Clz | O::I64Clz => unop!(self, clz),
-            O::I32Ctz | O::I64Ctz => unop!(self, ctz),
-            O::I32Popcnt | O::I64Popcnt => unop!(self, popcnt),
+            O::I32Clz => unop_via!(self, Builtin::i32_clz, clz),
+            O::I64Clz => unop_via!(self, Builtin::i64_clz, clz),
+            O::I32Ctz => unop_via!(self, Builtin::i32_ctz, ctz),
+            O::I64Ctz => unop_via!(self, Builtin::i64_ctz, ctz),
+            O::I32Popcnt => unop_via!(self, Builtin::i32_popcnt, popcnt),
+            O::I64Popcnt => unop_via!(self, Builtin::i64_popcnt, popcnt),
             O::I32Add | O::I64Add => binop!(self, iadd),
             O::I32Sub | O::I64Sub => binop!(self, isub),
-            O::I32Mul | O::I64Mul => binop!(self, imul),
-            O::I32DivS | O::I64DivS => binop!(self, sdiv),
-            O::I32DivU | O::I64DivU => binop!(self, udiv),
-            O::I32RemS | O::I64RemS => binop!(self, srem),
-            O::I32RemU | O::I64RemU => binop!(self, urem),
-            O::I32And | O::I64And => binop!(self, band),
-            O::I32Or | O::I64Or => binop!(self, bor),
+            O::I32Mul => binop!(self, imul),
+            O::I64Mul => binop_via!(self, Builtin::i64_mul, imul),
+            O::I32DivS => self.int_div(Builtin::i32_div_s, DivOp::DivS)?,
+            O::I64DivS => self.int_div(Builtin::i64_div_s, DivOp::DivS)?,
+            O::I32DivU => self.int_div(Builtin::i32_div_u, DivOp::DivU)?,
+            O::I64DivU => self.int_div(Builtin::i64_div_u, DivOp::DivU)?,
+            O::I32RemS => self.int_div(Builtin::i32_rem_s, DivOp::RemS)?,
+            O::I64RemS => self.int_div(Builtin::i64_rem_s, DivOp::RemS)?,
+            O::I32RemU => self.int_div(Builtin::i32_rem_u, DivOp::RemU)?,
+            O::I64RemU => self.int_div(Builtin::i64_rem_u, DivOp::RemU)?,
+            O::I32And => binop!(self, band),
+            O::I64And => binop_via!(self, Builtin::i64_and, band),
+            O::I32Or => binop!(self, bor),
+            O::I64Or => binop_via!(self, Builtin::i64_or, bor),
             O::I32Xor | O::I64Xor => binop!(self, bxor),
-            O::I32Shl | O::I64Shl => binop!(self, ishl),
-            O::I32ShrS | O::I64ShrS => binop!(self, sshr),
-            O::I32ShrU | O::I64ShrU => binop!(self, ushr),
+            O::I32Shl => binop!(self, ishl),
+            O::I64Shl => binop_via!(self, Builtin::i64_shl, ishl),
+            O::I32ShrS => binop!(self, sshr),
+            O::I64ShrS => binop_via!(self, Builtin::i64_shr_s, sshr),
+            O::I32ShrU => binop!(self, ushr),
+            O::I64ShrU => binop_via!(self, Builtin::i64_shr_u, ushr),
             O::I32Rotl | O::I64Rotl => binop!(self, rotl),
             O::I32Rotr | O::I64Rotr => binop!(self, rotr),
 
-            O::F32Abs | O::F64Abs => unop!(self, fabs),
+            O::F32Abs => unop_via!(self, Builtin::f32_abs, fabs),
+            O::F64Abs => unop_via!(self, Builtin::f64_abs, fabs),
             O::F32Neg | O::F64Neg => unop!(self, fneg),
-            O::F32Sqrt | O::F64Sqrt => unop!(self, sqrt),
+            O::F32Sqrt => unop_via!(self, Builtin::f32_sqrt, sqrt),
+            O::F64Sqrt => unop_via!(self, Builtin::f64_sqrt, sqrt),
             O::F32Ceil => self.round(F32, Round::Ceil)?,
             O::F32Floor => self.round(F32, Round::Floor)?,
             O::F32Trunc => self.round(F32, Round::Trunc)?,
@@ -1327,31 +1618,66 @@ impl Translator<'_, '_> {
             O::F64Floor => self.round(F64, Round::Floor)?,
             O::F64Trunc => self.round(F64, Round::Trunc)?,
             O::F64Nearest => self.round(F64, Round::Nearest)?,
-            O::F32Add | O::F64Add => binop!(self, fadd),
-            O::F32Sub | O::F64Sub => binop!(self, fsub),
-            O::F32Mul | O::F64Mul => binop!(self, fmul),
-            O::F32Div | O::F64Div => binop!(self, fdiv),
-            O::F32Min | O::F64Min => binop!(self, fmin),
-            O::F32Max | O::F64Max => binop!(self, fmax),
-            O::F32Copysign | O::F64Copysign => binop!(self, fcopysign),
+            O::F32Add => binop_via!(self, Builtin::f32_add, fadd),
+            O::F64Add => binop_via!(self, Builtin::f64_add, fadd),
+            O::F32Sub => binop_via!(self, Builtin::f32_sub, fsub),
+            O::F64Sub => binop_via!(self, Builtin::f64_sub, fsub),
+            O::F32Mul => binop_via!(self, Builtin::f32_mul, fmul),
+            O::F64Mul => binop_via!(self, Builtin::f64_mul, fmul),
+            O::F32Div => binop_via!(self, Builtin::f32_div, fdiv),
+            O::F64Div => binop_via!(self, Builtin::f64_div, fdiv),
+            O::F32Min => binop_via!(self, Builtin::f32_min, fmin),
+            O::F64Min => binop_via!(self, Builtin::f64_min, fmin),
+            O::F32Max => binop_via!(self, Builtin::f32_max, fmax),
+            O::F64Max => binop_via!(self, Builtin::f64_max, fmax),
+            O::F32Copysign => binop_via!(self, Builtin::f32_copysign, fcopysign),
+            O::F64Copysign => binop_via!(self, Builtin::f64_copysign, fcopysign),
 
             O::I32WrapI64 => conv!(self, ireduce, I32),
             O::I64ExtendI32S => conv!(self, sextend, I64),
             O::I64ExtendI32U => conv!(self, uextend, I64),
-            O::I32TruncF32S | O::I32TruncF64S => conv!(self, fcvt_to_sint, I32),
-            O::I32TruncF32U | O::I32TruncF64U => conv!(self, fcvt_to_uint, I32),
-            O::I64TruncF32S | O::I64TruncF64S => conv!(self, fcvt_to_sint, I64),
-            O::I64TruncF32U | O::I64TruncF64U => conv!(self, fcvt_to_uint, I64),
-            O::I32TruncSatF32S | O::I32TruncSatF64S => conv!(self, fcvt_to_sint_sat, I32),
-            O::I32TruncSatF32U | O::I32TruncSatF64U => conv!(self, fcvt_to_uint_sat, I32),
-            O::I64TruncSatF32S | O::I64TruncSatF64S => conv!(self, fcvt_to_sint_sat, I64),
-            O::I64TruncSatF32U | O::I64TruncSatF64U => conv!(self, fcvt_to_uint_sat, I64),
-            O::F32ConvertI32S | O::F32ConvertI64S => conv!(self, fcvt_from_sint, F32),
-            O::F32ConvertI32U | O::F32ConvertI64U => conv!(self, fcvt_from_uint, F32),
-            O::F64ConvertI32S | O::F64ConvertI64S => conv!(self, fcvt_from_sint, F64),
-            O::F64ConvertI32U | O::F64ConvertI64U => conv!(self, fcvt_from_uint, F64),
-            O::F32DemoteF64 => conv!(self, fdemote, F32),
-            O::F64PromoteF32 => conv!(self, fpromote, F64),
+            O::I32TruncF32S => self.float_to_int(Builtin::i32_trunc_f32_s, I32, true, false)?,
+            O::I32TruncF64S => self.float_to_int(Builtin::i32_trunc_f64_s, I32, true, false)?,
+            O::I32TruncF32U => self.float_to_int(Builtin::i32_trunc_f32_u, I32, false, false)?,
+            O::I32TruncF64U => self.float_to_int(Builtin::i32_trunc_f64_u, I32, false, false)?,
+            O::I64TruncF32S => self.float_to_int(Builtin::i64_trunc_f32_s, I64, true, false)?,
+            O::I64TruncF64S => self.float_to_int(Builtin::i64_trunc_f64_s, I64, true, false)?,
+            O::I64TruncF32U => self.float_to_int(Builtin::i64_trunc_f32_u, I64, false, false)?,
+            O::I64TruncF64U => self.float_to_int(Builtin::i64_trunc_f64_u, I64, false, false)?,
+            O::I32TruncSatF32S => self.float_to_int(Builtin::i32_trunc_f32_s, I32, true, true)?,
+            O::I32TruncSatF64S => self.float_to_int(Builtin::i32_trunc_f64_s, I32, true, true)?,
+            O::I32TruncSatF32U => self.float_to_int(Builtin::i32_trunc_f32_u, I32, false, true)?,
+            O::I32TruncSatF64U => self.float_to_int(Builtin::i32_trunc_f64_u, I32, false, true)?,
+            O::I64TruncSatF32S => self.float_to_int(Builtin::i64_trunc_f32_s, I64, true, true)?,
+            O::I64TruncSatF64S => self.float_to_int(Builtin::i64_trunc_f64_s, I64, true, true)?,
+            O::I64TruncSatF32U => self.float_to_int(Builtin::i64_trunc_f32_u, I64, false, true)?,
+            O::I64TruncSatF64U => self.float_to_int(Builtin::i64_trunc_f64_u, I64, false, true)?,
+            O::F32ConvertI32S => {
+                conv_via!(self, Builtin::f32_convert_i32_s, fcvt_from_sint, F32)
+            }
+            O::F32ConvertI64S => {
+                conv_via!(self, Builtin::f32_convert_i64_s, fcvt_from_sint, F32)
+            }
+            O::F32ConvertI32U => {
+                conv_via!(self, Builtin::f32_convert_i32_u, fcvt_from_uint, F32)
+            }
+            O::F32ConvertI64U => {
+                conv_via!(self, Builtin::f32_convert_i64_u, fcvt_from_uint, F32)
+            }
+            O::F64ConvertI32S => {
+                conv_via!(self, Builtin::f64_convert_i32_s, fcvt_from_sint, F64)
+            }
+            O::F64ConvertI64S => {
+                conv_via!(self, Builtin::f64_convert_i64_s, fcvt_from_sint, F64)
+            }
+            O::F64ConvertI32U => {
+                conv_via!(self, Builtin::f64_convert_i32_u, fcvt_from_uint, F64)
+            }
+            O::F64ConvertI64U => {
+                conv_via!(self, Builtin::f64_convert_i64_u, fcvt_from_uint, F64)
+            }
+            O::F32DemoteF64 => conv_via!(self, Builtin::f32_demote_f64, fdemote, F32),
+            O::F64PromoteF32 => conv_via!(self, Builtin::f64_promote_f32, fpromote, F64),
             O::I32ReinterpretF32 => self.bitcast(I32)?,
             O::I64ReinterpretF64 => self.bitcast(I64)?,
             O::F32ReinterpretI32 => self.bitcast(F32)?,

@@ -3,8 +3,9 @@
 
 use std::str::FromStr;
 
-use aotc_abi::Arch;
+use aotc_abi::intrinsics::IntrinsicSet;
 use aotc_abi::target::cpu_features as bits;
+use aotc_abi::{Arch, Builtin};
 use cranelift_codegen::isa::{self, CallConv, OwnedTargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
 use target_lexicon::Triple;
@@ -28,11 +29,59 @@ pub(crate) struct Target {
     pub native_rounding: bool,
 }
 
+/// The rounding builtins (Cranelift lowers `ceil`, `floor`, `trunc` and `nearest` to libcalls
+/// when the ISA cannot round natively).
+const ROUNDING: [Builtin; 8] = [
+    Builtin::f32_ceil,
+    Builtin::f32_floor,
+    Builtin::f32_trunc,
+    Builtin::f32_nearest,
+    Builtin::f64_ceil,
+    Builtin::f64_floor,
+    Builtin::f64_trunc,
+    Builtin::f64_nearest,
+];
+
 impl Target {
     /// The default calling convention of the target (wasm functions, builtins, trampolines).
     pub fn call_conv(&self) -> CallConv {
         self.isa.default_call_conv()
     }
+
+    /// The intrinsics the ISA forces: the operations Cranelift would otherwise lower to a
+    /// libcall (a relocation, which XIP text cannot have). Measured by compiling the spec suite
+    /// without intrinsics for every target: only float rounding on x86-64 without SSE4.1;
+    /// aarch64, riscv64 (RV64GC) and s390x (z14) lower every scalar wasm operation inline.
+    pub fn forced_intrinsics(&self) -> IntrinsicSet {
+        let mut set = IntrinsicSet::EMPTY;
+        if !self.native_rounding {
+            for b in ROUNDING {
+                set.insert_builtin(b);
+            }
+        }
+        set
+    }
+
+    /// The default set of indirect/XIP mode (`--xip` without `--enable-builtin-intrinsics`):
+    /// the forced set. Every other operation is compiled inline by Cranelift on all four
+    /// targets, without relocations, including those a CPU variant lacks an instruction for
+    /// (popcnt without POPCNT or Zbb, clz without LZCNT or Zbb): Cranelift emits an
+    /// instruction sequence for them instead of a call. Constants need no table
+    /// either: Cranelift materialises them in the text or in a function-local constant pool
+    /// reached PC-relatively, both relocation-free.
+    pub fn default_intrinsics(&self) -> IntrinsicSet {
+        self.forced_intrinsics()
+    }
+}
+
+/// The intrinsic set of a compilation (see [`crate::effective_intrinsics`]).
+pub(crate) fn effective_intrinsics(opts: &CompileOptions, target: &Target) -> IntrinsicSet {
+    let chosen = match opts.intrinsics {
+        Some(set) => set,
+        None if opts.indirect_calls() => target.default_intrinsics(),
+        None => IntrinsicSet::EMPTY,
+    };
+    chosen.union(target.forced_intrinsics())
 }
 
 /// One recordable feature: its `cpu_features` name and bit, and the Cranelift flags it maps to

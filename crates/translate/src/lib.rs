@@ -14,12 +14,18 @@
 //! to builtins go through the vmctx, so the text needs no relocation at all.
 //!
 //! Coverage: the whole Wasm 2.0 feature set except fixed-width SIMD (`v128` values and
-//! operators give [`CompileError::Unsupported`]). Float rounding the target cannot do natively
-//! (x86-64 without SSE4.1) calls the rounding builtins instead of Cranelift libcalls; bulk memory
-//! and table operations and `memory.grow`/`table.grow` call builtins.
+//! operators give [`CompileError::Unsupported`]). Bulk memory and table operations and
+//! `memory.grow`/`table.grow` call builtins.
+//!
+//! Intrinsics ([`aotc_abi::intrinsics`]): an operation whose intrinsic is in the compilation's
+//! [`IntrinsicSet`] (see [`effective_intrinsics`]) calls the intrinsic library instead of using
+//! native instructions, and constants of the enabled `*.const` kinds are loaded from the
+//! module's constant table. Operations Cranelift would lower to a libcall on the target (float
+//! rounding on x86-64 without SSE4.1) are always intrinsics, so XIP text stays relocation-free.
 
 mod code_sink;
 mod compile;
+mod constants;
 mod func_translator;
 mod isa;
 mod module_env;
@@ -28,6 +34,7 @@ mod trampolines;
 use core::fmt;
 
 pub use aotc_abi::Arch;
+pub use aotc_abi::intrinsics::IntrinsicSet;
 
 /// What to compile for and how.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,6 +56,12 @@ pub struct CompileOptions {
     pub xip: bool,
     /// Compare-and-trap bounds checks instead of relying on guard pages.
     pub explicit_bounds_checks: bool,
+    /// The intrinsics to use (`--enable-builtin-intrinsics`): replaces the target's default
+    /// set; the operations the target cannot compile without a libcall are added anyway.
+    /// `None`: the default, which in indirect/XIP mode is the documented per-target set and in
+    /// normal mode only what the ISA forces. A set given in normal mode is honoured too (the
+    /// intrinsics are then called through relocations). See [`effective_intrinsics`].
+    pub intrinsics: Option<IntrinsicSet>,
 }
 
 impl Default for CompileOptions {
@@ -61,6 +74,7 @@ impl Default for CompileOptions {
             indirect: false,
             xip: false,
             explicit_bounds_checks: false,
+            intrinsics: None,
         }
     }
 }
@@ -150,6 +164,16 @@ pub(crate) fn unsupported(what: impl Into<String>, offset: u64) -> CompileError 
     }
 }
 
+/// The intrinsic set a compilation with `opts` uses (what the AOT file records): the explicit
+/// set of [`CompileOptions::intrinsics`] if given, else the target's default (in indirect/XIP
+/// mode; nothing in normal mode), plus, always, the operations the target cannot compile
+/// without a libcall (on x86-64 without SSE4.1: `ceil`, `floor`, `trunc` and `nearest` of f32
+/// and f64). Fails like [`compile`] on an invalid target, CPU or feature selection.
+pub fn effective_intrinsics(opts: &CompileOptions) -> Result<IntrinsicSet, CompileError> {
+    let target = isa::target(opts)?;
+    Ok(isa::effective_intrinsics(opts, &target))
+}
+
 /// Compiles a wasm binary to an AOT module (serialise it with
 /// [`AotModule::write`](aotc_format::write::AotModule::write)).
 pub fn compile(
@@ -160,8 +184,9 @@ pub fn compile(
 }
 
 /// Compiles a wasm binary to a relocatable ELF object (like `wamrc --format object`): one
-/// symbol per defined wasm function (`aotc_func_<index>`), one per trampoline, and undefined
-/// symbols `aotc_builtin_<name>` for the builtins called directly (normal mode only).
+/// symbol per defined wasm function (`aotc_func_<index>`), one per trampoline, undefined
+/// symbols `aotc_builtin_<name>` for the builtins called directly (normal mode only), and, when
+/// `constop` intrinsics are enabled, the constant table as the data symbol `aotc_constants`.
 pub fn compile_object(wasm: &[u8], opts: &CompileOptions) -> Result<Vec<u8>, CompileError> {
     compile::compile_object(wasm, opts)
 }

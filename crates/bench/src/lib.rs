@@ -1,0 +1,149 @@
+//! Shared setup of the benchmarks: the benchmark programs and the code models they are
+//! compiled in, so `benches/` and tests agree on what is measured.
+
+use std::path::{Path, PathBuf};
+
+use aotc_abi::intrinsics::IntrinsicSet;
+use aotc_loader::{Func, Instance, Module, Val};
+use aotc_translate::CompileOptions;
+
+/// A benchmark program: a `.wat` file exporting `run(i32)` and the argument to call it with.
+pub struct Program {
+    /// Name used for the criterion group.
+    pub name: &'static str,
+    /// Path relative to the workspace root.
+    pub path: &'static str,
+    /// The argument of `run`.
+    pub arg: i32,
+}
+
+/// The programs measured.
+pub const PROGRAMS: &[Program] = &[
+    Program {
+        name: "int_heavy",
+        path: "examples/bench/int_heavy.wat",
+        arg: 200_000,
+    },
+    Program {
+        name: "float_heavy",
+        path: "examples/bench/float_heavy.wat",
+        arg: 160,
+    },
+];
+
+/// A code model a program is compiled in.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum CodeModel {
+    /// Direct calls, relocated at load.
+    Normal,
+    /// `--xip` with the target's default intrinsics.
+    Xip,
+    /// `--xip --enable-builtin-intrinsics=all`.
+    XipAllIntrinsics,
+}
+
+impl CodeModel {
+    /// Every code model, normal first (the baseline of the ratios).
+    pub const ALL: [CodeModel; 3] = [
+        CodeModel::Normal,
+        CodeModel::Xip,
+        CodeModel::XipAllIntrinsics,
+    ];
+
+    /// Name used for the criterion function.
+    pub fn name(self) -> &'static str {
+        match self {
+            CodeModel::Normal => "normal",
+            CodeModel::Xip => "xip",
+            CodeModel::XipAllIntrinsics => "xip_all_intrinsics",
+        }
+    }
+
+    /// The compiler options of this model.
+    pub fn options(self) -> CompileOptions {
+        let xip = self != CodeModel::Normal;
+        CompileOptions {
+            xip,
+            indirect: xip,
+            intrinsics: (self == CodeModel::XipAllIntrinsics).then(IntrinsicSet::all),
+            ..CompileOptions::default()
+        }
+    }
+}
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Compiles `program` in `model` to the bytes of an AOT file.
+pub fn compile(program: &Program, model: CodeModel) -> Result<Vec<u8>, String> {
+    let path = workspace_root().join(program.path);
+    let text = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let wasm =
+        aotc_translate::wat_to_wasm(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let module = aotc_translate::compile(&wasm, &model.options())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    module
+        .write()
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// An instantiated program, ready to run.
+pub struct Loaded {
+    /// Keeps the code mapped.
+    pub module: Module,
+    /// The instance.
+    pub instance: Instance,
+    /// Its `run` export.
+    pub run: Func,
+}
+
+/// Loads and instantiates AOT bytes.
+pub fn load(bytes: &[u8]) -> Result<Loaded, String> {
+    // SAFETY: the bytes were produced by aotc's compiler in this process.
+    let module = unsafe { Module::from_bytes(bytes) }.map_err(|e| e.to_string())?;
+    let instance = Instance::new(&module, &[]).map_err(|e| e.to_string())?;
+    let run = instance.get_func("run").ok_or("no `run` export")?;
+    Ok(Loaded {
+        module,
+        instance,
+        run,
+    })
+}
+
+/// Runs `program` once; the result is the checksum.
+pub fn run(loaded: &Loaded, program: &Program) -> Result<Val, String> {
+    let mut results = loaded
+        .run
+        .call(&[Val::I32(program.arg)])
+        .map_err(|t| t.to_string())?;
+    results
+        .pop()
+        .ok_or_else(|| "`run` returned nothing".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every code model computes the same checksum, so the benchmark compares equal work.
+    #[test]
+    fn code_models_agree() {
+        for program in PROGRAMS {
+            let small = Program {
+                arg: program.arg / 100,
+                ..*program
+            };
+            let results: Vec<Val> = CodeModel::ALL
+                .iter()
+                .map(|m| run(&load(&compile(&small, *m).unwrap()).unwrap(), &small).unwrap())
+                .collect();
+            assert!(
+                results.iter().all(|r| *r == results[0]),
+                "{}: {results:?}",
+                program.name
+            );
+        }
+    }
+}
