@@ -9,20 +9,9 @@ use std::rc::Rc;
 use aotc_loader::{
     Extern, Func, FuncType, HostError, Instance, Module, Table, TableType, TrapCode, Val, ValType,
 };
-use aotc_translate::{CompileOptions, compile, wat_to_wasm};
 
 fn load(wat: &str, xip: bool) -> Module {
-    let wasm = wat_to_wasm(wat.as_bytes()).expect("wat");
-    let options = CompileOptions {
-        xip,
-        ..CompileOptions::default()
-    };
-    let bytes = compile(&wasm, &options)
-        .expect("compile")
-        .write()
-        .expect("write");
-    // SAFETY: freshly compiled by the test.
-    unsafe { Module::from_bytes(&bytes) }.expect("load")
+    support::load_wat(wat, &support::options(xip))
 }
 
 const MIXED: &str = r#"

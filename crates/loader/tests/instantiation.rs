@@ -8,20 +8,9 @@ use aotc_loader::{
     Extern, Global, GlobalType, Instance, InstantiationError, Memory, MemoryType, Module, Table,
     TableType, TrapCode, Val, ValType,
 };
-use aotc_translate::{CompileOptions, compile, wat_to_wasm};
 
 fn load(wat: &str) -> Module {
-    let wasm = wat_to_wasm(wat.as_bytes()).expect("wat");
-    let options = CompileOptions {
-        xip: true,
-        ..CompileOptions::default()
-    };
-    let bytes = compile(&wasm, &options)
-        .expect("compile")
-        .write()
-        .expect("write");
-    // SAFETY: freshly compiled by the test.
-    unsafe { Module::from_bytes(&bytes) }.expect("load")
+    support::load_wat(wat, &support::options(true))
 }
 
 fn i32s(vals: &[i32]) -> Vec<Val> {

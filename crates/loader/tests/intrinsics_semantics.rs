@@ -7,6 +7,8 @@
 //! result is a NaN the intrinsic one must be an arithmetic NaN, canonical if the native one is;
 //! traps must have identical codes.
 
+mod support;
+
 use std::fmt::Write as _;
 use std::sync::LazyLock;
 
@@ -14,7 +16,7 @@ use aotc_abi::Builtin;
 use aotc_abi::builtins::BuiltinType;
 use aotc_abi::intrinsics::IntrinsicSet;
 use aotc_loader::{Func, Instance, Module, Trap, Val};
-use aotc_translate::{CompileOptions, compile, effective_intrinsics, wat_to_wasm};
+use aotc_translate::{CompileOptions, effective_intrinsics};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 enum Ty {
@@ -275,7 +277,6 @@ struct Compiled {
 }
 
 static COMPILED: LazyLock<Compiled> = LazyLock::new(|| {
-    let wasm = wat_to_wasm(module_wat().as_bytes()).expect("wat");
     let native_options = CompileOptions {
         cpu: Some("native".into()),
         ..CompileOptions::default()
@@ -285,14 +286,8 @@ static COMPILED: LazyLock<Compiled> = LazyLock::new(|| {
         intrinsics: Some(IntrinsicSet::all()),
         ..CompileOptions::default()
     };
-    let load = |options: &CompileOptions| {
-        let bytes = compile(&wasm, options)
-            .expect("compile")
-            .write()
-            .expect("write");
-        // SAFETY: freshly compiled by the test.
-        unsafe { Module::from_bytes(&bytes) }.expect("load")
-    };
+    let wat = module_wat();
+    let load = |options: &CompileOptions| support::load_wat(&wat, options);
     Compiled {
         native: load(&native_options),
         xip: load(&xip_options),

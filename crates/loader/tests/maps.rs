@@ -5,7 +5,6 @@
 mod support;
 
 use aotc_loader::{Instance, Module, Val};
-use aotc_translate::{CompileOptions, compile, wat_to_wasm};
 
 const FIB: &str = r#"
 (module
@@ -64,15 +63,7 @@ fn no_rwx_mapping() {
 }
 
 fn compile_fib(xip: bool) -> Vec<u8> {
-    let wasm = wat_to_wasm(FIB.as_bytes()).expect("wat");
-    let options = CompileOptions {
-        xip,
-        ..CompileOptions::default()
-    };
-    compile(&wasm, &options)
-        .expect("compile")
-        .write()
-        .expect("write")
+    support::compile_wat(FIB, &support::options(xip))
 }
 
 fn run_fib(module: &Module) {
@@ -119,13 +110,10 @@ fn normal_text_is_an_anonymous_read_execute_copy() {
 
 #[test]
 fn memory_reserves_address_space_and_commits_only_its_size() {
-    let wasm = wat_to_wasm(br#"(module (memory (export "m") 1 65536))"#).unwrap();
-    let bytes = compile(&wasm, &CompileOptions::default())
-        .unwrap()
-        .write()
-        .unwrap();
-    // SAFETY: freshly compiled by the test.
-    let module = unsafe { Module::from_bytes(&bytes) }.unwrap();
+    let module = support::load_wat(
+        r#"(module (memory (export "m") 1 65536))"#,
+        &support::options(false),
+    );
     // Many memories whose maximum is 4 GiB: each is only reserved.
     let instances: Vec<Instance> = (0..32)
         .map(|_| Instance::new(&module, &[]).unwrap())

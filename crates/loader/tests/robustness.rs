@@ -128,15 +128,7 @@ fn compiled_file(xip: bool) -> Vec<u8> {
       (func (export "floor") (param f64) (result f64) (f64.floor (local.get 0)))
       (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))
     "#;
-    let wasm = aotc_translate::wat_to_wasm(wat.as_bytes()).unwrap();
-    let options = aotc_translate::CompileOptions {
-        xip,
-        ..aotc_translate::CompileOptions::default()
-    };
-    aotc_translate::compile(&wasm, &options)
-        .unwrap()
-        .write()
-        .unwrap()
+    support::compile_wat(wat, &support::options(xip))
 }
 
 #[test]

@@ -1,10 +1,9 @@
 //! A host survives 10,000 traps of every kind in a loop, in normal and XIP mode, with flat
 //! memory use: traps leak neither memory nor stack, and the instance stays callable.
 
-use aotc_loader::{
-    Extern, Func, FuncType, HostError, Instance, InstanceConfig, Module, TrapCode, Val,
-};
-use aotc_translate::{CompileOptions, compile, wat_to_wasm};
+mod support;
+
+use aotc_loader::{Extern, Func, FuncType, HostError, Instance, InstanceConfig, TrapCode, Val};
 
 const ROUNDS: usize = 10_000;
 
@@ -59,17 +58,7 @@ fn rss() -> usize {
 }
 
 fn instance(xip: bool) -> Instance {
-    let wasm = wat_to_wasm(MODULE.as_bytes()).expect("wat");
-    let options = CompileOptions {
-        xip,
-        ..CompileOptions::default()
-    };
-    let bytes = compile(&wasm, &options)
-        .expect("compile")
-        .write()
-        .expect("write");
-    // SAFETY: freshly compiled by this test.
-    let module = unsafe { Module::from_bytes(&bytes) }.expect("load");
+    let module = support::load_wat(MODULE, &support::options(xip));
     let fail = Func::new_host(FuncType::new([], []), |_: &[Val], _: &mut [Val]| {
         Err(HostError::new("refused by the host"))
     });

@@ -4,7 +4,7 @@
 mod support;
 
 use aotc_loader::{Instance, InstanceConfig, Module, TrapCode, Val};
-use aotc_translate::{CompileOptions, compile, wat_to_wasm};
+use aotc_translate::CompileOptions;
 
 const TRAPS: &str = r#"
 (module
@@ -30,13 +30,7 @@ const TRAPS: &str = r#"
 "#;
 
 fn instantiate(options: &CompileOptions) -> (Module, Instance) {
-    let wasm = wat_to_wasm(TRAPS.as_bytes()).expect("wat");
-    let bytes = compile(&wasm, options)
-        .expect("compile")
-        .write()
-        .expect("write");
-    // SAFETY: freshly compiled by the test.
-    let module = unsafe { Module::from_bytes(&bytes) }.expect("load");
+    let module = support::load_wat(TRAPS, options);
     let instance = Instance::new(&module, &[]).expect("instantiate");
     (module, instance)
 }
@@ -146,13 +140,7 @@ fn a_trap_names_its_function() {
 
 #[test]
 fn stack_overflow_is_a_trap_at_every_stack_size() {
-    let wasm = wat_to_wasm(TRAPS.as_bytes()).unwrap();
-    let bytes = compile(&wasm, &CompileOptions::default())
-        .unwrap()
-        .write()
-        .unwrap();
-    // SAFETY: freshly compiled by the test.
-    let module = unsafe { Module::from_bytes(&bytes) }.unwrap();
+    let module = support::load_wat(TRAPS, &CompileOptions::default());
     for max_wasm_stack in [16 * 1024, 256 * 1024, 64 << 20] {
         let config = InstanceConfig { max_wasm_stack };
         let instance = Instance::new_with(&module, &[], &config).unwrap();
@@ -173,10 +161,7 @@ fn traps_on_several_threads_at_once() {
     let threads: Vec<_> = (0..4)
         .map(|_| {
             std::thread::spawn(|| {
-                let (_module, instance) = instantiate(&CompileOptions {
-                    xip: true,
-                    ..CompileOptions::default()
-                });
+                let (_module, instance) = instantiate(&support::options(true));
                 for _ in 0..50 {
                     let trap = instance.call("load", &[Val::I32(-4)]).unwrap_err();
                     assert_eq!(trap.code, TrapCode::MemoryOutOfBounds);
