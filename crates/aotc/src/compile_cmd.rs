@@ -18,9 +18,9 @@ pub enum OutputFormat {
     Object,
 }
 
-/// Options shared by everything that compiles (`compile`, and `run` on .wasm/.wat input).
+/// The machine code is for: architecture, CPU and CPU features.
 #[derive(Args, Debug, Clone, Default)]
-pub struct TargetArgs {
+pub struct MachineArgs {
     /// Target architecture: x86_64, aarch64, riscv64 or s390x (`help` lists them).
     #[arg(long, value_name = "ARCH")]
     pub target: Option<String>,
@@ -30,6 +30,44 @@ pub struct TargetArgs {
     /// CPU features to enable or disable, e.g. `+sse4.1,-avx`.
     #[arg(long, value_name = "FEATURES")]
     pub cpu_features: Option<String>,
+}
+
+impl MachineArgs {
+    /// Sets the architecture, CPU and CPU features of `opts`.
+    pub fn apply(&self, opts: &mut CompileOptions) -> Result<()> {
+        if let Some(target) = &self.target {
+            if target == "help" {
+                bail!(
+                    "supported targets: {}",
+                    Arch::ALL.map(|a| a.name()).join(", ")
+                );
+            }
+            let arch_name = target.split('-').next().unwrap_or(target);
+            opts.arch = Arch::from_name(arch_name).with_context(|| {
+                format!(
+                    "--target {target:?}: unknown architecture; expected one of {}",
+                    Arch::ALL.map(|a| a.name()).join(", ")
+                )
+            })?;
+        }
+        opts.cpu = self.cpu.clone();
+        if let Some(features) = &self.cpu_features {
+            opts.cpu_features = features
+                .split(',')
+                .map(str::trim)
+                .filter(|f| !f.is_empty())
+                .map(String::from)
+                .collect();
+        }
+        Ok(())
+    }
+}
+
+/// Options shared by everything that compiles (`compile`, and `run` on .wasm/.wat input).
+#[derive(Args, Debug, Clone, Default)]
+pub struct TargetArgs {
+    #[command(flatten)]
+    pub machine: MachineArgs,
     /// Optimisation level 0-3.
     #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u8).range(0..=3))]
     pub opt_level: u8,
@@ -59,30 +97,7 @@ impl TargetArgs {
     /// The compiler options these arguments select.
     pub fn options(&self) -> Result<CompileOptions> {
         let mut opts = CompileOptions::default();
-        if let Some(target) = &self.target {
-            if target == "help" {
-                bail!(
-                    "supported targets: {}",
-                    Arch::ALL.map(|a| a.name()).join(", ")
-                );
-            }
-            let arch_name = target.split('-').next().unwrap_or(target);
-            opts.arch = Arch::from_name(arch_name).with_context(|| {
-                format!(
-                    "--target {target:?}: unknown architecture; expected one of {}",
-                    Arch::ALL.map(|a| a.name()).join(", ")
-                )
-            })?;
-        }
-        opts.cpu = self.cpu.clone();
-        if let Some(features) = &self.cpu_features {
-            opts.cpu_features = features
-                .split(',')
-                .map(str::trim)
-                .filter(|f| !f.is_empty())
-                .map(String::from)
-                .collect();
-        }
+        self.machine.apply(&mut opts)?;
         opts.opt_level = self.opt_level;
         opts.xip = self.xip;
         opts.indirect = self.xip || self.enable_indirect_mode;

@@ -7,20 +7,13 @@ use clap::Args;
 
 use aotc_abi::intrinsics::{GROUPS, IntrinsicSet};
 
-use crate::compile_cmd::TargetArgs;
+use crate::compile_cmd::{MachineArgs, TargetArgs};
 
 /// `aotc intrinsics` arguments.
 #[derive(Args, Debug)]
 pub struct IntrinsicsArgs {
-    /// Target architecture: x86_64, aarch64, riscv64 or s390x (default: this machine's).
-    #[arg(long, value_name = "ARCH")]
-    pub target: Option<String>,
-    /// Target CPU name (`native` for this machine's CPU); default: the generic baseline.
-    #[arg(long, value_name = "CPU")]
-    pub cpu: Option<String>,
-    /// CPU features to enable or disable, e.g. `+sse4.1,-avx`.
-    #[arg(long, value_name = "FEATURES")]
-    pub cpu_features: Option<String>,
+    #[command(flatten)]
+    pub machine: MachineArgs,
     /// The list `--enable-builtin-intrinsics` would be given (default: the target's default).
     #[arg(long, value_name = "LIST")]
     pub enable_builtin_intrinsics: Option<String>,
@@ -28,9 +21,7 @@ pub struct IntrinsicsArgs {
 
 pub fn run(args: &IntrinsicsArgs) -> Result<()> {
     let target = TargetArgs {
-        target: args.target.clone(),
-        cpu: args.cpu.clone(),
-        cpu_features: args.cpu_features.clone(),
+        machine: args.machine.clone(),
         xip: true,
         enable_builtin_intrinsics: args.enable_builtin_intrinsics.clone(),
         ..TargetArgs::default()
