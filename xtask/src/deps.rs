@@ -1,56 +1,84 @@
-//! `cargo xtask deps`: the loader's dependency closure must stay tiny and compiler-free.
+//! The loader's dependency invariant: its normal dependency closure holds only the packages
+//! listed in `crates/loader/allowed-dependencies.txt` (no compiler). `cargo xtask deps` runs
+//! this check, and the loader's test `tests/dependency_closure.rs` includes this file to run the
+//! same one, so it needs nothing but std and its arguments.
 
 use std::collections::BTreeSet;
+use std::path::Path;
 use std::process::Command;
 
-/// Packages the loader may depend on (normal dependencies, transitively).
-pub const LOADER_ALLOWED: &[&str] = &[
-    "aotc-loader",
-    "aotc-abi",
-    "aotc-format",
-    "aotc-intrinsics",
-    "libc",
-    "libm",
-];
+/// The allow-list file, one package name a line (`#` starts a comment line).
+const ALLOWED_DEPENDENCIES: &str = include_str!("../../crates/loader/allowed-dependencies.txt");
 
-/// Package names in `package`'s normal dependency closure.
-pub fn closure(package: &str) -> Result<BTreeSet<String>, String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-    let out = Command::new(&cargo)
+/// The packages the loader may depend on (normal dependencies, transitively).
+pub fn allowed() -> impl Iterator<Item = &'static str> {
+    ALLOWED_DEPENDENCIES
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+}
+
+/// The packages of `closure` the allow-list does not hold.
+pub fn disallowed<'a>(closure: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+    closure
+        .into_iter()
+        .filter(|name| !allowed().any(|a| a == *name))
+        .collect()
+}
+
+/// Package names in the loader's normal dependency closure, as `cargo tree` run by `cargo` in
+/// `workspace_root` reports them.
+pub fn loader_closure(cargo: &str, workspace_root: &Path) -> Result<BTreeSet<String>, String> {
+    let out = Command::new(cargo)
         .args([
-            "tree", "-p", package, "-e", "normal", "--prefix", "none", "--format", "{p}",
+            "tree",
+            "-p",
+            "aotc-loader",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+            "--format",
+            "{p}",
         ])
-        .current_dir(crate::workspace_root())
+        .current_dir(workspace_root)
         .output()
         .map_err(|e| format!("cannot run cargo tree: {e}"))?;
     if !out.status.success() {
         return Err(format!(
-            "cargo tree -p {package} failed: {}",
+            "cargo tree -p aotc-loader failed: {}",
             String::from_utf8_lossy(&out.stderr)
         ));
     }
-    Ok(String::from_utf8_lossy(&out.stdout)
+    let closure: BTreeSet<String> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| l.split_whitespace().next())
         .map(String::from)
-        .collect())
-}
-
-pub fn check() -> Result<(), String> {
-    let names = closure("aotc-loader")?;
-    let extra: Vec<&String> = names
-        .iter()
-        .filter(|n| !LOADER_ALLOWED.contains(&n.as_str()))
         .collect();
-    if !extra.is_empty() {
+    if !closure.contains("aotc-loader") {
         return Err(format!(
-            "the loader's dependency closure must hold only {LOADER_ALLOWED:?}; it also holds {extra:?}"
+            "unexpected cargo tree output: {}",
+            String::from_utf8_lossy(&out.stdout)
         ));
     }
-    println!(
-        "xtask deps: aotc-loader depends on {} package(s): {}",
-        names.len(),
-        names.iter().cloned().collect::<Vec<_>>().join(", ")
-    );
-    Ok(())
+    Ok(closure)
+}
+
+/// Checks the loader's dependency closure against the allow-list; on success, a line naming
+/// the closure.
+pub fn check(cargo: &str, workspace_root: &Path) -> Result<String, String> {
+    let closure = loader_closure(cargo, workspace_root)?;
+    let extra = disallowed(closure.iter().map(String::as_str));
+    if !extra.is_empty() {
+        return Err(format!(
+            "the loader's dependency closure may hold only the packages of \
+             crates/loader/allowed-dependencies.txt ({}); it also holds {extra:?}",
+            allowed().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    Ok(format!(
+        "aotc-loader depends on {} package(s): {}",
+        closure.len(),
+        closure.into_iter().collect::<Vec<_>>().join(", ")
+    ))
 }

@@ -26,7 +26,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
-        Some("deps") => deps::check(),
+        Some("deps") => check_deps(),
         Some("spec") => spec(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
         Some("-h" | "--help" | "help") => {
@@ -47,7 +47,7 @@ fn main() -> ExitCode {
 
 /// Runs `cargo` with `args` in the workspace root, failing on a non-zero exit.
 pub fn cargo(args: &[&str]) -> Result<(), String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let cargo = cargo_program();
     eprintln!("xtask: running cargo {}", args.join(" "));
     let status = Command::new(&cargo)
         .args(args)
@@ -61,10 +61,22 @@ pub fn cargo(args: &[&str]) -> Result<(), String> {
     }
 }
 
+/// The cargo that runs the xtask (`$CARGO`), else `cargo` from the path.
+fn cargo_program() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string())
+}
+
 /// The workspace root (the parent of this crate's directory).
 pub fn workspace_root() -> std::path::PathBuf {
     let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     here.parent().unwrap_or(here).to_path_buf()
+}
+
+/// `cargo xtask deps`: the loader's dependency closure against its allow-list.
+fn check_deps() -> Result<(), String> {
+    let summary = deps::check(&cargo_program(), &workspace_root())?;
+    println!("xtask deps: {summary}");
+    Ok(())
 }
 
 fn spec(args: &[String]) -> Result<(), String> {
@@ -84,7 +96,7 @@ fn test() -> Result<(), String> {
         "warnings",
     ])?;
     cargo(&["test", "--workspace"])?;
-    deps::check()?;
+    check_deps()?;
     spec(&["--mode".to_string(), "both".to_string()])?;
     eprintln!("xtask: all checks passed");
     Ok(())
