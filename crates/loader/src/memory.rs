@@ -6,7 +6,7 @@ use std::cell::UnsafeCell;
 use std::rc::Rc;
 
 use crate::error::AccessError;
-use crate::sys::{self, Mapping, Protection};
+use crate::sys::{self, Reservation};
 use crate::types::MemoryType;
 use crate::vmctx::MemoryDef;
 
@@ -44,7 +44,7 @@ impl std::fmt::Debug for Memory {
 pub(crate) struct MemoryInner {
     /// What compiled code reads; boxed so its address is stable.
     def: Box<UnsafeCell<MemoryDef>>,
-    reservation: Mapping,
+    reservation: Reservation,
     ty: MemoryType,
     /// Largest size in pages this memory may reach.
     max_pages: u64,
@@ -73,7 +73,7 @@ impl Memory {
             });
         }
         let reservation =
-            Mapping::reserve(RESERVATION).map_err(|source| AccessError::Resource {
+            Reservation::new(RESERVATION).map_err(|source| AccessError::Resource {
                 what: "memory reservation",
                 source,
             })?;
@@ -207,11 +207,7 @@ impl MemoryInner {
             let to = new_len.next_multiple_of(page);
             // SAFETY: `[from, to)` lies in the reservation (at most 4 GiB of the 8 GiB) and is
             // not referenced by anything yet: it was inaccessible until now.
-            unsafe {
-                self.reservation
-                    .protect(from, to - from, Protection::ReadWrite)
-                    .ok()?;
-            }
+            unsafe { self.reservation.make_read_write(from, to - from).ok()? };
         }
         // SAFETY: single-threaded; compiled code reads the length, never holds a reference.
         unsafe { (*self.def.get()).length = new_len };

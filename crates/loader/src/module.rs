@@ -6,6 +6,8 @@ use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
 
+use memmap2::{Mmap, MmapMut, MmapOptions};
+
 use aotc_abi::target::cpu_features;
 use aotc_abi::{Arch, Builtin, ValType};
 use aotc_format::AotFile;
@@ -17,7 +19,7 @@ use aotc_format::layout::{
 use crate::builtins::builtin_address;
 use crate::code_registry::{self, Registration};
 use crate::error::LoadError;
-use crate::sys::{self, Mapping, Protection};
+use crate::sys;
 use crate::types::{ExternType, FuncType, GlobalType, MemoryType, TableType, signature_id};
 
 /// How to load a file.
@@ -49,7 +51,7 @@ impl std::fmt::Debug for Module {
 /// Where the file's bytes live.
 enum Backing {
     /// The whole file mapped read-only.
-    Mapped(#[allow(dead_code)] Mapping),
+    Mapped(#[allow(dead_code)] Mmap),
     /// A private copy.
     Owned(#[allow(dead_code)] Box<[u8]>),
     /// Bytes that live forever.
@@ -59,9 +61,9 @@ enum Backing {
 /// The executable text.
 enum Text {
     /// Mapped read + execute straight from the file (XIP).
-    FileMapped(Mapping),
+    FileMapped(Mmap),
     /// Copied into anonymous memory, relocated, then made read + execute.
-    Copied(Mapping),
+    Copied(Mmap),
     /// No text at all.
     Empty,
 }
@@ -240,18 +242,19 @@ impl Module {
             // Nothing to map; let the reader describe what is missing.
             return Err(format_error(&name, AotFile::parse(&[]).err()));
         }
-        let mapping = Mapping::map_file(&file, 0, len, Protection::Read).map_err(|source| {
-            LoadError::Map {
+        // SAFETY: the caller promises the file is not modified or truncated while the module
+        // (which keeps the mapping) is alive.
+        let mapping =
+            unsafe { MmapOptions::new().len(len).map(&file) }.map_err(|source| LoadError::Map {
                 file: name.clone(),
                 offset: 0,
                 what: "file",
                 source,
-            }
-        })?;
-        // SAFETY: the mapping is `len` readable bytes and lives in `Backing::Mapped` as long as
-        // the module; the caller promises the file is not modified meanwhile.
+            })?;
+        // SAFETY: the mapping's bytes never move and live in `Backing::Mapped` as long as the
+        // module; the caller promises the file is not modified meanwhile.
         let bytes: &'static [u8] =
-            unsafe { core::slice::from_raw_parts(mapping.as_ptr().cast_const(), len) };
+            unsafe { core::slice::from_raw_parts(mapping.as_ptr(), mapping.len()) };
         build(name, bytes, Backing::Mapped(mapping), Some(&file), options)
     }
 
@@ -632,16 +635,22 @@ fn map_text_in_place(name: &str, file: &AotFile<'_>, source: &File) -> Result<Te
             page_size: page,
         });
     }
-    let len = file.text().len().next_multiple_of(page);
-    let mapping =
-        Mapping::map_file(source, offset, len, Protection::ReadExec).map_err(|source| {
-            LoadError::Map {
-                file: name.to_owned(),
-                offset,
-                what: "text (read + execute, from the file)",
-                source,
-            }
-        })?;
+    // A shared read + execute mapping of a file opened read-only: the kernel refuses ever to
+    // make it writable, and it shares the page cache with every process running the file.
+    // SAFETY: the caller of `Module::from_file` promises the file is not modified or truncated
+    // while the module (which keeps the mapping) is alive.
+    let mapping = unsafe {
+        MmapOptions::new()
+            .offset(offset)
+            .len(file.text().len())
+            .map_exec(source)
+    }
+    .map_err(|source| LoadError::Map {
+        file: name.to_owned(),
+        offset,
+        what: "text (read + execute, from the file)",
+        source,
+    })?;
     Ok(Text::FileMapped(mapping))
 }
 
@@ -655,18 +664,15 @@ fn copy_text(name: &str, file: &AotFile<'_>) -> Result<Text, LoadError> {
         source,
     };
     let text = file.text();
-    let len = text.len().next_multiple_of(sys::page_size());
-    let mapping = Mapping::anonymous(len, Protection::ReadWrite)
-        .map_err(|e| map_error("text copy (read + write)", e))?;
-    // SAFETY: the mapping is `len >= text.len()` writable bytes that nothing else references.
-    let copy = unsafe { core::slice::from_raw_parts_mut(mapping.as_ptr(), text.len()) };
+    let mut copy =
+        MmapMut::map_anon(text.len()).map_err(|e| map_error("text copy (read + write)", e))?;
     copy.copy_from_slice(text);
-    relocate(name, file, copy)?;
-    // SAFETY: `copy` is not used after this point; the text becomes read + execute (W^X: it was
-    // never executable while writable).
-    unsafe { mapping.protect(0, len, Protection::ReadExec) }
+    relocate(name, file, &mut copy)?;
+    // W^X: the copy was never executable while writable, and is not made writable again.
+    let copy = copy
+        .make_exec()
         .map_err(|e| map_error("text copy (read + execute)", e))?;
-    Ok(Text::Copied(mapping))
+    Ok(Text::Copied(copy))
 }
 
 /// Applies the file's relocations to `text`, which will execute at its current address.

@@ -1,41 +1,16 @@
-//! The posix platform layer: memory mappings (mmap, mprotect, munmap), the page size, the trap
-//! signal handlers and per-thread alternate signal stacks, thread stack bounds, and the
-//! setjmp/longjmp glue (compiled from `csrc/jmpbuf.c`). The only module that calls libc.
+//! The posix platform layer: address-space reservations with guard regions (the raw mmap,
+//! mprotect, munmap that `memmap2` cannot express), the page size, the trap signal handlers and
+//! per-thread alternate signal stacks, thread stack bounds, and the setjmp/longjmp glue
+//! (compiled from `csrc/jmpbuf.c`). The only module that calls libc.
 
 use core::ffi::{c_int, c_void};
 use core::ptr::{self, NonNull};
 use std::cell::RefCell;
 use std::cell::UnsafeCell;
-use std::fs::File;
 use std::io;
 use std::mem::MaybeUninit;
-use std::os::fd::AsRawFd;
 use std::sync::Once;
 use std::sync::atomic::{AtomicUsize, Ordering};
-
-/// Access rights of a mapping. There is deliberately no read + write + execute.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Protection {
-    /// No access (reservations, guard regions).
-    None,
-    /// Read only.
-    Read,
-    /// Read and write.
-    ReadWrite,
-    /// Read and execute.
-    ReadExec,
-}
-
-impl Protection {
-    fn bits(self) -> c_int {
-        match self {
-            Protection::None => libc::PROT_NONE,
-            Protection::Read => libc::PROT_READ,
-            Protection::ReadWrite => libc::PROT_READ | libc::PROT_WRITE,
-            Protection::ReadExec => libc::PROT_READ | libc::PROT_EXEC,
-        }
-    }
-}
 
 /// The system page size.
 pub(crate) fn page_size() -> usize {
@@ -55,77 +30,29 @@ pub(crate) fn page_size() -> usize {
     }
 }
 
-/// A region of the address space this process mapped; unmapped on drop.
+/// A range of address space reserved inaccessible (`PROT_NONE`, `MAP_NORESERVE`: no memory is
+/// committed), parts of which are made readable and writable with
+/// [`Reservation::make_read_write`]; the rest stays a guard region. Unmapped on drop. Linear
+/// memories (the current size inside a guard region) and alternate signal stacks (behind a
+/// guard page) are built on it. It is the one mapping made with raw `mmap`: `memmap2`, which
+/// maps the files and the text copies, cannot reserve address space without access nor give
+/// part of a mapping other rights than the rest.
 #[derive(Debug)]
-pub(crate) struct Mapping {
+pub(crate) struct Reservation {
     ptr: NonNull<u8>,
     len: usize,
 }
 
-// SAFETY: a mapping is a plain range of addresses; who may access its bytes is decided by the
-// owners of the `Mapping` (the module or memory that holds it), not by the thread that mapped it.
-unsafe impl Send for Mapping {}
-// SAFETY: as above; `&Mapping` only hands out the address and length.
-unsafe impl Sync for Mapping {}
+// SAFETY: a reservation is a plain range of addresses; who may access its bytes is decided by
+// its owner (the memory or alternate stack that holds it), not by the thread that mapped it.
+unsafe impl Send for Reservation {}
+// SAFETY: as above; `&Reservation` only hands out the address and length.
+unsafe impl Sync for Reservation {}
 
-fn check_mmap(ptr: *mut c_void) -> io::Result<NonNull<u8>> {
-    if ptr == libc::MAP_FAILED {
-        return Err(io::Error::last_os_error());
-    }
-    NonNull::new(ptr.cast::<u8>()).ok_or_else(|| io::Error::other("mmap returned null"))
-}
-
-impl Mapping {
-    /// Maps `len` bytes of `file` from `offset` (a multiple of the page size) privately
-    /// (copy-on-write, never written here) with `prot`.
-    pub(crate) fn map_file(
-        file: &File,
-        offset: u64,
-        len: usize,
-        prot: Protection,
-    ) -> io::Result<Mapping> {
-        let offset = libc::off_t::try_from(offset)
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "file offset too large"))?;
-        // SAFETY: a fresh mapping chosen by the kernel (no MAP_FIXED), so no existing memory is
-        // affected; the file descriptor is open for the duration of the call.
-        let ptr = unsafe {
-            libc::mmap(
-                ptr::null_mut(),
-                len,
-                prot.bits(),
-                libc::MAP_PRIVATE,
-                file.as_raw_fd(),
-                offset,
-            )
-        };
-        Ok(Mapping {
-            ptr: check_mmap(ptr)?,
-            len,
-        })
-    }
-
-    /// Maps `len` bytes of zeroed anonymous memory with `prot`.
-    pub(crate) fn anonymous(len: usize, prot: Protection) -> io::Result<Mapping> {
-        // SAFETY: a fresh anonymous mapping chosen by the kernel; no existing memory is affected.
-        let ptr = unsafe {
-            libc::mmap(
-                ptr::null_mut(),
-                len,
-                prot.bits(),
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        Ok(Mapping {
-            ptr: check_mmap(ptr)?,
-            len,
-        })
-    }
-
+impl Reservation {
     /// Reserves `len` bytes of address space: inaccessible, and committing no memory until parts
-    /// are made accessible with [`Mapping::protect`].
-    pub(crate) fn reserve(len: usize) -> io::Result<Mapping> {
+    /// are made accessible with [`Reservation::make_read_write`].
+    pub(crate) fn new(len: usize) -> io::Result<Reservation> {
         // SAFETY: a fresh anonymous mapping chosen by the kernel; no existing memory is affected.
         let ptr = unsafe {
             libc::mmap(
@@ -137,23 +64,20 @@ impl Mapping {
                 0,
             )
         };
-        Ok(Mapping {
-            ptr: check_mmap(ptr)?,
-            len,
-        })
+        if ptr == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        let ptr =
+            NonNull::new(ptr.cast::<u8>()).ok_or_else(|| io::Error::other("mmap returned null"))?;
+        Ok(Reservation { ptr, len })
     }
 
-    /// Changes the protection of `[offset, offset + len)` (page aligned) of the mapping.
+    /// Makes `[offset, offset + len)` (`offset` page aligned) of the reservation readable and
+    /// writable (zero-filled where it was never accessible before).
     ///
     /// # Safety
-    /// No reference into the range may be in use in a way the new protection forbids (for
-    /// example a live `&mut [u8]` when making it read-only).
-    pub(crate) unsafe fn protect(
-        &self,
-        offset: usize,
-        len: usize,
-        prot: Protection,
-    ) -> io::Result<()> {
+    /// The range must not hold memory that something else relies on being inaccessible.
+    pub(crate) unsafe fn make_read_write(&self, offset: usize, len: usize) -> io::Result<()> {
         if len == 0 {
             return Ok(());
         }
@@ -163,28 +87,34 @@ impl Mapping {
         if !in_range || !offset.is_multiple_of(page_size()) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                "protection range outside the mapping",
+                "protection range outside the reservation",
             ));
         }
-        // SAFETY: the range lies within this mapping (checked above); the caller guarantees no
-        // reference relies on the old protection.
-        let rc = unsafe { libc::mprotect(self.ptr.as_ptr().add(offset).cast(), len, prot.bits()) };
+        // SAFETY: the range lies within this reservation (checked above); the caller guarantees
+        // nothing relies on it staying inaccessible.
+        let rc = unsafe {
+            libc::mprotect(
+                self.ptr.as_ptr().add(offset).cast(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+            )
+        };
         if rc != 0 {
             return Err(io::Error::last_os_error());
         }
         Ok(())
     }
 
-    /// First byte of the mapping.
+    /// First byte of the reservation.
     pub(crate) fn as_ptr(&self) -> *mut u8 {
         self.ptr.as_ptr()
     }
 }
 
-impl Drop for Mapping {
+impl Drop for Reservation {
     fn drop(&mut self) {
-        // SAFETY: the range was mapped by this `Mapping` and nothing else unmaps it; whoever owns
-        // the mapping has stopped using its addresses by the time it is dropped.
+        // SAFETY: the range was mapped by this `Reservation` and nothing else unmaps it; whoever
+        // owns it has stopped using its addresses by the time it is dropped.
         unsafe {
             libc::munmap(self.ptr.as_ptr().cast(), self.len);
         }
@@ -362,7 +292,8 @@ const ALT_STACK_SIZE: usize = 64 * 1024;
 /// A thread's alternate signal stack installed by this crate; removed and unmapped when the
 /// thread exits.
 struct AltStack {
-    mapping: Mapping,
+    /// A guard page, then the stack.
+    reservation: Reservation,
 }
 
 impl Drop for AltStack {
@@ -372,7 +303,7 @@ impl Drop for AltStack {
         unsafe {
             let mut current: libc::stack_t = core::mem::zeroed();
             libc::sigaltstack(ptr::null(), &mut current);
-            let ours = self.mapping.as_ptr().add(page_size()).cast::<c_void>();
+            let ours = self.reservation.as_ptr().add(page_size()).cast::<c_void>();
             if current.ss_sp == ours {
                 let disable = libc::stack_t {
                     ss_sp: ptr::null_mut(),
@@ -407,22 +338,23 @@ pub(crate) fn ensure_alt_stack() {
         return;
     }
     let guard = page_size();
-    let Ok(mapping) = Mapping::anonymous(guard + ALT_STACK_SIZE, Protection::ReadWrite) else {
+    let Ok(reservation) = Reservation::new(guard + ALT_STACK_SIZE) else {
         return;
     };
-    // SAFETY: the lowest page becomes a guard page; nothing references it.
-    if unsafe { mapping.protect(0, guard, Protection::None) }.is_err() {
+    // SAFETY: everything above the lowest page (the guard page) becomes the stack; nothing
+    // references the reservation yet.
+    if unsafe { reservation.make_read_write(guard, ALT_STACK_SIZE) }.is_err() {
         return;
     }
     let stack = libc::stack_t {
-        // SAFETY: within the mapping.
-        ss_sp: unsafe { mapping.as_ptr().add(guard) }.cast(),
+        // SAFETY: within the reservation.
+        ss_sp: unsafe { reservation.as_ptr().add(guard) }.cast(),
         ss_flags: 0,
         ss_size: ALT_STACK_SIZE,
     };
     // SAFETY: the stack memory stays mapped until `AltStack` is dropped, which disables it first.
     if unsafe { libc::sigaltstack(&stack, ptr::null_mut()) } == 0 {
-        ALT_STACK.with(|s| *s.borrow_mut() = Some(AltStack { mapping }));
+        ALT_STACK.with(|s| *s.borrow_mut() = Some(AltStack { reservation }));
     }
 }
 
