@@ -1,7 +1,8 @@
 //! `cargo xtask`: project automation in Rust, std only (the rust-analyzer pattern).
 //!
-//! - `cargo xtask test`: the whole test command CI runs (`.ci/run`): formatting, clippy,
-//!   every crate's tests, and the dependency invariants.
+//! - `cargo xtask test`: the whole test command CI runs (`.ci/run`): formatting, clippy (also
+//!   of the format reader alone, without its `write` feature), every crate's tests, the
+//!   dependency invariants and the spec suite.
 //! - `cargo xtask deps`: checks that the loader's dependency closure holds no compiler.
 //! - `cargo xtask spec [ARGS]`: the WebAssembly spec suite (`spec-tests`), e.g. `--mode both`.
 //! - `cargo xtask bench [FILTER]`: criterion benchmarks, then the XIP and intrinsic cost ratios.
@@ -14,7 +15,8 @@ use std::process::{Command, ExitCode};
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
-  test    the project's full test command (what CI runs): fmt, clippy, tests, deps
+  test    the project's full test command (what CI runs): fmt, clippy (also the format reader
+          without `write`), tests, deps, spec suite
   deps    check the loader's dependency closure (no Cranelift, no wasmparser)
   bench   run the benchmarks and print XIP / all-intrinsics / load-time ratios against
           normal mode: [CRITERION-ARGS]
@@ -91,6 +93,18 @@ fn test() -> Result<(), String> {
         "clippy",
         "--workspace",
         "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ])?;
+    // The format reader alone, without the `write` feature (the workspace's build always turns
+    // it on): it must stay `no_std` and never allocate, so `alloc` is not even linked here.
+    cargo(&[
+        "clippy",
+        "--package",
+        "aotc-format",
+        "--no-default-features",
+        "--lib",
         "--",
         "-D",
         "warnings",
