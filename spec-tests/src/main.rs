@@ -3,21 +3,16 @@
 //!
 //! Run it through `cargo xtask spec [--xip | --mode normal|xip|both] [--suite DIR]
 //! [--compile-only] [--target ARCH] [--enable-builtin-intrinsics LIST] [-- LIBTEST-ARGS]`.
-//! `--enable-builtin-intrinsics` (or `--enable-builtin-intrinsics=LIST`) compiles every module,
-//! in every mode, with that intrinsic set (plus what the target forces).
-
-mod spectest_host;
-mod suite;
-mod values;
-mod wast_runner;
+//! `--enable-builtin-intrinsics` (or `--enable-builtin-intrinsics=LIST`) compiles every module
+//! with that intrinsic set (plus what the target forces); like `aotc compile`, only in XIP mode.
 
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use aotc_abi::intrinsics::IntrinsicSet;
 use libtest_mimic::{Arguments, Failed, Trial};
 
-use suite::{Mode, Settings, ShouldFail, Totals};
+use spec_tests::suite::{self, Mode, Settings, ShouldFail, Totals};
+use spec_tests::wast_runner;
 
 const USAGE: &str = "usage: spec-tests [--xip | --mode normal|xip|both] [--suite DIR] [--compile-only] \
 [--target ARCH] [--enable-builtin-intrinsics LIST] [-- LIBTEST-ARGS]";
@@ -66,7 +61,11 @@ fn parse_arg(
         }
         "--suite" => settings.suite = Some(value("--suite")?.into()),
         "--compile-only" => settings.compile_only = true,
-        "--target" => settings.target = Some(value("--target")?),
+        "--target" => {
+            let target = value("--target")?;
+            settings.target =
+                Some(aotc_translate::parse_target(&target).map_err(|e| e.to_string())?);
+        }
         "--enable-builtin-intrinsics" => {
             let list = value("--enable-builtin-intrinsics")?;
             set_intrinsics(settings, &list)?;
@@ -79,12 +78,16 @@ fn parse_arg(
 }
 
 fn set_intrinsics(settings: &mut Settings, list: &str) -> Result<(), String> {
-    let set = IntrinsicSet::parse(list).map_err(|e| format!("--enable-builtin-intrinsics: {e}"))?;
+    let set = aotc_translate::parse_intrinsics(list).map_err(|e| e.to_string())?;
     settings.intrinsics = Some(set);
     Ok(())
 }
 
 fn run(settings: Settings, libtest_args: Vec<String>) -> Result<ExitCode, String> {
+    for &mode in &settings.modes {
+        mode.options(&settings)
+            .map_err(|e| format!("{} mode: {e}", mode.name()))?;
+    }
     let suite_dir = suite::find_suite(settings.suite.as_deref())?;
     let files = suite::core_files(&suite_dir)?;
     let should_fail = Arc::new(ShouldFail::load()?);

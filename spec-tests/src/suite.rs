@@ -1,7 +1,12 @@
-//! Where the suite is, which files run, the should-fail list, run settings and totals.
+//! Where the suite is, which files run, the should-fail list, run settings (and the compiler
+//! options of each mode) and totals.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use aotc_abi::Arch;
+use aotc_abi::intrinsics::IntrinsicSet;
+use aotc_translate::{CompileOptions, OptionsError};
 
 /// A compilation mode.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -21,6 +26,21 @@ impl Mode {
         }
     }
 
+    /// The compiler options of this mode under `settings`, validated (an intrinsic set in
+    /// normal mode is refused, as by `aotc compile`).
+    pub fn options(self, settings: &Settings) -> Result<CompileOptions, OptionsError> {
+        let mut options = match self {
+            Mode::Normal => CompileOptions::default(),
+            Mode::Xip => CompileOptions::xip(),
+        };
+        if let Some(arch) = settings.target {
+            options.arch = arch;
+        }
+        options.intrinsics = settings.intrinsics;
+        options.validate()?;
+        Ok(options)
+    }
+
     fn index(self) -> usize {
         self as usize
     }
@@ -35,10 +55,10 @@ pub struct Settings {
     pub suite: Option<PathBuf>,
     /// Only compile every module (no execution), counting relocations.
     pub compile_only: bool,
-    /// Target architecture to compile for (compile-only for foreign targets).
-    pub target: Option<String>,
-    /// `--enable-builtin-intrinsics`: the intrinsic set of every compilation (all modes).
-    pub intrinsics: Option<aotc_abi::intrinsics::IntrinsicSet>,
+    /// `--target`: the architecture to compile for (compile-only for foreign targets).
+    pub target: Option<Arch>,
+    /// `--enable-builtin-intrinsics`: the intrinsic set of every compilation (XIP mode only).
+    pub intrinsics: Option<IntrinsicSet>,
 }
 
 impl Default for Settings {

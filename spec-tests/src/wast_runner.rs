@@ -4,8 +4,9 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use aotc_loader::{
-    Extern, Instance, InstantiationError, Memory, Module, Table, Trap, TrapCode, Val,
+    Extern, Instance, InstantiationError, LoadOptions, Memory, Module, Table, Trap, TrapCode, Val,
 };
+use aotc_pipeline::PipelineError;
 use aotc_translate::{CompileError, CompileOptions};
 use wast::core::Module as WatModule;
 use wast::lexer::Lexer;
@@ -119,19 +120,13 @@ fn trap_matches(trap: &Trap, expected: &str) -> bool {
 
 impl<'s> Runner<'s> {
     fn new(mode: Mode, settings: &'s Settings) -> Result<Self, String> {
-        let mut opts = CompileOptions::default();
-        if let Some(target) = &settings.target {
-            opts.arch = aotc_abi::Arch::from_name(target)
-                .ok_or_else(|| format!("unknown target {target}"))?;
-            if Some(opts.arch) != aotc_abi::Arch::host() && !settings.compile_only {
-                return Err(format!(
-                    "--target {target} is not this machine: add --compile-only"
-                ));
-            }
+        let opts = mode.options(settings).map_err(|e| e.to_string())?;
+        if Some(opts.arch) != aotc_abi::Arch::host() && !settings.compile_only {
+            return Err(format!(
+                "--target {} is not this machine: add --compile-only",
+                opts.arch.name()
+            ));
         }
-        opts.xip = mode == Mode::Xip;
-        opts.indirect = mode == Mode::Xip;
-        opts.intrinsics = settings.intrinsics;
         Ok(Runner {
             mode,
             settings,
@@ -149,31 +144,32 @@ impl<'s> Runner<'s> {
 
     /// Compiles wasm; `Ok(None)` in compile-only mode.
     fn compile(&mut self, wasm: &[u8]) -> Result<Option<Module>, CompileFailure> {
-        let aot = match aotc_translate::compile(wasm, &self.opts) {
-            Ok(aot) => aot,
-            Err(e @ CompileError::Wasm { .. }) => {
+        let compiled = match aotc_pipeline::compile(&self.opts, wasm) {
+            Ok(compiled) => compiled,
+            Err(e @ PipelineError::Compile(CompileError::Wasm { .. })) => {
                 return Err(CompileFailure::Rejected(e.to_string()));
             }
             Err(e) => return Err(CompileFailure::Other(format!("compile error: {e}"))),
         };
+        let relocs = &compiled.module().relocs;
         self.modules += 1;
-        self.relocations += aot.relocs.len() as u64;
-        if self.mode == Mode::Xip && !aot.relocs.is_empty() {
+        self.relocations += relocs.len() as u64;
+        if self.mode == Mode::Xip && !relocs.is_empty() {
             return Err(CompileFailure::Other(format!(
                 "XIP module has {} relocation(s): {:?}",
-                aot.relocs.len(),
-                aot.relocs[0]
+                relocs.len(),
+                relocs[0]
             )));
         }
-        let bytes = aot
+        let file = compiled
             .write()
-            .map_err(|e| CompileFailure::Other(format!("write error: {e}")))?;
+            .map_err(|e| CompileFailure::Other(e.to_string()))?;
         if self.settings.compile_only {
             return Ok(None);
         }
-        // SAFETY: the bytes were just produced by aotc's own compiler in this process.
-        let module = unsafe { Module::from_bytes(&bytes) }
-            .map_err(|e| CompileFailure::Other(format!("load error: {e}")))?;
+        let module = file
+            .load(&LoadOptions::default())
+            .map_err(|e| CompileFailure::Other(e.to_string()))?;
         Ok(Some(module))
     }
 

@@ -1,27 +1,21 @@
-//! `aotc compile`: wamrc-compatible options, compilation to an AOT file or an ELF object.
+//! `aotc compile`: wamrc-compatible flags mapped onto the compiler's options, and compilation
+//! to an AOT file or an ELF object through the one pipeline (`aotc-pipeline`).
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use clap::{Args, ValueEnum};
+use clap::Args;
 
-use aotc_abi::Arch;
-use aotc_abi::intrinsics::IntrinsicSet;
-use aotc_translate::CompileOptions;
-
-/// Output formats.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    /// An aotc AOT file (loadable by `aotc run` and the loader library).
-    Aot,
-    /// An ELF relocatable object, one symbol per wasm function.
-    Object,
-}
+use aotc_pipeline::OutputFormat;
+use aotc_translate::{
+    CompileOptions, parse_cpu_features, parse_intrinsics, parse_target, target_names,
+};
 
 /// The machine code is for: architecture, CPU and CPU features.
 #[derive(Args, Debug, Clone, Default)]
 pub struct MachineArgs {
-    /// Target architecture: x86_64, aarch64, riscv64 or s390x (`help` lists them).
+    /// Target architecture: x86_64, aarch64, riscv64 or s390x, or a target triple such as
+    /// x86_64-unknown-linux-gnu (`help` lists them).
     #[arg(long, value_name = "ARCH")]
     pub target: Option<String>,
     /// Target CPU name (`native` for this machine's CPU); default: the generic baseline.
@@ -37,39 +31,32 @@ impl MachineArgs {
     pub fn apply(&self, opts: &mut CompileOptions) -> Result<()> {
         if let Some(target) = &self.target {
             if target == "help" {
-                bail!(
-                    "supported targets: {}",
-                    Arch::ALL.map(|a| a.name()).join(", ")
-                );
+                bail!("supported targets: {}", target_names());
             }
-            let arch_name = target.split('-').next().unwrap_or(target);
-            opts.arch = Arch::from_name(arch_name).with_context(|| {
-                format!(
-                    "--target {target:?}: unknown architecture; expected one of {}",
-                    Arch::ALL.map(|a| a.name()).join(", ")
-                )
-            })?;
+            opts.arch = parse_target(target)?;
         }
         opts.cpu = self.cpu.clone();
         if let Some(features) = &self.cpu_features {
-            opts.cpu_features = features
-                .split(',')
-                .map(str::trim)
-                .filter(|f| !f.is_empty())
-                .map(String::from)
-                .collect();
+            opts.cpu_features = parse_cpu_features(features);
         }
         Ok(())
     }
 }
 
 /// Options shared by everything that compiles (`compile`, and `run` on .wasm/.wat input).
-#[derive(Args, Debug, Clone, Default)]
+#[derive(Args, Debug, Clone)]
 pub struct TargetArgs {
     #[command(flatten)]
     pub machine: MachineArgs,
     /// Optimisation level 0-3.
-    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u8).range(0..=3))]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = CompileOptions::DEFAULT_OPT_LEVEL,
+        value_parser = clap::value_parser!(u8).range(
+            i64::from(*CompileOptions::OPT_LEVELS.start())..=i64::from(*CompileOptions::OPT_LEVELS.end())
+        )
+    )]
     pub opt_level: u8,
     /// Execute in place: no relocations in the text, which is mapped from the file.
     /// Same as `--enable-indirect-mode --disable-llvm-intrinsics`.
@@ -93,31 +80,39 @@ pub struct TargetArgs {
     pub enable_builtin_intrinsics: Option<String>,
 }
 
-impl TargetArgs {
-    /// The compiler options these arguments select.
-    pub fn options(&self) -> Result<CompileOptions> {
-        let mut opts = CompileOptions::default();
-        self.machine.apply(&mut opts)?;
-        opts.opt_level = self.opt_level;
-        opts.xip = self.xip;
-        opts.indirect = self.xip || self.enable_indirect_mode;
-        opts.explicit_bounds_checks = self.bounds_checks == Some(1);
-        if let Some(list) = &self.enable_builtin_intrinsics {
-            if !opts.indirect_calls() {
-                bail!(
-                    "--enable-builtin-intrinsics takes effect only with --xip or \
-                     --enable-indirect-mode (as in wamrc)"
-                );
-            }
-            opts.intrinsics = Some(parse_intrinsics(list)?);
+impl Default for TargetArgs {
+    /// The flags' defaults (as clap fills them in).
+    fn default() -> Self {
+        TargetArgs {
+            machine: MachineArgs::default(),
+            opt_level: CompileOptions::DEFAULT_OPT_LEVEL,
+            xip: false,
+            enable_indirect_mode: false,
+            disable_llvm_intrinsics: false,
+            bounds_checks: None,
+            enable_builtin_intrinsics: None,
         }
-        Ok(opts)
     }
 }
 
-/// Parses an `--enable-builtin-intrinsics` list; an unknown name lists the valid ones.
-pub fn parse_intrinsics(list: &str) -> Result<IntrinsicSet> {
-    IntrinsicSet::parse(list).map_err(|e| anyhow::anyhow!("--enable-builtin-intrinsics: {e}"))
+impl TargetArgs {
+    /// The compiler options these arguments select, validated.
+    pub fn options(&self) -> Result<CompileOptions> {
+        let mut opts = if self.xip {
+            CompileOptions::xip()
+        } else {
+            CompileOptions::default()
+        };
+        self.machine.apply(&mut opts)?;
+        opts.opt_level = self.opt_level;
+        opts.indirect |= self.enable_indirect_mode;
+        opts.explicit_bounds_checks = self.bounds_checks == Some(1);
+        if let Some(list) = &self.enable_builtin_intrinsics {
+            opts.intrinsics = Some(parse_intrinsics(list)?);
+        }
+        opts.validate()?;
+        Ok(opts)
+    }
 }
 
 /// `aotc compile` arguments.
@@ -135,29 +130,16 @@ pub struct CompileArgs {
     pub target: TargetArgs,
 }
 
-/// Reads a .wasm or .wat file as wasm binary.
-pub fn read_wasm(path: &Path) -> Result<Vec<u8>> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    aotc_translate::wat_to_wasm(&bytes).with_context(|| format!("{}", path.display()))
-}
-
-/// Compiles `wasm` to the bytes of an AOT file.
-pub fn compile_to_aot(path: &Path, wasm: &[u8], opts: &CompileOptions) -> Result<Vec<u8>> {
-    let module = aotc_translate::compile(wasm, opts)
-        .with_context(|| format!("cannot compile {}", path.display()))?;
-    module
-        .write()
-        .with_context(|| format!("cannot write an AOT file for {}", path.display()))
+/// Reads a compiler input file (.wasm or .wat).
+pub fn read_input(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
 pub fn run(args: &CompileArgs) -> Result<()> {
     let opts = args.target.options()?;
-    let wasm = read_wasm(&args.input)?;
-    let bytes = match args.format {
-        OutputFormat::Aot => compile_to_aot(&args.input, &wasm, &opts)?,
-        OutputFormat::Object => aotc_translate::compile_object(&wasm, &opts)
-            .with_context(|| format!("cannot compile {}", args.input.display()))?,
-    };
+    let input = read_input(&args.input)?;
+    let bytes = aotc_pipeline::file_bytes(&opts, &input, args.format)
+        .with_context(|| format!("cannot compile {}", args.input.display()))?;
     std::fs::write(&args.output, &bytes)
         .with_context(|| format!("cannot write {}", args.output.display()))?;
     Ok(())

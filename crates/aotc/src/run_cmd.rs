@@ -9,7 +9,7 @@ use clap::Args;
 use aotc_abi::ValType;
 use aotc_loader::{Instance, Module, Val};
 
-use crate::compile_cmd::{TargetArgs, compile_to_aot, read_wasm};
+use crate::compile_cmd::{TargetArgs, read_input};
 
 /// `aotc run` arguments.
 #[derive(Args, Debug)]
@@ -49,11 +49,12 @@ pub fn run(args: &RunArgs) -> Result<()> {
             .with_context(|| format!("cannot load {}", path.display()))?
     } else {
         let opts = args.target.options()?;
-        let wasm = read_wasm(path)?;
-        let bytes = compile_to_aot(path, &wasm, &opts)?;
-        // SAFETY: the bytes were just produced by this process's own compiler.
-        unsafe { Module::from_bytes(&bytes) }
-            .with_context(|| format!("cannot load the code compiled from {}", path.display()))?
+        aotc_pipeline::load(
+            &opts,
+            &read_input(path)?,
+            &aotc_loader::LoadOptions::default(),
+        )
+        .with_context(|| format!("cannot run {}", path.display()))?
     };
     let instance = Instance::new(&module, &[])
         .with_context(|| format!("cannot instantiate {}", path.display()))?;

@@ -64,9 +64,7 @@ fn default_table() -> String {
             arch,
             cpu: cpu.map(String::from),
             cpu_features: features.iter().map(|f| f.to_string()).collect(),
-            xip: true,
-            indirect: true,
-            ..CompileOptions::default()
+            ..CompileOptions::xip()
         };
         let set = effective_intrinsics(&opts).expect("valid target");
         out.push_str(&format!("| {} | {what} | {} |\n", arch.name(), names(set)));

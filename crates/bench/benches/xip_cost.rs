@@ -41,7 +41,8 @@ fn load_time(c: &mut Criterion) {
     let program = &PROGRAMS[0];
     for model in [CodeModel::Normal, CodeModel::Xip] {
         let path = dir.join(format!("{}-{}.aot", program.name, model.name()));
-        std::fs::write(&path, compile(program, model).expect("compile")).expect("write");
+        let file = compile(program, model).expect("compile");
+        std::fs::write(&path, file.bytes()).expect("write");
         group.bench_function(model.name(), |b| {
             b.iter(|| {
                 // SAFETY: the file was just written by aotc's compiler.

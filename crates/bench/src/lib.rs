@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use aotc_abi::intrinsics::IntrinsicSet;
-use aotc_loader::{Func, Instance, Module, Val};
+use aotc_loader::{Func, Instance, LoadOptions, Module, Val};
+use aotc_pipeline::CompiledFile;
 use aotc_translate::CompileOptions;
 
 /// A benchmark program: a `.wat` file exporting `run(i32)` and the argument to call it with.
@@ -59,14 +60,15 @@ impl CodeModel {
         }
     }
 
-    /// The compiler options of this model.
+    /// The compiler options of this model: the library's defaults with the model's flags.
     pub fn options(self) -> CompileOptions {
-        let xip = self != CodeModel::Normal;
-        CompileOptions {
-            xip,
-            indirect: xip,
-            intrinsics: (self == CodeModel::XipAllIntrinsics).then(IntrinsicSet::all),
-            ..CompileOptions::default()
+        match self {
+            CodeModel::Normal => CompileOptions::default(),
+            CodeModel::Xip => CompileOptions::xip(),
+            CodeModel::XipAllIntrinsics => CompileOptions {
+                intrinsics: Some(IntrinsicSet::all()),
+                ..CompileOptions::xip()
+            },
         }
     }
 }
@@ -76,16 +78,12 @@ pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// Compiles `program` in `model` to the bytes of an AOT file.
-pub fn compile(program: &Program, model: CodeModel) -> Result<Vec<u8>, String> {
+/// Compiles `program` in `model` to an AOT file.
+pub fn compile(program: &Program, model: CodeModel) -> Result<CompiledFile, String> {
     let path = workspace_root().join(program.path);
     let text = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let wasm =
-        aotc_translate::wat_to_wasm(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    let module = aotc_translate::compile(&wasm, &model.options())
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    module
-        .write()
+    aotc_pipeline::compile(&model.options(), &text)
+        .and_then(|compiled| compiled.write())
         .map_err(|e| format!("{}: {e}", path.display()))
 }
 
@@ -99,10 +97,11 @@ pub struct Loaded {
     pub run: Func,
 }
 
-/// Loads and instantiates AOT bytes.
-pub fn load(bytes: &[u8]) -> Result<Loaded, String> {
-    // SAFETY: the bytes were produced by aotc's compiler in this process.
-    let module = unsafe { Module::from_bytes(bytes) }.map_err(|e| e.to_string())?;
+/// Loads and instantiates a compiled file.
+pub fn load(file: &CompiledFile) -> Result<Loaded, String> {
+    let module = file
+        .load(&LoadOptions::default())
+        .map_err(|e| e.to_string())?;
     let instance = Instance::new(&module, &[]).map_err(|e| e.to_string())?;
     let run = instance.get_func("run").ok_or("no `run` export")?;
     Ok(Loaded {

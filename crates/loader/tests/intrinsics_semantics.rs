@@ -282,9 +282,8 @@ static COMPILED: LazyLock<Compiled> = LazyLock::new(|| {
         ..CompileOptions::default()
     };
     let xip_options = CompileOptions {
-        xip: true,
         intrinsics: Some(IntrinsicSet::all()),
-        ..CompileOptions::default()
+        ..CompileOptions::xip()
     };
     let wat = module_wat();
     let load = |options: &CompileOptions| support::load_wat(&wat, options);

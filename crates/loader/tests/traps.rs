@@ -38,13 +38,7 @@ fn instantiate(options: &CompileOptions) -> (Module, Instance) {
 fn code_models() -> Vec<(&'static str, CompileOptions)> {
     vec![
         ("normal", CompileOptions::default()),
-        (
-            "xip",
-            CompileOptions {
-                xip: true,
-                ..CompileOptions::default()
-            },
-        ),
+        ("xip", CompileOptions::xip()),
         (
             "explicit bounds checks",
             CompileOptions {

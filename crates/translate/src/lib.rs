@@ -29,62 +29,16 @@ mod constants;
 mod func_translator;
 mod isa;
 mod module_env;
+mod options;
 mod trampolines;
 
 use core::fmt;
 
 pub use aotc_abi::Arch;
 pub use aotc_abi::intrinsics::IntrinsicSet;
-
-/// What to compile for and how.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CompileOptions {
-    /// Target architecture.
-    pub arch: Arch,
-    /// CPU model (a Cranelift preset such as `skylake` or `x86-64-v3`), `generic`, or `native`
-    /// (the host's features; only when compiling for the host architecture). `None`: the generic
-    /// baseline of the architecture.
-    pub cpu: Option<String>,
-    /// Feature switches such as `+sse4.1` or `-avx`; names are those of
-    /// [`aotc_abi::target::cpu_features::names`]. A name without sign enables the feature.
-    pub cpu_features: Vec<String>,
-    /// Optimisation level 0..=3 (0: none, 1 and 2: speed, 3: speed and size).
-    pub opt_level: u8,
-    /// Indirect mode: every call (own functions, imports, builtins) goes through the vmctx.
-    pub indirect: bool,
-    /// Execute-in-place file: implies `indirect`; the text has zero relocations.
-    pub xip: bool,
-    /// Compare-and-trap bounds checks instead of relying on guard pages.
-    pub explicit_bounds_checks: bool,
-    /// The intrinsics to use (`--enable-builtin-intrinsics`): replaces the target's default
-    /// set; the operations the target cannot compile without a libcall are added anyway.
-    /// `None`: the default, which in indirect/XIP mode is the documented per-target set and in
-    /// normal mode only what the ISA forces. A set given in normal mode is honoured too (the
-    /// intrinsics are then called through relocations). See [`effective_intrinsics`].
-    pub intrinsics: Option<IntrinsicSet>,
-}
-
-impl Default for CompileOptions {
-    fn default() -> Self {
-        CompileOptions {
-            arch: Arch::host().unwrap_or(Arch::X86_64),
-            cpu: None,
-            cpu_features: Vec::new(),
-            opt_level: 2,
-            indirect: false,
-            xip: false,
-            explicit_bounds_checks: false,
-            intrinsics: None,
-        }
-    }
-}
-
-impl CompileOptions {
-    /// Whether calls go through the vmctx (indirect or XIP mode).
-    pub fn indirect_calls(&self) -> bool {
-        self.indirect || self.xip
-    }
-}
+pub use options::{
+    CompileOptions, OptionsError, parse_cpu_features, parse_intrinsics, parse_target, target_names,
+};
 
 /// Why a module could not be compiled.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -103,6 +57,8 @@ pub enum CompileError {
         /// Byte offset in the input.
         offset: usize,
     },
+    /// The options are invalid ([`CompileOptions::validate`]).
+    Options(OptionsError),
     /// The target, CPU or feature selection is invalid.
     Target(String),
     /// Code generation failed (or an XIP function still needs a relocation).
@@ -120,6 +76,7 @@ impl fmt::Display for CompileError {
             CompileError::Unsupported { what, offset } => {
                 write!(f, "unsupported at offset {offset:#x}: {what}")
             }
+            CompileError::Options(err) => write!(f, "{err}"),
             CompileError::Target(msg) => write!(f, "target: {msg}"),
             CompileError::Codegen(msg) => write!(f, "code generation: {msg}"),
             CompileError::Write(err) => write!(f, "{err}"),
@@ -131,6 +88,7 @@ impl std::error::Error for CompileError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             CompileError::Write(err) => Some(err),
+            CompileError::Options(err) => Some(err),
             _ => None,
         }
     }
@@ -139,6 +97,12 @@ impl std::error::Error for CompileError {
 impl From<aotc_format::write::WriteError> for CompileError {
     fn from(err: aotc_format::write::WriteError) -> Self {
         CompileError::Write(err)
+    }
+}
+
+impl From<OptionsError> for CompileError {
+    fn from(err: OptionsError) -> Self {
+        CompileError::Options(err)
     }
 }
 
@@ -168,18 +132,22 @@ pub(crate) fn unsupported(what: impl Into<String>, offset: u64) -> CompileError 
 /// set of [`CompileOptions::intrinsics`] if given, else the target's default (in indirect/XIP
 /// mode; nothing in normal mode), plus, always, the operations the target cannot compile
 /// without a libcall (on x86-64 without SSE4.1: `ceil`, `floor`, `trunc` and `nearest` of f32
-/// and f64). Fails like [`compile`] on an invalid target, CPU or feature selection.
+/// and f64). Fails like [`compile`] on invalid options or an invalid target, CPU or feature
+/// selection.
 pub fn effective_intrinsics(opts: &CompileOptions) -> Result<IntrinsicSet, CompileError> {
+    opts.validate()?;
     let target = isa::target(opts)?;
     Ok(isa::effective_intrinsics(opts, &target))
 }
 
 /// Compiles a wasm binary to an AOT module (serialise it with
-/// [`AotModule::write`](aotc_format::write::AotModule::write)).
+/// [`AotModule::write`](aotc_format::write::AotModule::write)). Invalid options
+/// ([`CompileOptions::validate`]) are refused first.
 pub fn compile(
     wasm: &[u8],
     opts: &CompileOptions,
 ) -> Result<aotc_format::write::AotModule, CompileError> {
+    opts.validate()?;
     compile::compile_aot(wasm, opts)
 }
 
@@ -187,7 +155,9 @@ pub fn compile(
 /// symbol per defined wasm function (`aotc_func_<index>`), one per trampoline, undefined
 /// symbols `aotc_builtin_<name>` for the builtins called directly (normal mode only), and, when
 /// `constop` intrinsics are enabled, the constant table as the data symbol `aotc_constants`.
+/// Invalid options ([`CompileOptions::validate`]) are refused first.
 pub fn compile_object(wasm: &[u8], opts: &CompileOptions) -> Result<Vec<u8>, CompileError> {
+    opts.validate()?;
     compile::compile_object(wasm, opts)
 }
 

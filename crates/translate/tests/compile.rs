@@ -4,7 +4,9 @@
 use aotc_abi::{Arch, Builtin, TrapCode};
 use aotc_format::layout::{ConstValue, ExternKind, FLAG_INDIRECT_CALLS, FLAG_XIP, RelocKind};
 use aotc_format::write::RelocTarget;
-use aotc_translate::{CompileError, CompileOptions, compile, compile_object, wat_to_wasm};
+use aotc_translate::{
+    CompileError, CompileOptions, OptionsError, compile, compile_object, wat_to_wasm,
+};
 
 const FIB: &str = r#"
 (module
@@ -48,8 +50,8 @@ fn opts(arch: Arch) -> CompileOptions {
 
 fn xip(arch: Arch) -> CompileOptions {
     CompileOptions {
-        xip: true,
-        ..opts(arch)
+        arch,
+        ..CompileOptions::xip()
     }
 }
 
@@ -311,6 +313,15 @@ fn target_errors() {
     let mut o = opts(Arch::Riscv64);
     o.cpu_features = vec!["-g".into()];
     assert!(matches!(compile(&wasm, &o), Err(CompileError::Target(_))));
+    // Invalid options are refused before any target is built.
+    let o = CompileOptions {
+        opt_level: 4,
+        ..opts(Arch::X86_64)
+    };
+    assert_eq!(
+        compile(&wasm, &o).unwrap_err(),
+        CompileError::Options(OptionsError::OptLevel(4))
+    );
 }
 
 #[test]

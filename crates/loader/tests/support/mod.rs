@@ -1,6 +1,6 @@
 //! Test support: AOT files built by hand with the format's writer around hand-assembled x86-64
-//! code (so the loader can be tested without the compiler), wat compiled by aotc-translate, and
-//! unique temporary files.
+//! code (so the loader can be tested without the compiler), wat compiled and loaded through
+//! aotc-pipeline, and unique temporary files.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
@@ -12,31 +12,27 @@ use aotc_format::write::{
     AotModule, DataSegment, Export, FuncType, Function, Global, Import, Memory, Reloc, RelocTarget,
     SegmentPlacement,
 };
-use aotc_loader::Module;
+use aotc_loader::{LoadOptions, Module};
 use aotc_translate::CompileOptions;
 
 /// Compiler options for normal (`xip == false`) or XIP code, otherwise the defaults.
 pub fn options(xip: bool) -> CompileOptions {
-    CompileOptions {
-        xip,
-        ..CompileOptions::default()
+    if xip {
+        CompileOptions::xip()
+    } else {
+        CompileOptions::default()
     }
 }
 
 /// Compiles the text-format module `wat` with `options` to the bytes of an AOT file.
 pub fn compile_wat(wat: &str, options: &CompileOptions) -> Vec<u8> {
-    let wasm = aotc_translate::wat_to_wasm(wat.as_bytes()).expect("wat");
-    aotc_translate::compile(&wasm, options)
+    aotc_pipeline::file_bytes(options, wat.as_bytes(), aotc_pipeline::OutputFormat::Aot)
         .expect("compile")
-        .write()
-        .expect("write")
 }
 
 /// Compiles `wat` with `options` and loads the result from memory.
 pub fn load_wat(wat: &str, options: &CompileOptions) -> Module {
-    let bytes = compile_wat(wat, options);
-    // SAFETY: freshly compiled by the test.
-    unsafe { Module::from_bytes(&bytes) }.expect("load")
+    aotc_pipeline::load(options, wat.as_bytes(), &LoadOptions::default()).expect("load")
 }
 
 /// A path in the temporary directory no other test (or process) uses.
