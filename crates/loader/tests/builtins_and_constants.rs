@@ -9,26 +9,10 @@ mod support;
 use aotc_abi::Builtin;
 use aotc_abi::builtins::BUILTIN_COUNT;
 use aotc_format::AotFile;
-use aotc_format::checksum::Checksum;
-use aotc_format::layout::{ExternKind, METADATA_CHECKSUM_OFFSET, SectionKind};
-use aotc_format::write::{AotModule, Export, Function};
+use aotc_format::layout::{ExternKind, SectionKind};
+use aotc_format::write::{AotModule, Export, Function, reseal};
 use aotc_loader::{Func, FuncType, Instance, LoadError, LoadOptions, Module, Val, ValType};
 use support::TempFile;
-
-/// File offset of the header's `metadata_size` (u64, little-endian).
-const METADATA_SIZE_OFFSET: usize = 104;
-
-/// Recomputes the metadata checksum after the test changed metadata bytes on purpose.
-fn reseal(bytes: &mut [u8]) {
-    let size = &bytes[METADATA_SIZE_OFFSET..METADATA_SIZE_OFFSET + 8];
-    let metadata_size = u64::from_le_bytes(size.try_into().expect("8 bytes")) as usize;
-    let mut sum = Checksum::new();
-    sum.update(&bytes[..METADATA_CHECKSUM_OFFSET]);
-    sum.update_zeros(8);
-    sum.update(&bytes[METADATA_CHECKSUM_OFFSET + 8..metadata_size]);
-    bytes[METADATA_CHECKSUM_OFFSET..METADATA_CHECKSUM_OFFSET + 8]
-        .copy_from_slice(&sum.finish().to_le_bytes());
-}
 
 /// A file that calls `f64_floor` and `i64_shr_u` besides the hand-written module's helpers.
 fn file_with_intrinsics() -> Vec<u8> {
@@ -41,8 +25,7 @@ fn file_with_intrinsics() -> Vec<u8> {
 fn builtin_records(bytes: &[u8]) -> (usize, Vec<(u32, String)>) {
     let file = AotFile::parse(bytes).expect("parse");
     let at = file
-        .sections()
-        .find(|s| s.kind == SectionKind::Builtins)
+        .section(SectionKind::Builtins)
         .expect("a Builtins section")
         .offset as usize;
     let list = file.builtins().map(|(i, n)| (i, n.to_owned())).collect();
