@@ -6,10 +6,12 @@
 
 mod support;
 
+use std::mem::offset_of;
+
 use aotc_abi::Builtin;
 use aotc_abi::builtins::BUILTIN_COUNT;
 use aotc_format::AotFile;
-use aotc_format::layout::{ExternKind, SectionKind};
+use aotc_format::layout::{BuiltinRecord, ExternKind, SectionKind};
 use aotc_format::write::{AotModule, Export, Function, reseal};
 use aotc_loader::{Func, FuncType, Instance, LoadError, LoadOptions, Module, Val, ValType};
 use support::TempFile;
@@ -48,9 +50,10 @@ fn an_unknown_builtin_index_is_refused_naming_the_builtin() {
     let (at, list) = builtin_records(&bytes);
     // The last record (highest index, so the list stays ascending) gets an index past the table.
     let last = list.len() - 1;
-    let record = at + 12 * last;
+    let record = at + size_of::<BuiltinRecord>() * last;
     let bogus = BUILTIN_COUNT as u32 + 7;
-    bytes[record..record + 4].copy_from_slice(&bogus.to_le_bytes());
+    let index_at = record + offset_of!(BuiltinRecord, index);
+    bytes[index_at..index_at + 4].copy_from_slice(&bogus.to_le_bytes());
     reseal(&mut bytes);
     let options = LoadOptions {
         name: Some("future.aot".into()),
@@ -107,7 +110,7 @@ fn a_builtin_numbered_differently_is_refused_naming_both() {
             provided,
             ..
         } => {
-            assert_eq!(*offset, (at + 12 * pos) as u64);
+            assert_eq!(*offset, (at + size_of::<BuiltinRecord>() * pos) as u64);
             assert_eq!(name, "f64_flour");
             assert_eq!(*index, Builtin::f64_floor.index());
             assert_eq!(*provided, Some("f64_floor"));
