@@ -1,10 +1,13 @@
-//! The reader: parses and checks an AOT file in place, then hands out `&'data` views.
+//! The reader: parses and checks an AOT file in place, then hands out typed `&'data` views.
 //!
 //! [`AotFile::parse`] checks, in O(metadata) time and without allocating: the magic, versions,
-//! header fields, the section table, the metadata checksum, every record's enumerations and
-//! every offset, length and index a record holds. After it succeeds, accessors cannot fail
-//! for reasons of file damage (they return values, not `Result`s). The text's own checksum is
-//! checked only by [`AotFile::verify_text`], so that loading stays O(1) in the size of code.
+//! header fields, the section table, the metadata checksum, and (in `check`, one step per
+//! section) every record's enumerations and every offset, length and index a record holds.
+//! After it succeeds, accessors cannot fail for reasons of file damage (they return values, not
+//! `Result`s) and hand out typed values (`view`: enums, `Option`s, names as `&str`), never raw
+//! bytes to decode again. Errors name the file offset of the offending field, taken from the
+//! layout with `offset_of!`. The text's own checksum is checked only by
+//! [`AotFile::verify_text`], so that loading stays O(1) in the size of code.
 
 mod check;
 mod view;
