@@ -13,13 +13,16 @@
 //!   builtin table (one macro, [`foreach_builtin!`]);
 //! - [`intrinsics`]: the user-facing intrinsic names (WAMR's), their groups and sets;
 //! - [`trap`]: trap codes;
-//! - [`types`]: the encoding of wasm value types shared by the file format and trampolines.
+//! - [`types`]: the encoding of wasm value types shared by the file format and trampolines;
+//! - [`stored_enum!`]: the one way to define an enumeration stored in files, with its decoder.
 //!
 //! What deliberately does not live here: anything about how the runtime allocates, maps or
 //! instantiates, and anything about Cranelift or wasmparser.
 
 #![no_std]
 
+#[macro_use]
+mod stored_enum;
 pub mod builtins;
 pub mod intrinsics;
 pub mod target;

@@ -1,54 +1,31 @@
 //! Target architectures aotc compiles for, and the facts about them the ABI depends on.
 
-/// A target architecture. The discriminants are stored in AOT files.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-#[repr(u16)]
-pub enum Arch {
-    /// x86-64 (AMD64).
-    X86_64 = 1,
-    /// 64-bit Arm (AArch64).
-    Aarch64 = 2,
-    /// 64-bit RISC-V (RV64GC).
-    Riscv64 = 3,
-    /// IBM z/Architecture (s390x), big-endian.
-    S390x = 4,
+stored_enum! {
+    /// A target architecture. The discriminants are stored in AOT files; the names are the ones
+    /// used on the command line and as target triples' first component.
+    pub enum Arch: u16, from_u16 {
+        /// x86-64 (AMD64).
+        X86_64 = 1 => "x86_64",
+        /// 64-bit Arm (AArch64).
+        Aarch64 = 2 => "aarch64",
+        /// 64-bit RISC-V (RV64GC).
+        Riscv64 = 3 => "riscv64",
+        /// IBM z/Architecture (s390x), big-endian.
+        S390x = 4 => "s390x",
+    }
 }
 
-/// Byte order of a target.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-#[repr(u8)]
-pub enum Endianness {
-    /// Least significant byte first.
-    Little = 1,
-    /// Most significant byte first.
-    Big = 2,
+stored_enum! {
+    /// Byte order of a target. The discriminants are stored in AOT files.
+    pub enum Endianness: u8, from_u8 {
+        /// Least significant byte first.
+        Little = 1 => "little-endian",
+        /// Most significant byte first.
+        Big = 2 => "big-endian",
+    }
 }
 
 impl Arch {
-    /// Every supported architecture.
-    pub const ALL: [Arch; 4] = [Arch::X86_64, Arch::Aarch64, Arch::Riscv64, Arch::S390x];
-
-    /// Decodes the value stored in an AOT file.
-    pub const fn from_u16(v: u16) -> Option<Arch> {
-        match v {
-            1 => Some(Arch::X86_64),
-            2 => Some(Arch::Aarch64),
-            3 => Some(Arch::Riscv64),
-            4 => Some(Arch::S390x),
-            _ => None,
-        }
-    }
-
-    /// The name used on the command line and in target triples' first component.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Arch::X86_64 => "x86_64",
-            Arch::Aarch64 => "aarch64",
-            Arch::Riscv64 => "riscv64",
-            Arch::S390x => "s390x",
-        }
-    }
-
     /// Parses a command-line architecture name (also accepts common aliases).
     pub fn from_name(name: &str) -> Option<Arch> {
         match name {

@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 
 use aotc_format::AotFile;
-use aotc_format::layout::{self, ExternKind, RelocKind, RelocTargetKind};
+use aotc_format::layout::{self, RelocTarget, RelocTargetKind};
 
 /// `aotc inspect` arguments.
 #[derive(Args, Debug)]
@@ -51,9 +51,8 @@ pub fn verify(args: &VerifyArgs) -> Result<()> {
 /// The text `aotc inspect` prints.
 pub fn describe(file: &AotFile<'_>) -> String {
     let mut out = String::new();
-    let h = file.header();
-    let _ = writeln!(out, "format version: {}", h.format_version.get());
-    let _ = writeln!(out, "abi version:    {}", h.abi_version.get());
+    let _ = writeln!(out, "format version: {}", file.format_version());
+    let _ = writeln!(out, "abi version:    {}", file.abi_version());
     let _ = writeln!(
         out,
         "target:         {} ({})",
@@ -114,14 +113,12 @@ pub fn describe(file: &AotFile<'_>) -> String {
     }
     let _ = writeln!(out, "relocations:    {}", file.relocs().len());
     let mut by_kind: BTreeMap<(&str, &str), usize> = BTreeMap::new();
-    for r in file.relocs() {
-        let kind = RelocKind::from_u8(r.kind).map_or("?", RelocKind::name);
-        let target = match RelocTargetKind::from_u8(r.target_kind) {
-            Some(RelocTargetKind::Builtin) => "builtin",
-            Some(RelocTargetKind::TextOffset) => "text offset",
-            None => "?",
+    for r in file.relocs().iter() {
+        let target = match r.target {
+            RelocTarget::Builtin(_) => RelocTargetKind::Builtin,
+            RelocTarget::TextOffset(_) => RelocTargetKind::TextOffset,
         };
-        *by_kind.entry((kind, target)).or_default() += 1;
+        *by_kind.entry((r.kind.name(), target.name())).or_default() += 1;
     }
     for ((kind, target), n) in by_kind {
         let _ = writeln!(out, "  {kind} to {target}: {n}");
@@ -158,39 +155,36 @@ pub fn describe(file: &AotFile<'_>) -> String {
         out,
         "functions:      {} ({} imported)",
         file.functions().len(),
-        m.imported_functions.get()
+        m.imported_functions
     );
     for (i, f) in file.functions().iter().enumerate() {
         let sig = file
             .types()
-            .get(f.type_index.get() as usize)
-            .map_or_else(|| "(?)".to_string(), |ty| format_sig(file, ty));
-        if f.flags.get() & layout::FUNC_IMPORTED != 0 {
-            let _ = writeln!(out, "  [{i}] imported {sig}");
-        } else {
-            let _ = writeln!(
-                out,
-                "  [{i}] {sig} text {:#x}+{}",
-                f.body_offset.get(),
-                f.body_len.get()
-            );
+            .get(f.type_index as usize)
+            .map_or_else(|| "(?)".to_string(), format_sig);
+        match f.body {
+            None => {
+                let _ = writeln!(out, "  [{i}] imported {sig}");
+            }
+            Some((offset, len)) => {
+                let _ = writeln!(out, "  [{i}] {sig} text {offset:#x}+{len}");
+            }
         }
     }
     let _ = writeln!(out, "imports:        {}", file.imports().len());
-    for imp in file.imports() {
-        let kind = ExternKind::from_u8(imp.kind).map_or("?", ExternKind::name);
+    for imp in file.imports().iter() {
         let _ = writeln!(
             out,
-            "  {}.{} ({kind} {})",
-            file.string(&imp.module),
-            file.string(&imp.name),
-            imp.index.get()
+            "  {}.{} ({} {})",
+            imp.module,
+            imp.name,
+            imp.kind.name(),
+            imp.index
         );
     }
     let _ = writeln!(out, "exports:        {}", file.exports().len());
-    for e in file.exports() {
-        let kind = ExternKind::from_u8(e.kind).map_or("?", ExternKind::name);
-        let _ = writeln!(out, "  {} ({kind} {})", file.string(&e.name), e.index.get());
+    for e in file.exports().iter() {
+        let _ = writeln!(out, "  {} ({} {})", e.name, e.kind.name(), e.index);
     }
     let _ = writeln!(out, "memories:       {}", file.memories().len());
     let _ = writeln!(out, "tables:         {}", file.tables().len());
@@ -203,13 +197,9 @@ pub fn describe(file: &AotFile<'_>) -> String {
     out
 }
 
-fn format_sig(file: &AotFile<'_>, ty: &layout::TypeRecord) -> String {
+fn format_sig(ty: aotc_format::read::FuncType<'_>) -> String {
     let list = |ts: aotc_format::read::ValTypes<'_>| {
         ts.iter().map(|t| t.name()).collect::<Vec<_>>().join(" ")
     };
-    format!(
-        "({}) -> ({})",
-        list(file.params(ty)),
-        list(file.results(ty))
-    )
+    format!("({}) -> ({})", list(ty.params), list(ty.results))
 }

@@ -3,6 +3,11 @@
 //! Every step `h = (h ^ byte) * prime` is a bijection of the state, so any change confined to
 //! one byte always changes the result; that is the property the integrity checks rely on.
 
+use core::mem::size_of;
+
+use crate::layout::METADATA_CHECKSUM_OFFSET;
+use crate::pod::U64;
+
 const OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
 const PRIME: u64 = 0x0000_0100_0000_01b3;
 
@@ -46,10 +51,27 @@ impl Checksum {
     }
 }
 
-/// The checksum of `bytes`.
+/// The checksum of `bytes` (the text checksum).
 pub fn checksum(bytes: &[u8]) -> u64 {
     let mut c = Checksum::new();
     c.update(bytes);
+    c.finish()
+}
+
+/// The metadata checksum: the checksum of `metadata`, a file's first `metadata_size` bytes,
+/// with the 8 bytes of `FileHeader.metadata_checksum` read as zero. The reader, the writer and
+/// tests that re-seal a damaged file all call this.
+pub fn metadata_checksum(metadata: &[u8]) -> u64 {
+    let field = METADATA_CHECKSUM_OFFSET..METADATA_CHECKSUM_OFFSET + size_of::<U64>();
+    let mut c = Checksum::new();
+    match metadata.get(field.end..) {
+        Some(rest) => {
+            c.update(&metadata[..field.start]);
+            c.update_zeros(field.len());
+            c.update(rest);
+        }
+        None => c.update(metadata),
+    }
     c.finish()
 }
 

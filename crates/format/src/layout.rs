@@ -73,8 +73,8 @@ pub struct FileHeader {
     pub intrinsics: [u8; 16],
 }
 
-/// Offset of `FileHeader.metadata_checksum`.
-pub const METADATA_CHECKSUM_OFFSET: usize = 112;
+/// Offset of `FileHeader.metadata_checksum`, the 8 bytes the metadata checksum reads as zero.
+pub const METADATA_CHECKSUM_OFFSET: usize = core::mem::offset_of!(FileHeader, metadata_checksum);
 
 /// One entry of the section table.
 #[derive(Copy, Clone, Debug)]
@@ -90,63 +90,54 @@ pub struct SectionEntry {
     pub size: U64,
 }
 
-macro_rules! section_kinds {
-    ($( $(#[$attr:meta])* $name:ident = $value:literal, )*) => {
-        /// The kinds of section. Each appears at most once.
-        #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-        #[repr(u32)]
-        pub enum SectionKind { $( $(#[$attr])* $name = $value, )* }
-
-        impl SectionKind {
-            /// Every kind.
-            pub const ALL: &'static [SectionKind] = &[ $( SectionKind::$name, )* ];
-            /// Decodes a stored kind.
-            pub const fn from_u32(v: u32) -> Option<SectionKind> {
-                match v { $( $value => Some(SectionKind::$name), )* _ => None }
-            }
-            /// The name shown by `aotc inspect`.
-            pub const fn name(self) -> &'static str {
-                match self { $( SectionKind::$name => stringify!($name), )* }
-            }
-        }
-    };
+aotc_abi::stored_enum! {
+    /// The kinds of section. Each appears at most once; the name is shown by `aotc inspect`.
+    pub enum SectionKind: u32, from_u32 {
+        /// Bytes referenced by [`Range`]s: names, value-type lists, data segment contents.
+        Pool = 1 => "Pool",
+        /// [`ModuleRecord`] (exactly one).
+        Module = 2 => "Module",
+        /// [`TypeRecord`]s, by type index.
+        Types = 3 => "Types",
+        /// [`ImportRecord`]s, in import order.
+        Imports = 4 => "Imports",
+        /// [`FunctionRecord`]s, by function index (imports first).
+        Functions = 5 => "Functions",
+        /// [`TableRecord`]s, by table index.
+        Tables = 6 => "Tables",
+        /// [`MemoryRecord`]s, by memory index.
+        Memories = 7 => "Memories",
+        /// [`GlobalRecord`]s, by global index.
+        Globals = 8 => "Globals",
+        /// [`ExportRecord`]s.
+        Exports = 9 => "Exports",
+        /// [`ElementRecord`]s, by element segment index.
+        Elements = 10 => "Elements",
+        /// [`ConstExpr`]s: the items of all element segments.
+        ElementItems = 11 => "ElementItems",
+        /// [`DataRecord`]s, by data segment index.
+        Data = 12 => "Data",
+        /// [`TrapRecord`]s, sorted by code offset.
+        Traps = 13 => "Traps",
+        /// [`RelocRecord`]s against the text.
+        Relocs = 14 => "Relocs",
+        /// [`BuiltinRecord`]s: the builtins the code calls (each once, ascending by index).
+        Builtins = 15 => "Builtins",
+        /// Machine code.
+        Text = 16 => "Text",
+        /// The constant table (`constop` intrinsics): 8-byte slots in the target's byte order.
+        Constants = 17 => "Constants",
+    }
 }
 
-section_kinds! {
-    /// Bytes referenced by [`Range`]s: names, value-type lists, data segment contents.
-    Pool = 1,
-    /// [`ModuleRecord`] (exactly one).
-    Module = 2,
-    /// [`TypeRecord`]s, by type index.
-    Types = 3,
-    /// [`ImportRecord`]s, in import order.
-    Imports = 4,
-    /// [`FunctionRecord`]s, by function index (imports first).
-    Functions = 5,
-    /// [`TableRecord`]s, by table index.
-    Tables = 6,
-    /// [`MemoryRecord`]s, by memory index.
-    Memories = 7,
-    /// [`GlobalRecord`]s, by global index.
-    Globals = 8,
-    /// [`ExportRecord`]s.
-    Exports = 9,
-    /// [`ElementRecord`]s, by element segment index.
-    Elements = 10,
-    /// [`ConstExpr`]s: the items of all element segments.
-    ElementItems = 11,
-    /// [`DataRecord`]s, by data segment index.
-    Data = 12,
-    /// [`TrapRecord`]s, sorted by code offset.
-    Traps = 13,
-    /// [`RelocRecord`]s against the text.
-    Relocs = 14,
-    /// [`BuiltinRecord`]s: the builtins the code calls (each once, ascending by index).
-    Builtins = 15,
-    /// Machine code.
-    Text = 16,
-    /// The constant table (`constop` intrinsics): 8-byte slots in the target's byte order.
-    Constants = 17,
+impl SectionKind {
+    /// Position of this kind in [`SectionKind::ALL`]: a dense index for per-kind tables.
+    pub fn position(self) -> usize {
+        SectionKind::ALL
+            .iter()
+            .position(|k| *k == self)
+            .unwrap_or_default()
+    }
 }
 
 /// A byte range in the [`SectionKind::Pool`] section.
@@ -191,40 +182,17 @@ pub struct TypeRecord {
     pub exit_trampoline: U32,
 }
 
-/// The kind of an import or export.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-#[repr(u8)]
-pub enum ExternKind {
-    /// A function.
-    Func = 0,
-    /// A table.
-    Table = 1,
-    /// A memory.
-    Memory = 2,
-    /// A global.
-    Global = 3,
-}
-
-impl ExternKind {
-    /// Decodes a stored kind.
-    pub const fn from_u8(v: u8) -> Option<ExternKind> {
-        match v {
-            0 => Some(ExternKind::Func),
-            1 => Some(ExternKind::Table),
-            2 => Some(ExternKind::Memory),
-            3 => Some(ExternKind::Global),
-            _ => None,
-        }
-    }
-
-    /// The text-format keyword.
-    pub const fn name(self) -> &'static str {
-        match self {
-            ExternKind::Func => "func",
-            ExternKind::Table => "table",
-            ExternKind::Memory => "memory",
-            ExternKind::Global => "global",
-        }
+aotc_abi::stored_enum! {
+    /// The kind of an import or export; the name is the text-format keyword.
+    pub enum ExternKind: u8, from_u8 {
+        /// A function.
+        Func = 0 => "func",
+        /// A table.
+        Table = 1 => "table",
+        /// A memory.
+        Memory = 2 => "memory",
+        /// A global.
+        Global = 3 => "global",
     }
 }
 
@@ -302,45 +270,27 @@ pub struct MemoryRecord {
     pub max: U64,
 }
 
-/// The kind of a constant expression.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-#[repr(u8)]
-pub enum ConstKind {
-    /// No expression (imported globals, passive segments).
-    None = 0,
-    /// `i32.const`: value in bytes 0..4.
-    I32 = 1,
-    /// `i64.const`: value in bytes 0..8.
-    I64 = 2,
-    /// `f32.const`: bits in bytes 0..4.
-    F32 = 3,
-    /// `f64.const`: bits in bytes 0..8.
-    F64 = 4,
-    /// `v128.const`: bytes 0..16.
-    V128 = 5,
-    /// `global.get`: global index in bytes 0..4.
-    GlobalGet = 6,
-    /// `ref.null`: `ValType` in byte 0.
-    RefNull = 7,
-    /// `ref.func`: function index in bytes 0..4.
-    RefFunc = 8,
-}
-
-impl ConstKind {
-    /// Decodes a stored kind.
-    pub const fn from_u8(v: u8) -> Option<ConstKind> {
-        match v {
-            0 => Some(ConstKind::None),
-            1 => Some(ConstKind::I32),
-            2 => Some(ConstKind::I64),
-            3 => Some(ConstKind::F32),
-            4 => Some(ConstKind::F64),
-            5 => Some(ConstKind::V128),
-            6 => Some(ConstKind::GlobalGet),
-            7 => Some(ConstKind::RefNull),
-            8 => Some(ConstKind::RefFunc),
-            _ => None,
-        }
+aotc_abi::stored_enum! {
+    /// The kind of a constant expression.
+    pub enum ConstKind: u8, from_u8 {
+        /// No expression (imported globals, passive segments).
+        None = 0 => "none",
+        /// `i32.const`: value in bytes 0..4.
+        I32 = 1 => "i32.const",
+        /// `i64.const`: value in bytes 0..8.
+        I64 = 2 => "i64.const",
+        /// `f32.const`: bits in bytes 0..4.
+        F32 = 3 => "f32.const",
+        /// `f64.const`: bits in bytes 0..8.
+        F64 = 4 => "f64.const",
+        /// `v128.const`: bytes 0..16.
+        V128 = 5 => "v128.const",
+        /// `global.get`: global index in bytes 0..4.
+        GlobalGet = 6 => "global.get",
+        /// `ref.null`: `ValType` in byte 0.
+        RefNull = 7 => "ref.null",
+        /// `ref.func`: function index in bytes 0..4.
+        RefFunc = 8 => "ref.func",
     }
 }
 
@@ -386,27 +336,15 @@ pub struct ExportRecord {
     pub index: U32,
 }
 
-/// Segment mode of element and data segments.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-#[repr(u8)]
-pub enum SegmentMode {
-    /// Applied at instantiation at `offset`, then dropped.
-    Active = 0,
-    /// Used by `memory.init` / `table.init`.
-    Passive = 1,
-    /// Declarative element segment (dropped at instantiation).
-    Declared = 2,
-}
-
-impl SegmentMode {
-    /// Decodes a stored mode.
-    pub const fn from_u8(v: u8) -> Option<SegmentMode> {
-        match v {
-            0 => Some(SegmentMode::Active),
-            1 => Some(SegmentMode::Passive),
-            2 => Some(SegmentMode::Declared),
-            _ => None,
-        }
+aotc_abi::stored_enum! {
+    /// Segment mode of element and data segments.
+    pub enum SegmentMode: u8, from_u8 {
+        /// Applied at instantiation at `offset`, then dropped.
+        Active = 0 => "active",
+        /// Used by `memory.init` / `table.init`.
+        Passive = 1 => "passive",
+        /// Declarative element segment (dropped at instantiation).
+        Declared = 2 => "declared",
     }
 }
 
@@ -458,50 +396,26 @@ pub struct TrapRecord {
     pub pad: [u8; 3],
 }
 
-/// Relocation kinds.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-#[repr(u8)]
-pub enum RelocKind {
-    /// Write the 64-bit absolute address `target + addend`, in the target's byte order.
-    Abs8 = 1,
-    /// Write the 32-bit absolute address `target + addend`.
-    Abs4 = 2,
-    /// x86-64: write the 32-bit `target + addend - site`, little-endian (call/jmp rel32, RIP-relative).
-    X86PcRel4 = 3,
-    /// AArch64: `bl`/`b` with a 26-bit word offset `(target + addend - site) >> 2`.
-    Arm64Call = 4,
-    /// RISC-V: an `auipc` + `jalr` pair at the site, PC-relative `target + addend - site`.
-    RiscvCallPlt = 5,
-    /// s390x: 32-bit big-endian halfword offset `(target + addend - site) >> 1` (brasl).
-    S390xPcRel32Dbl = 6,
+aotc_abi::stored_enum! {
+    /// Relocation kinds; the name is shown by `aotc inspect`.
+    pub enum RelocKind: u8, from_u8 {
+        /// Write the 64-bit absolute address `target + addend`, in the target's byte order.
+        Abs8 = 1 => "Abs8",
+        /// Write the 32-bit absolute address `target + addend`.
+        Abs4 = 2 => "Abs4",
+        /// x86-64: write the 32-bit `target + addend - site`, little-endian (call/jmp rel32,
+        /// RIP-relative).
+        X86PcRel4 = 3 => "X86PcRel4",
+        /// AArch64: `bl`/`b` with a 26-bit word offset `(target + addend - site) >> 2`.
+        Arm64Call = 4 => "Arm64Call",
+        /// RISC-V: an `auipc` + `jalr` pair at the site, PC-relative `target + addend - site`.
+        RiscvCallPlt = 5 => "RiscvCallPlt",
+        /// s390x: 32-bit big-endian halfword offset `(target + addend - site) >> 1` (brasl).
+        S390xPcRel32Dbl = 6 => "S390xPcRel32Dbl",
+    }
 }
 
 impl RelocKind {
-    /// Decodes a stored kind.
-    pub const fn from_u8(v: u8) -> Option<RelocKind> {
-        match v {
-            1 => Some(RelocKind::Abs8),
-            2 => Some(RelocKind::Abs4),
-            3 => Some(RelocKind::X86PcRel4),
-            4 => Some(RelocKind::Arm64Call),
-            5 => Some(RelocKind::RiscvCallPlt),
-            6 => Some(RelocKind::S390xPcRel32Dbl),
-            _ => None,
-        }
-    }
-
-    /// Name shown by `aotc inspect`.
-    pub const fn name(self) -> &'static str {
-        match self {
-            RelocKind::Abs8 => "Abs8",
-            RelocKind::Abs4 => "Abs4",
-            RelocKind::X86PcRel4 => "X86PcRel4",
-            RelocKind::Arm64Call => "Arm64Call",
-            RelocKind::RiscvCallPlt => "RiscvCallPlt",
-            RelocKind::S390xPcRel32Dbl => "S390xPcRel32Dbl",
-        }
-    }
-
     /// Number of text bytes the relocation patches, starting at its offset.
     pub const fn patch_size(self) -> u32 {
         match self {
@@ -512,24 +426,13 @@ impl RelocKind {
     }
 }
 
-/// What a relocation points at.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-#[repr(u8)]
-pub enum RelocTargetKind {
-    /// A builtin: `target` is an [`aotc_abi::Builtin`] index; the runtime supplies the address.
-    Builtin = 1,
-    /// A text offset of this file: the address is `text_base + target`.
-    TextOffset = 2,
-}
-
-impl RelocTargetKind {
-    /// Decodes a stored kind.
-    pub const fn from_u8(v: u8) -> Option<RelocTargetKind> {
-        match v {
-            1 => Some(RelocTargetKind::Builtin),
-            2 => Some(RelocTargetKind::TextOffset),
-            _ => None,
-        }
+aotc_abi::stored_enum! {
+    /// What a relocation points at.
+    pub enum RelocTargetKind: u8, from_u8 {
+        /// A builtin: `target` is an [`aotc_abi::Builtin`] index; the runtime supplies the address.
+        Builtin = 1 => "builtin",
+        /// A text offset of this file: the address is `text_base + target`.
+        TextOffset = 2 => "text offset",
     }
 }
 
@@ -593,9 +496,6 @@ pod_records! {
     RelocRecord = 24,
     BuiltinRecord = 12,
 }
-
-const _: () =
-    assert!(core::mem::offset_of!(FileHeader, metadata_checksum) == METADATA_CHECKSUM_OFFSET);
 
 /// A decoded constant expression.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -666,8 +566,9 @@ impl ConstValue {
         }
     }
 
-    /// Decodes a record; `None` when its kind or operand is invalid.
-    pub fn decode(expr: &ConstExpr) -> Option<ConstValue> {
+    /// Decodes a record; `None` when its kind or operand is invalid. Only the reader calls
+    /// this, once per record it checks; consumers get decoded values from it.
+    pub(crate) fn decode(expr: &ConstExpr) -> Option<ConstValue> {
         let v = expr.value;
         let u32v = u32::from_le_bytes([v[0], v[1], v[2], v[3]]);
         let u64v = u64::from_le_bytes([v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]]);
@@ -689,4 +590,44 @@ impl ConstValue {
             ConstKind::RefFunc => ConstValue::RefFunc(u32v),
         })
     }
+}
+
+// Decoded values shared by the reader (which hands them out) and the writer (which takes them).
+
+/// How a segment is used.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum SegmentPlacement {
+    /// Applied at instantiation to table/memory `index` at `offset`.
+    Active {
+        /// Table or memory index.
+        index: u32,
+        /// Offset expression.
+        offset: ConstValue,
+    },
+    /// Used by `table.init` / `memory.init`.
+    Passive,
+    /// Declarative (element segments only).
+    Declared,
+}
+
+/// What a relocation points at.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum RelocTarget {
+    /// A builtin, resolved by the runtime.
+    Builtin(aotc_abi::Builtin),
+    /// A text offset of this file.
+    TextOffset(u32),
+}
+
+/// A relocation against the text.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Reloc {
+    /// Text offset of the patched bytes.
+    pub offset: u32,
+    /// How to patch.
+    pub kind: RelocKind,
+    /// Target.
+    pub target: RelocTarget,
+    /// Addend.
+    pub addend: i64,
 }

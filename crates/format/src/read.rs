@@ -1,19 +1,45 @@
-//! The reader: parses and checks an AOT file in place, then hands out `&'data` views.
+//! The reader: parses and checks an AOT file in place, then hands out typed `&'data` views.
 //!
 //! [`AotFile::parse`] checks, in O(metadata) time and without allocating: the magic, versions,
-//! header fields, the section table, the metadata checksum, every record's enumerations and
-//! every offset, length and index a record holds. After it succeeds, accessors cannot fail
-//! for reasons of file damage (they return values, not `Result`s). The text's own checksum is
-//! checked only by [`AotFile::verify_text`], so that loading stays O(1) in the size of code.
+//! header fields, the section table, the metadata checksum, and (in `check`, one step per
+//! section) every record's enumerations and every offset, length and index a record holds.
+//! After it succeeds, accessors cannot fail for reasons of file damage (they return values, not
+//! `Result`s) and hand out typed values (`view`: enums, `Option`s, names as `&str`), never raw
+//! bytes to decode again. Errors name the file offset of the offending field, taken from the
+//! layout with `offset_of!`. The text's own checksum is checked only by
+//! [`AotFile::verify_text`], so that loading stays O(1) in the size of code.
+
+mod check;
+mod view;
 
 use core::fmt;
 use core::mem::size_of;
 
-use aotc_abi::{Arch, TrapCode, ValType};
+use aotc_abi::target::Endianness;
+use aotc_abi::{Arch, TrapCode};
 
-use crate::checksum::Checksum;
+use crate::checksum::{checksum, metadata_checksum};
 use crate::layout::*;
 use crate::pod::{Pod, from_bytes, slice_from_bytes};
+
+pub use view::{
+    ConstValues, Context, DataSegment, ElementSegment, Export, FuncType, Function, Global, Import,
+    Memory, ModuleInfo, Record, Records, Table, TrapSite, ValTypes,
+};
+
+/// File offset of a [`FileHeader`] field, from the layout.
+macro_rules! header_at {
+    ($field:ident) => {
+        core::mem::offset_of!(FileHeader, $field) as u64
+    };
+}
+/// File offset of field `$field` of the `$record` at file offset `$at`, from the layout.
+macro_rules! field_at {
+    ($at:expr, $record:ident . $field:ident) => {
+        $at + core::mem::offset_of!($record, $field) as u64
+    };
+}
+use {field_at, header_at};
 
 /// Why a file was refused: where, and what was expected.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -130,6 +156,17 @@ fn bad(offset: u64, what: &'static str, found: u64, expected: &'static str) -> R
     }
 }
 
+fn truncated(offset: u64, what: &'static str, needed: u64, available: u64) -> ReadError {
+    ReadError {
+        offset,
+        kind: ReadErrorKind::Truncated {
+            what,
+            needed,
+            available,
+        },
+    }
+}
+
 /// A section's place in the file.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct SectionInfo {
@@ -143,29 +180,15 @@ pub struct SectionInfo {
     pub count: u32,
 }
 
-/// A checked list of value types (a view into the pool).
-#[derive(Copy, Clone, Debug)]
-pub struct ValTypes<'data>(&'data [u8]);
-
-impl<'data> ValTypes<'data> {
-    /// Number of types.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-    /// The `i`th type.
-    pub fn get(&self, i: usize) -> Option<ValType> {
-        self.0.get(i).and_then(|b| ValType::from_u8(*b))
-    }
-    /// All types, in order.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = ValType> + 'data {
-        // Every byte was checked by `AotFile::parse`; the fallback is never taken.
-        self.0
-            .iter()
-            .map(|b| ValType::from_u8(*b).unwrap_or(ValType::I32))
+impl SectionInfo {
+    fn of(s: &SectionEntry) -> SectionInfo {
+        SectionInfo {
+            // Every kind was checked by `AotFile::parse`; the fallback is never taken.
+            kind: SectionKind::from_u32(s.kind.get()).unwrap_or(SectionKind::Pool),
+            offset: s.offset.get(),
+            size: s.size.get(),
+            count: s.count.get(),
+        }
     }
 }
 
@@ -176,26 +199,27 @@ pub struct AotFile<'data> {
     header: &'data FileHeader,
     arch: Arch,
     sections: &'data [SectionEntry],
-    pool: &'data [u8],
+    cx: Context<'data>,
     module: &'data ModuleRecord,
-    types: &'data [TypeRecord],
-    imports: &'data [ImportRecord],
-    functions: &'data [FunctionRecord],
-    tables: &'data [TableRecord],
-    memories: &'data [MemoryRecord],
-    globals: &'data [GlobalRecord],
-    exports: &'data [ExportRecord],
-    elements: &'data [ElementRecord],
-    element_items: &'data [ConstExpr],
-    data_segments: &'data [DataRecord],
-    traps: &'data [TrapRecord],
-    relocs: &'data [RelocRecord],
-    builtins: &'data [BuiltinRecord],
+    types: Records<'data, TypeRecord>,
+    imports: Records<'data, ImportRecord>,
+    functions: Records<'data, FunctionRecord>,
+    tables: Records<'data, TableRecord>,
+    memories: Records<'data, MemoryRecord>,
+    globals: Records<'data, GlobalRecord>,
+    exports: Records<'data, ExportRecord>,
+    elements: Records<'data, ElementRecord>,
+    element_items: Records<'data, ConstExpr>,
+    data_segments: Records<'data, DataRecord>,
+    traps: Records<'data, TrapRecord>,
+    relocs: Records<'data, RelocRecord>,
+    builtins: Records<'data, BuiltinRecord>,
     constants: &'data [[u8; 8]],
     text: &'data [u8],
     text_offset: u64,
 }
 
+/// Bounds-checked access to the file's bytes.
 struct Cx<'data> {
     data: &'data [u8],
 }
@@ -203,23 +227,15 @@ struct Cx<'data> {
 impl<'data> Cx<'data> {
     fn slice(&self, offset: u64, len: u64, what: &'static str) -> Result<&'data [u8], ReadError> {
         let total = self.data.len() as u64;
-        let available = total.saturating_sub(offset);
-        let truncated = ReadError {
-            offset,
-            kind: ReadErrorKind::Truncated {
-                what,
-                needed: len,
-                available,
-            },
-        };
-        let end = offset.checked_add(len).ok_or_else(|| truncated.clone())?;
+        let error = || truncated(offset, what, len, total.saturating_sub(offset));
+        let end = offset.checked_add(len).ok_or_else(error)?;
         if end > total {
-            return Err(truncated);
+            return Err(error());
         }
         Ok(&self.data[offset as usize..end as usize])
     }
 
-    fn records<T: Pod>(
+    fn raw_records<T: Pod>(
         &self,
         s: &SectionEntry,
         what: &'static str,
@@ -235,14 +251,41 @@ impl<'data> Cx<'data> {
                 "the record count times the record size",
             ));
         }
-        slice_from_bytes(bytes, count).ok_or(ReadError {
-            offset: s.offset.get(),
-            kind: ReadErrorKind::Truncated {
-                what,
-                needed: s.size.get(),
-                available: bytes.len() as u64,
-            },
+        slice_from_bytes(bytes, count)
+            .ok_or_else(|| truncated(s.offset.get(), what, s.size.get(), bytes.len() as u64))
+    }
+}
+
+/// The section table, each kind's entry found once.
+struct SectionTable<'data> {
+    offset: u64,
+    entries: &'data [SectionEntry],
+    by_kind: [Option<&'data SectionEntry>; SectionKind::ALL.len()],
+}
+
+impl<'data> SectionTable<'data> {
+    /// The entry of `kind`; every kind must be present.
+    fn get(&self, kind: SectionKind) -> Result<&'data SectionEntry, ReadError> {
+        self.by_kind[kind.position()].ok_or_else(|| {
+            bad(
+                self.offset,
+                "section table",
+                kind as u64,
+                "a section of this kind (see SectionKind)",
+            )
         })
+    }
+
+    /// The records of `kind`, checked against the section's size.
+    fn records<R: Record>(
+        &self,
+        cx: &Cx<'data>,
+        view: Context<'data>,
+        kind: SectionKind,
+        what: &'static str,
+    ) -> Result<Records<'data, R>, ReadError> {
+        let s = self.get(kind)?;
+        Ok(Records::new(cx.raw_records(s, what)?, view, s.offset.get()))
     }
 }
 
@@ -251,215 +294,222 @@ fn c_str(bytes: &[u8]) -> &str {
     core::str::from_utf8(&bytes[..end]).unwrap_or("")
 }
 
-/// File offset of record `index` of `records`, which starts at `base`.
-fn rec_off<T>(base: u64, index: usize) -> u64 {
-    base + (index * size_of::<T>()) as u64
+/// Finds and checks the header: magic, versions, sizes and the metadata checksum.
+fn parse_header<'data>(cx: &Cx<'data>) -> Result<&'data FileHeader, ReadError> {
+    let data = cx.data;
+    let header_size = size_of::<FileHeader>() as u64;
+    let header_bytes = cx.slice(0, header_size, "file header")?;
+    let header: &FileHeader = from_bytes(header_bytes)
+        .ok_or_else(|| truncated(0, "file header", header_size, data.len() as u64))?;
+    if header.magic != MAGIC {
+        return Err(ReadError {
+            offset: header_at!(magic),
+            kind: ReadErrorKind::BadMagic,
+        });
+    }
+    if header.format_version.get() != aotc_abi::version::FORMAT_VERSION {
+        return Err(ReadError {
+            offset: header_at!(format_version),
+            kind: ReadErrorKind::FormatVersion {
+                found: header.format_version.get(),
+                expected: aotc_abi::version::FORMAT_VERSION,
+            },
+        });
+    }
+    if header.abi_version.get() != aotc_abi::version::ABI_VERSION {
+        return Err(ReadError {
+            offset: header_at!(abi_version),
+            kind: ReadErrorKind::AbiVersion {
+                found: header.abi_version.get(),
+                expected: aotc_abi::version::ABI_VERSION,
+            },
+        });
+    }
+    if u64::from(header.header_size.get()) != header_size {
+        return Err(bad(
+            header_at!(header_size),
+            "header size",
+            header.header_size.get().into(),
+            "152",
+        ));
+    }
+    if header.file_size.get() != data.len() as u64 {
+        let kind = if header.file_size.get() > data.len() as u64 {
+            ReadErrorKind::Truncated {
+                what: "file (size recorded in the header)",
+                needed: header.file_size.get(),
+                available: data.len() as u64,
+            }
+        } else {
+            ReadErrorKind::BadValue {
+                what: "file size in the header",
+                found: header.file_size.get(),
+                expected: "the actual file size",
+            }
+        };
+        return Err(ReadError {
+            offset: header_at!(file_size),
+            kind,
+        });
+    }
+    let metadata_size = header.metadata_size.get();
+    let metadata = cx.slice(0, metadata_size, "metadata")?;
+    if metadata_size < header_size {
+        return Err(bad(
+            header_at!(metadata_size),
+            "metadata size",
+            metadata_size,
+            "at least the header size",
+        ));
+    }
+    let computed = metadata_checksum(metadata);
+    if computed != header.metadata_checksum.get() {
+        return Err(ReadError {
+            offset: header_at!(metadata_checksum),
+            kind: ReadErrorKind::MetadataChecksum {
+                stored: header.metadata_checksum.get(),
+                computed,
+            },
+        });
+    }
+    Ok(header)
+}
+
+/// Checks the header's flags and target fields; returns the architecture.
+fn check_target(header: &FileHeader) -> Result<Arch, ReadError> {
+    if header.flags.get() & !KNOWN_FLAGS != 0 {
+        return Err(bad(
+            header_at!(flags),
+            "flags",
+            header.flags.get().into(),
+            "only known flag bits",
+        ));
+    }
+    let arch = Arch::from_u16(header.arch.get()).ok_or_else(|| {
+        bad(
+            header_at!(arch),
+            "architecture",
+            header.arch.get().into(),
+            "a known architecture",
+        )
+    })?;
+    if header.pointer_size != arch.pointer_size() {
+        return Err(bad(
+            header_at!(pointer_size),
+            "pointer size",
+            header.pointer_size.into(),
+            "the architecture's pointer size",
+        ));
+    }
+    if Endianness::from_u8(header.endianness) != Some(arch.endianness()) {
+        return Err(bad(
+            header_at!(endianness),
+            "endianness",
+            header.endianness.into(),
+            "the architecture's byte order",
+        ));
+    }
+    let text_align = header.text_align.get();
+    if !text_align.is_power_of_two() || text_align < arch.max_page_size() {
+        return Err(bad(
+            header_at!(text_align),
+            "text alignment",
+            text_align.into(),
+            "a power of two no smaller than the target's largest page",
+        ));
+    }
+    Ok(arch)
+}
+
+/// Reads the section table: every kind known, at most once, within the metadata (the text:
+/// after it, within the file).
+fn parse_sections<'data>(
+    cx: &Cx<'data>,
+    header: &FileHeader,
+) -> Result<SectionTable<'data>, ReadError> {
+    let metadata_size = header.metadata_size.get();
+    let table_offset = u64::from(header.section_table_offset.get());
+    let section_count = header.section_count.get() as usize;
+    let table_size = (section_count as u64) * size_of::<SectionEntry>() as u64;
+    if table_offset.saturating_add(table_size) > metadata_size {
+        return Err(bad(
+            header_at!(section_table_offset),
+            "section table end",
+            table_offset.saturating_add(table_size),
+            "within the metadata",
+        ));
+    }
+    let table_bytes = cx.slice(table_offset, table_size, "section table")?;
+    let entries: &[SectionEntry] =
+        slice_from_bytes(table_bytes, section_count).ok_or_else(|| {
+            truncated(
+                table_offset,
+                "section table",
+                table_size,
+                table_bytes.len() as u64,
+            )
+        })?;
+    let mut table = SectionTable {
+        offset: table_offset,
+        entries,
+        by_kind: [None; SectionKind::ALL.len()],
+    };
+    for (i, s) in entries.iter().enumerate() {
+        let at = table_offset + (i * size_of::<SectionEntry>()) as u64;
+        let kind = SectionKind::from_u32(s.kind.get()).ok_or_else(|| {
+            bad(
+                at,
+                "section kind",
+                s.kind.get().into(),
+                "a known section kind",
+            )
+        })?;
+        let slot = &mut table.by_kind[kind.position()];
+        if slot.is_some() {
+            return Err(bad(
+                at,
+                "section kind",
+                s.kind.get().into(),
+                "each section kind at most once",
+            ));
+        }
+        let end = s.offset.get().checked_add(s.size.get());
+        let is_text = kind == SectionKind::Text;
+        let within = if is_text {
+            end.is_some_and(|e| e <= cx.data.len() as u64) && s.offset.get() >= metadata_size
+        } else {
+            end.is_some_and(|e| e <= metadata_size)
+        };
+        if !within {
+            return Err(bad(
+                field_at!(at, SectionEntry.offset),
+                "section offset",
+                s.offset.get(),
+                if is_text {
+                    "a text section after the metadata and within the file"
+                } else {
+                    "a metadata section within the checksummed metadata"
+                },
+            ));
+        }
+        *slot = Some(s);
+    }
+    Ok(table)
 }
 
 impl<'data> AotFile<'data> {
     /// Parses and checks `data`, the whole file.
     pub fn parse(data: &'data [u8]) -> Result<Self, ReadError> {
         let cx = Cx { data };
-        let header_bytes = cx.slice(0, size_of::<FileHeader>() as u64, "file header")?;
-        let header: &FileHeader = from_bytes(header_bytes).ok_or(ReadError {
-            offset: 0,
-            kind: ReadErrorKind::Truncated {
-                what: "file header",
-                needed: size_of::<FileHeader>() as u64,
-                available: data.len() as u64,
-            },
-        })?;
-        if header.magic != MAGIC {
-            return Err(ReadError {
-                offset: 0,
-                kind: ReadErrorKind::BadMagic,
-            });
-        }
-        if header.format_version.get() != aotc_abi::version::FORMAT_VERSION {
-            return Err(ReadError {
-                offset: 8,
-                kind: ReadErrorKind::FormatVersion {
-                    found: header.format_version.get(),
-                    expected: aotc_abi::version::FORMAT_VERSION,
-                },
-            });
-        }
-        if header.abi_version.get() != aotc_abi::version::ABI_VERSION {
-            return Err(ReadError {
-                offset: 12,
-                kind: ReadErrorKind::AbiVersion {
-                    found: header.abi_version.get(),
-                    expected: aotc_abi::version::ABI_VERSION,
-                },
-            });
-        }
-        if header.header_size.get() as usize != size_of::<FileHeader>() {
-            return Err(bad(
-                16,
-                "header size",
-                header.header_size.get().into(),
-                "152",
-            ));
-        }
-        if header.file_size.get() != data.len() as u64 {
-            let kind = if header.file_size.get() > data.len() as u64 {
-                ReadErrorKind::Truncated {
-                    what: "file (size recorded in the header)",
-                    needed: header.file_size.get(),
-                    available: data.len() as u64,
-                }
-            } else {
-                ReadErrorKind::BadValue {
-                    what: "file size in the header",
-                    found: header.file_size.get(),
-                    expected: "the actual file size",
-                }
-            };
-            return Err(ReadError { offset: 128, kind });
-        }
-        let metadata_size = header.metadata_size.get();
-        let metadata = cx.slice(0, metadata_size, "metadata")?;
-        if metadata_size < size_of::<FileHeader>() as u64 {
-            return Err(bad(
-                104,
-                "metadata size",
-                metadata_size,
-                "at least the header size",
-            ));
-        }
-        let mut sum = Checksum::new();
-        sum.update(&metadata[..METADATA_CHECKSUM_OFFSET]);
-        sum.update_zeros(8);
-        sum.update(&metadata[METADATA_CHECKSUM_OFFSET + 8..]);
-        if sum.finish() != header.metadata_checksum.get() {
-            return Err(ReadError {
-                offset: METADATA_CHECKSUM_OFFSET as u64,
-                kind: ReadErrorKind::MetadataChecksum {
-                    stored: header.metadata_checksum.get(),
-                    computed: sum.finish(),
-                },
-            });
-        }
+        let header = parse_header(&cx)?;
         // From here on the metadata is what a writer produced, unless a writer is buggy or
         // the file was crafted: every check below still holds against both.
-        if header.flags.get() & !KNOWN_FLAGS != 0 {
-            return Err(bad(
-                20,
-                "flags",
-                header.flags.get().into(),
-                "only known flag bits",
-            ));
-        }
-        let arch = Arch::from_u16(header.arch.get()).ok_or_else(|| {
-            bad(
-                24,
-                "architecture",
-                header.arch.get().into(),
-                "a known architecture",
-            )
-        })?;
-        if header.pointer_size != arch.pointer_size() {
-            return Err(bad(
-                26,
-                "pointer size",
-                header.pointer_size.into(),
-                "the architecture's pointer size",
-            ));
-        }
-        if header.endianness != arch.endianness() as u8 {
-            return Err(bad(
-                27,
-                "endianness",
-                header.endianness.into(),
-                "the architecture's byte order",
-            ));
-        }
-        let text_align = header.text_align.get();
-        if !text_align.is_power_of_two() || text_align < arch.max_page_size() {
-            return Err(bad(
-                28,
-                "text alignment",
-                text_align.into(),
-                "a power of two no smaller than the target's largest page",
-            ));
-        }
+        let arch = check_target(header)?;
+        let sections = parse_sections(&cx, header)?;
 
-        let table_offset = u64::from(header.section_table_offset.get());
-        let section_count = header.section_count.get() as usize;
-        let table_size = (section_count as u64) * size_of::<SectionEntry>() as u64;
-        if table_offset.saturating_add(table_size) > metadata_size {
-            return Err(bad(
-                100,
-                "section table end",
-                table_offset.saturating_add(table_size),
-                "within the metadata",
-            ));
-        }
-        let table_bytes = cx.slice(table_offset, table_size, "section table")?;
-        let sections: &[SectionEntry] =
-            slice_from_bytes(table_bytes, section_count).ok_or(ReadError {
-                offset: table_offset,
-                kind: ReadErrorKind::Truncated {
-                    what: "section table",
-                    needed: table_size,
-                    available: table_bytes.len() as u64,
-                },
-            })?;
-
-        let mut found: [Option<&SectionEntry>; 18] = [None; 18];
-        for (i, s) in sections.iter().enumerate() {
-            let off = rec_off::<SectionEntry>(table_offset, i);
-            let kind = SectionKind::from_u32(s.kind.get()).ok_or_else(|| {
-                bad(
-                    off,
-                    "section kind",
-                    s.kind.get().into(),
-                    "a known section kind",
-                )
-            })?;
-            let slot = &mut found[kind as usize];
-            if slot.is_some() {
-                return Err(bad(
-                    off,
-                    "section kind",
-                    s.kind.get().into(),
-                    "each section kind at most once",
-                ));
-            }
-            let end = s.offset.get().checked_add(s.size.get());
-            let within = if kind == SectionKind::Text {
-                end.is_some_and(|e| e <= data.len() as u64) && s.offset.get() >= metadata_size
-            } else {
-                end.is_some_and(|e| e <= metadata_size)
-            };
-            if !within {
-                return Err(bad(
-                    off + 8,
-                    "section offset",
-                    s.offset.get(),
-                    if kind == SectionKind::Text {
-                        "a text section after the metadata and within the file"
-                    } else {
-                        "a metadata section within the checksummed metadata"
-                    },
-                ));
-            }
-            *slot = Some(s);
-        }
-        let section = |kind: SectionKind| -> Result<&SectionEntry, ReadError> {
-            found[kind as usize].ok_or_else(|| {
-                bad(
-                    table_offset,
-                    "section table",
-                    kind as u64,
-                    "a section of this kind (see SectionKind)",
-                )
-            })
-        };
-
-        let text_entry = section(SectionKind::Text)?;
+        let text_entry = sections.get(SectionKind::Text)?;
         let text_offset = text_entry.offset.get();
-        if text_offset % u64::from(text_align) != 0 {
+        if text_offset % u64::from(header.text_align.get()) != 0 {
             return Err(bad(
                 text_offset,
                 "text offset",
@@ -468,581 +518,63 @@ impl<'data> AotFile<'data> {
             ));
         }
         let text = cx.slice(text_offset, text_entry.size.get(), "text")?;
-
-        let pool = cx.slice(
-            section(SectionKind::Pool)?.offset.get(),
-            section(SectionKind::Pool)?.size.get(),
-            "pool",
-        )?;
-        let module_s = section(SectionKind::Module)?;
-        let modules: &[ModuleRecord] = cx.records(module_s, "module record")?;
-        let module = match modules {
+        let pool_entry = sections.get(SectionKind::Pool)?;
+        let pool = cx.slice(pool_entry.offset.get(), pool_entry.size.get(), "pool")?;
+        let module_entry = sections.get(SectionKind::Module)?;
+        let module = match cx.raw_records::<ModuleRecord>(module_entry, "module record")? {
             [m] => m,
-            _ => {
+            modules => {
                 return Err(bad(
-                    module_s.offset.get(),
+                    module_entry.offset.get(),
                     "module record count",
                     modules.len() as u64,
                     "exactly one",
                 ));
             }
         };
-
+        let items_entry = sections.get(SectionKind::ElementItems)?;
+        let element_items = cx.raw_records(items_entry, "element items")?;
+        let view = Context {
+            pool,
+            element_items,
+        };
         let file = AotFile {
             data,
             header,
             arch,
-            sections,
-            pool,
+            sections: sections.entries,
+            cx: view,
             module,
-            types: cx.records(section(SectionKind::Types)?, "type records")?,
-            imports: cx.records(section(SectionKind::Imports)?, "import records")?,
-            functions: cx.records(section(SectionKind::Functions)?, "function records")?,
-            tables: cx.records(section(SectionKind::Tables)?, "table records")?,
-            memories: cx.records(section(SectionKind::Memories)?, "memory records")?,
-            globals: cx.records(section(SectionKind::Globals)?, "global records")?,
-            exports: cx.records(section(SectionKind::Exports)?, "export records")?,
-            elements: cx.records(section(SectionKind::Elements)?, "element records")?,
-            element_items: cx.records(section(SectionKind::ElementItems)?, "element items")?,
-            data_segments: cx.records(section(SectionKind::Data)?, "data records")?,
-            traps: cx.records(section(SectionKind::Traps)?, "trap records")?,
-            relocs: cx.records(section(SectionKind::Relocs)?, "relocation records")?,
-            builtins: cx.records(section(SectionKind::Builtins)?, "builtin records")?,
-            constants: cx.records(section(SectionKind::Constants)?, "constant table")?,
+            types: sections.records(&cx, view, SectionKind::Types, "type records")?,
+            imports: sections.records(&cx, view, SectionKind::Imports, "import records")?,
+            functions: sections.records(&cx, view, SectionKind::Functions, "function records")?,
+            tables: sections.records(&cx, view, SectionKind::Tables, "table records")?,
+            memories: sections.records(&cx, view, SectionKind::Memories, "memory records")?,
+            globals: sections.records(&cx, view, SectionKind::Globals, "global records")?,
+            exports: sections.records(&cx, view, SectionKind::Exports, "export records")?,
+            elements: sections.records(&cx, view, SectionKind::Elements, "element records")?,
+            element_items: Records::new(element_items, view, items_entry.offset.get()),
+            data_segments: sections.records(&cx, view, SectionKind::Data, "data records")?,
+            traps: sections.records(&cx, view, SectionKind::Traps, "trap records")?,
+            relocs: sections.records(&cx, view, SectionKind::Relocs, "relocation records")?,
+            builtins: sections.records(&cx, view, SectionKind::Builtins, "builtin records")?,
+            constants: cx.raw_records(sections.get(SectionKind::Constants)?, "constant table")?,
             text,
             text_offset,
         };
-        file.check_records(&section)?;
+        file.check_records(module_entry.offset.get())?;
         Ok(file)
-    }
-
-    fn check_range(
-        &self,
-        at: u64,
-        r: &Range,
-        what: &'static str,
-    ) -> Result<&'data [u8], ReadError> {
-        let end = u64::from(r.offset.get()) + u64::from(r.len.get());
-        if end > self.pool.len() as u64 {
-            return Err(bad(at, what, end, "a range within the pool"));
-        }
-        Ok(&self.pool[r.offset.get() as usize..end as usize])
-    }
-
-    fn check_text(
-        &self,
-        at: u64,
-        offset: u32,
-        len: u32,
-        what: &'static str,
-    ) -> Result<(), ReadError> {
-        if u64::from(offset) + u64::from(len) > self.text.len() as u64 {
-            return Err(bad(at, what, offset.into(), "an offset within the text"));
-        }
-        Ok(())
-    }
-
-    fn check_const(&self, at: u64, e: &ConstExpr) -> Result<ConstValue, ReadError> {
-        let v = ConstValue::decode(e).ok_or_else(|| {
-            bad(
-                at,
-                "constant expression kind",
-                e.kind.into(),
-                "a valid constant expression",
-            )
-        })?;
-        match v {
-            ConstValue::GlobalGet(g) if g as usize >= self.globals.len() => {
-                Err(bad(at + 8, "global index", g.into(), "an existing global"))
-            }
-            ConstValue::RefFunc(f) if f as usize >= self.functions.len() => Err(bad(
-                at + 8,
-                "function index",
-                f.into(),
-                "an existing function",
-            )),
-            _ => Ok(v),
-        }
-    }
-
-    fn check_records(
-        &self,
-        section: &dyn Fn(SectionKind) -> Result<&'data SectionEntry, ReadError>,
-    ) -> Result<(), ReadError> {
-        let base = |k| section(k).map(|s| s.offset.get());
-        let m = self.module;
-        let imported = [
-            (m.imported_functions.get(), self.functions.len()),
-            (m.imported_tables.get(), self.tables.len()),
-            (m.imported_memories.get(), self.memories.len()),
-            (m.imported_globals.get(), self.globals.len()),
-        ];
-        let module_at = base(SectionKind::Module)?;
-        for (i, (n, total)) in imported.iter().enumerate() {
-            if *n as usize > *total {
-                return Err(bad(
-                    module_at + 4 + 4 * i as u64,
-                    "imported count",
-                    (*n).into(),
-                    "at most the number of entries",
-                ));
-            }
-        }
-        let start = m.start_function.get();
-        if start != NONE && start as usize >= self.functions.len() {
-            return Err(bad(
-                module_at,
-                "start function",
-                start.into(),
-                "an existing function",
-            ));
-        }
-
-        let at = base(SectionKind::Types)?;
-        for (i, t) in self.types.iter().enumerate() {
-            let o = rec_off::<TypeRecord>(at, i);
-            for (r, what) in [(&t.params, "parameter types"), (&t.results, "result types")] {
-                for b in self.check_range(o, r, what)? {
-                    if ValType::from_u8(*b).is_none() {
-                        return Err(bad(o, "value type", (*b).into(), "a wasm value type"));
-                    }
-                }
-            }
-            for tramp in [t.entry_trampoline.get(), t.exit_trampoline.get()] {
-                if tramp != NONE {
-                    self.check_text(o + 16, tramp, 1, "trampoline offset")?;
-                }
-            }
-        }
-
-        let at = base(SectionKind::Imports)?;
-        let mut seen = [0u32; 4];
-        for (i, imp) in self.imports.iter().enumerate() {
-            let o = rec_off::<ImportRecord>(at, i);
-            for r in [&imp.module, &imp.name] {
-                let bytes = self.check_range(o, r, "import name")?;
-                if core::str::from_utf8(bytes).is_err() {
-                    return Err(bad(o, "import name", r.offset.get().into(), "UTF-8"));
-                }
-            }
-            let kind = ExternKind::from_u8(imp.kind).ok_or_else(|| {
-                bad(
-                    o + 16,
-                    "import kind",
-                    imp.kind.into(),
-                    "func, table, memory or global",
-                )
-            })?;
-            let limit = imported[kind as usize].0;
-            if imp.index.get() >= limit {
-                return Err(bad(
-                    o + 20,
-                    "import index",
-                    imp.index.get().into(),
-                    "an index among the imported entries",
-                ));
-            }
-            seen[kind as usize] += 1;
-        }
-        for (k, n) in seen.iter().enumerate() {
-            if *n != imported[k].0 {
-                return Err(bad(
-                    module_at + 4 + 4 * k as u64,
-                    "imported count",
-                    imported[k].0.into(),
-                    "the number of import records of that kind",
-                ));
-            }
-        }
-
-        let at = base(SectionKind::Functions)?;
-        for (i, f) in self.functions.iter().enumerate() {
-            let o = rec_off::<FunctionRecord>(at, i);
-            if f.type_index.get() as usize >= self.types.len() {
-                return Err(bad(
-                    o,
-                    "function type index",
-                    f.type_index.get().into(),
-                    "an existing type",
-                ));
-            }
-            let is_import = (i as u32) < m.imported_functions.get();
-            if (f.flags.get() & FUNC_IMPORTED != 0) != is_import
-                || f.flags.get() & !FUNC_IMPORTED != 0
-            {
-                return Err(bad(
-                    o + 4,
-                    "function flags",
-                    f.flags.get().into(),
-                    "the imported flag exactly on imported functions",
-                ));
-            }
-            if !is_import {
-                self.check_text(
-                    o + 8,
-                    f.body_offset.get(),
-                    f.body_len.get(),
-                    "function body",
-                )?;
-            }
-        }
-
-        let at = base(SectionKind::Tables)?;
-        for (i, t) in self.tables.iter().enumerate() {
-            let o = rec_off::<TableRecord>(at, i);
-            if !ValType::from_u8(t.elem_type).is_some_and(ValType::is_ref) {
-                return Err(bad(
-                    o,
-                    "table element type",
-                    t.elem_type.into(),
-                    "funcref or externref",
-                ));
-            }
-            let is_import = (i as u32) < m.imported_tables.get();
-            if (t.flags & LIMITS_IMPORTED != 0) != is_import
-                || t.flags & !(LIMITS_IMPORTED | LIMITS_HAS_MAX) != 0
-            {
-                return Err(bad(
-                    o + 1,
-                    "table flags",
-                    t.flags.into(),
-                    "known flags, imported exactly on imported tables",
-                ));
-            }
-            if t.flags & LIMITS_HAS_MAX != 0 && t.max.get() < t.min.get() {
-                return Err(bad(
-                    o + 16,
-                    "table maximum",
-                    t.max.get(),
-                    "at least the minimum",
-                ));
-            }
-            if t.min.get() > u64::from(u32::MAX) || t.max.get() > u64::from(u32::MAX) {
-                return Err(bad(
-                    o + 8,
-                    "table limits",
-                    t.min.get().max(t.max.get()),
-                    "at most 2^32-1",
-                ));
-            }
-        }
-
-        let at = base(SectionKind::Memories)?;
-        for (i, mem) in self.memories.iter().enumerate() {
-            let o = rec_off::<MemoryRecord>(at, i);
-            let is_import = (i as u32) < m.imported_memories.get();
-            if (mem.flags & LIMITS_IMPORTED != 0) != is_import
-                || mem.flags & !(LIMITS_IMPORTED | LIMITS_HAS_MAX | LIMITS_64 | LIMITS_SHARED) != 0
-            {
-                return Err(bad(
-                    o,
-                    "memory flags",
-                    mem.flags.into(),
-                    "known flags, imported exactly on imported memories",
-                ));
-            }
-            if mem.page_size_log2 != 16 {
-                return Err(bad(
-                    o + 1,
-                    "memory page size (log2)",
-                    mem.page_size_log2.into(),
-                    "16",
-                ));
-            }
-            let max_pages = if mem.flags & LIMITS_64 != 0 {
-                1u64 << 48
-            } else {
-                1 << 16
-            };
-            if mem.min.get() > max_pages
-                || (mem.flags & LIMITS_HAS_MAX != 0
-                    && (mem.max.get() > max_pages || mem.max.get() < mem.min.get()))
-            {
-                return Err(bad(
-                    o + 8,
-                    "memory limits",
-                    mem.min.get(),
-                    "min <= max <= the index space in pages",
-                ));
-            }
-        }
-
-        let at = base(SectionKind::Globals)?;
-        for (i, g) in self.globals.iter().enumerate() {
-            let o = rec_off::<GlobalRecord>(at, i);
-            let ty = ValType::from_u8(g.val_type)
-                .ok_or_else(|| bad(o, "global type", g.val_type.into(), "a wasm value type"))?;
-            let is_import = (i as u32) < m.imported_globals.get();
-            if g.mutable > 1 || g.imported != u8::from(is_import) {
-                return Err(bad(
-                    o + 1,
-                    "global flags",
-                    g.mutable.into(),
-                    "0 or 1, imported exactly on imported globals",
-                ));
-            }
-            let init = self.check_const(o + 8, &g.init)?;
-            let ok = match init {
-                ConstValue::None => is_import,
-                ConstValue::I32(_) => ty == ValType::I32,
-                ConstValue::I64(_) => ty == ValType::I64,
-                ConstValue::F32(_) => ty == ValType::F32,
-                ConstValue::F64(_) => ty == ValType::F64,
-                ConstValue::V128(_) => ty == ValType::V128,
-                ConstValue::RefNull(t) => t == ty,
-                ConstValue::RefFunc(_) => ty == ValType::FuncRef,
-                // Only imported (hence earlier) globals may be read by an initialiser.
-                ConstValue::GlobalGet(src) => {
-                    src < m.imported_globals.get()
-                        && self.globals[src as usize].val_type == g.val_type
-                }
-            };
-            if !ok || (is_import && init != ConstValue::None) {
-                return Err(bad(
-                    o + 8,
-                    "global initialiser",
-                    g.init.kind.into(),
-                    "a constant of the global's type (none for imports)",
-                ));
-            }
-        }
-
-        let at = base(SectionKind::Exports)?;
-        for (i, e) in self.exports.iter().enumerate() {
-            let o = rec_off::<ExportRecord>(at, i);
-            let bytes = self.check_range(o, &e.name, "export name")?;
-            if core::str::from_utf8(bytes).is_err() {
-                return Err(bad(o, "export name", e.name.offset.get().into(), "UTF-8"));
-            }
-            let kind = ExternKind::from_u8(e.kind).ok_or_else(|| {
-                bad(
-                    o + 8,
-                    "export kind",
-                    e.kind.into(),
-                    "func, table, memory or global",
-                )
-            })?;
-            let len = [
-                self.functions.len(),
-                self.tables.len(),
-                self.memories.len(),
-                self.globals.len(),
-            ][kind as usize];
-            if e.index.get() as usize >= len {
-                return Err(bad(
-                    o + 12,
-                    "export index",
-                    e.index.get().into(),
-                    "an existing entry of the export's kind",
-                ));
-            }
-        }
-
-        let at = base(SectionKind::Elements)?;
-        for (i, e) in self.elements.iter().enumerate() {
-            let o = rec_off::<ElementRecord>(at, i);
-            let mode = SegmentMode::from_u8(e.mode).ok_or_else(|| {
-                bad(
-                    o,
-                    "element segment mode",
-                    e.mode.into(),
-                    "active, passive or declared",
-                )
-            })?;
-            if !ValType::from_u8(e.elem_type).is_some_and(ValType::is_ref) {
-                return Err(bad(
-                    o + 1,
-                    "element type",
-                    e.elem_type.into(),
-                    "funcref or externref",
-                ));
-            }
-            if mode == SegmentMode::Active {
-                if e.table_index.get() as usize >= self.tables.len() {
-                    return Err(bad(
-                        o + 4,
-                        "element table index",
-                        e.table_index.get().into(),
-                        "an existing table",
-                    ));
-                }
-                self.check_offset_expr(o + 8, &e.offset)?;
-            }
-            let end = u64::from(e.items_start.get()) + u64::from(e.items_len.get());
-            if end > self.element_items.len() as u64 {
-                return Err(bad(
-                    o + 32,
-                    "element items",
-                    end,
-                    "a range within the element items",
-                ));
-            }
-        }
-        let at = base(SectionKind::ElementItems)?;
-        for (i, item) in self.element_items.iter().enumerate() {
-            let o = rec_off::<ConstExpr>(at, i);
-            match self.check_const(o, item)? {
-                ConstValue::RefFunc(_) | ConstValue::RefNull(_) | ConstValue::GlobalGet(_) => {}
-                _ => {
-                    return Err(bad(
-                        o,
-                        "element item",
-                        item.kind.into(),
-                        "ref.func, ref.null or global.get",
-                    ));
-                }
-            }
-        }
-
-        let at = base(SectionKind::Data)?;
-        for (i, d) in self.data_segments.iter().enumerate() {
-            let o = rec_off::<DataRecord>(at, i);
-            match SegmentMode::from_u8(d.mode) {
-                Some(SegmentMode::Active) => {
-                    if d.memory_index.get() as usize >= self.memories.len() {
-                        return Err(bad(
-                            o + 4,
-                            "data memory index",
-                            d.memory_index.get().into(),
-                            "an existing memory",
-                        ));
-                    }
-                    self.check_offset_expr(o + 8, &d.offset)?;
-                }
-                Some(SegmentMode::Passive) => {}
-                _ => {
-                    return Err(bad(
-                        o,
-                        "data segment mode",
-                        d.mode.into(),
-                        "active or passive",
-                    ));
-                }
-            }
-            self.check_range(o + 32, &d.bytes, "data bytes")?;
-        }
-
-        let at = base(SectionKind::Traps)?;
-        let mut prev: Option<u32> = None;
-        for (i, t) in self.traps.iter().enumerate() {
-            let o = rec_off::<TrapRecord>(at, i);
-            self.check_text(o, t.code_offset.get(), 1, "trap site")?;
-            if prev.is_some_and(|p| p >= t.code_offset.get()) {
-                return Err(bad(
-                    o,
-                    "trap site",
-                    t.code_offset.get().into(),
-                    "strictly ascending trap sites",
-                ));
-            }
-            prev = Some(t.code_offset.get());
-            if TrapCode::from_u8(t.trap_code).is_none() {
-                return Err(bad(
-                    o + 4,
-                    "trap code",
-                    t.trap_code.into(),
-                    "a known trap code",
-                ));
-            }
-        }
-
-        let at = base(SectionKind::Relocs)?;
-        if self.is_xip() && !self.relocs.is_empty() {
-            return Err(bad(
-                at,
-                "relocation count",
-                self.relocs.len() as u64,
-                "none in an XIP file",
-            ));
-        }
-        for (i, r) in self.relocs.iter().enumerate() {
-            let o = rec_off::<RelocRecord>(at, i);
-            let kind = RelocKind::from_u8(r.kind).ok_or_else(|| {
-                bad(
-                    o + 4,
-                    "relocation kind",
-                    r.kind.into(),
-                    "a known relocation kind",
-                )
-            })?;
-            self.check_text(o, r.offset.get(), kind.patch_size(), "relocation site")?;
-            match RelocTargetKind::from_u8(r.target_kind) {
-                Some(RelocTargetKind::Builtin)
-                    if aotc_abi::Builtin::from_index(r.target.get()).is_some() => {}
-                Some(RelocTargetKind::TextOffset)
-                    if (r.target.get() as usize) <= self.text.len() => {}
-                _ => {
-                    return Err(bad(
-                        o + 5,
-                        "relocation target",
-                        r.target.get().into(),
-                        "a known builtin or a text offset",
-                    ));
-                }
-            }
-        }
-
-        let at = base(SectionKind::Builtins)?;
-        let mut prev: Option<u32> = None;
-        for (i, b) in self.builtins.iter().enumerate() {
-            let o = rec_off::<BuiltinRecord>(at, i);
-            if prev.is_some_and(|p| p >= b.index.get()) {
-                return Err(bad(
-                    o,
-                    "builtin index",
-                    b.index.get().into(),
-                    "strictly ascending builtin indices",
-                ));
-            }
-            prev = Some(b.index.get());
-            let name = self.check_range(o + 4, &b.name, "builtin name")?;
-            if core::str::from_utf8(name).is_err() {
-                return Err(bad(
-                    o + 4,
-                    "builtin name",
-                    b.name.offset.get().into(),
-                    "UTF-8",
-                ));
-            }
-        }
-        if aotc_abi::intrinsics::IntrinsicSet::from_bits(u128::from_le_bytes(
-            self.header.intrinsics,
-        ))
-        .is_none()
-        {
-            return Err(bad(
-                136,
-                "intrinsic set",
-                0,
-                "only intrinsics this ABI version defines",
-            ));
-        }
-        Ok(())
-    }
-
-    fn check_offset_expr(&self, at: u64, e: &ConstExpr) -> Result<(), ReadError> {
-        match self.check_const(at, e)? {
-            ConstValue::I32(_) | ConstValue::I64(_) => Ok(()),
-            ConstValue::GlobalGet(g) if g < self.module.imported_globals.get() => Ok(()),
-            _ => Err(bad(
-                at,
-                "segment offset",
-                e.kind.into(),
-                "an integer constant or global.get of an imported global",
-            )),
-        }
     }
 
     /// Checks the text against its checksum (O(text); loading does not do this).
     pub fn verify_text(&self) -> Result<(), ReadError> {
-        let mut sum = Checksum::new();
-        sum.update(self.text);
-        if sum.finish() != self.header.text_checksum.get() {
+        let computed = checksum(self.text);
+        if computed != self.header.text_checksum.get() {
             return Err(ReadError {
                 offset: self.text_offset,
                 kind: ReadErrorKind::TextChecksum {
                     stored: self.header.text_checksum.get(),
-                    computed: sum.finish(),
+                    computed,
                 },
             });
         }
@@ -1053,13 +585,25 @@ impl<'data> AotFile<'data> {
     pub fn data(&self) -> &'data [u8] {
         self.data
     }
-    /// The header.
+    /// The header, as stored.
     pub fn header(&self) -> &'data FileHeader {
         self.header
+    }
+    /// Format version of the writer (this reader's: checked).
+    pub fn format_version(&self) -> u32 {
+        self.header.format_version.get()
+    }
+    /// ABI version the code was compiled against (this runtime's: checked).
+    pub fn abi_version(&self) -> u32 {
+        self.header.abi_version.get()
     }
     /// Target architecture.
     pub fn arch(&self) -> Arch {
         self.arch
+    }
+    /// Target pointer size in bytes (the architecture's: checked).
+    pub fn pointer_size(&self) -> u8 {
+        self.header.pointer_size
     }
     /// `FLAG_*` bits.
     pub fn flags(&self) -> u32 {
@@ -1082,15 +626,12 @@ impl<'data> AotFile<'data> {
         self.header.cpu_features.get()
     }
     /// Sections, in table order.
-    pub fn sections(&self) -> impl Iterator<Item = SectionInfo> + 'data {
-        self.sections.iter().filter_map(|s| {
-            Some(SectionInfo {
-                kind: SectionKind::from_u32(s.kind.get())?,
-                offset: s.offset.get(),
-                size: s.size.get(),
-                count: s.count.get(),
-            })
-        })
+    pub fn sections(&self) -> impl ExactSizeIterator<Item = SectionInfo> + use<'data> {
+        self.sections.iter().map(SectionInfo::of)
+    }
+    /// The section of `kind` (every kind is present in a parsed file).
+    pub fn section(&self, kind: SectionKind) -> Option<SectionInfo> {
+        self.sections().find(|s| s.kind == kind)
     }
     /// Machine code.
     pub fn text(&self) -> &'data [u8] {
@@ -1104,112 +645,86 @@ impl<'data> AotFile<'data> {
     pub fn text_align(&self) -> u32 {
         self.header.text_align.get()
     }
-    /// Module-wide facts.
-    pub fn module(&self) -> &'data ModuleRecord {
-        self.module
+    /// Module-wide facts: the start function and the number of imports of each kind.
+    pub fn module(&self) -> ModuleInfo {
+        ModuleInfo::of(self.module)
     }
     /// Start function.
     pub fn start_function(&self) -> Option<u32> {
-        Some(self.module.start_function.get()).filter(|s| *s != NONE)
+        self.module().start
     }
-    /// Bytes of a pool range (checked at parse time for every range a record holds).
-    pub fn pool_bytes(&self, r: &Range) -> &'data [u8] {
-        let start = r.offset.get() as usize;
-        self.pool
-            .get(start..start.saturating_add(r.len.get() as usize))
-            .unwrap_or(&[])
-    }
-    /// A string of the pool (names are checked to be UTF-8 at parse time).
-    pub fn string(&self, r: &Range) -> &'data str {
-        core::str::from_utf8(self.pool_bytes(r)).unwrap_or("")
-    }
-    /// Function types.
-    pub fn types(&self) -> &'data [TypeRecord] {
+    /// Function types, by type index.
+    pub fn types(&self) -> Records<'data, TypeRecord> {
         self.types
     }
-    /// Parameter types of a type.
-    pub fn params(&self, t: &TypeRecord) -> ValTypes<'data> {
-        ValTypes(self.pool_bytes(&t.params))
-    }
-    /// Result types of a type.
-    pub fn results(&self, t: &TypeRecord) -> ValTypes<'data> {
-        ValTypes(self.pool_bytes(&t.results))
-    }
-    /// Imports.
-    pub fn imports(&self) -> &'data [ImportRecord] {
+    /// Imports, in import order.
+    pub fn imports(&self) -> Records<'data, ImportRecord> {
         self.imports
     }
     /// Functions (imports first).
-    pub fn functions(&self) -> &'data [FunctionRecord] {
+    pub fn functions(&self) -> Records<'data, FunctionRecord> {
         self.functions
     }
     /// Tables (imports first).
-    pub fn tables(&self) -> &'data [TableRecord] {
+    pub fn tables(&self) -> Records<'data, TableRecord> {
         self.tables
     }
     /// Memories (imports first).
-    pub fn memories(&self) -> &'data [MemoryRecord] {
+    pub fn memories(&self) -> Records<'data, MemoryRecord> {
         self.memories
     }
     /// Globals (imports first).
-    pub fn globals(&self) -> &'data [GlobalRecord] {
+    pub fn globals(&self) -> Records<'data, GlobalRecord> {
         self.globals
     }
     /// Exports.
-    pub fn exports(&self) -> &'data [ExportRecord] {
+    pub fn exports(&self) -> Records<'data, ExportRecord> {
         self.exports
     }
     /// Element segments.
-    pub fn elements(&self) -> &'data [ElementRecord] {
+    pub fn elements(&self) -> Records<'data, ElementRecord> {
         self.elements
     }
-    /// Items of an element segment.
-    pub fn element_items(&self, e: &ElementRecord) -> &'data [ConstExpr] {
-        let start = e.items_start.get() as usize;
-        self.element_items
-            .get(start..start.saturating_add(e.items_len.get() as usize))
-            .unwrap_or(&[])
-    }
     /// Data segments.
-    pub fn data_segments(&self) -> &'data [DataRecord] {
+    pub fn data_segments(&self) -> Records<'data, DataRecord> {
         self.data_segments
     }
-    /// Trap sites, ascending.
-    pub fn traps(&self) -> &'data [TrapRecord] {
+    /// Trap sites, ascending by code offset.
+    pub fn traps(&self) -> Records<'data, TrapRecord> {
         self.traps
     }
     /// The trap code of the instruction at text offset `offset`, if it is a trap site.
     pub fn trap_at(&self, offset: u32) -> Option<TrapCode> {
-        let i = self
-            .traps
+        let raw = self.traps.raw();
+        let i = raw
             .binary_search_by_key(&offset, |t| t.code_offset.get())
             .ok()?;
-        TrapCode::from_u8(self.traps[i].trap_code)
+        Some(self.traps.get(i)?.code)
     }
-    /// Relocations against the text, ascending by offset.
-    pub fn relocs(&self) -> &'data [RelocRecord] {
+    /// Relocations against the text.
+    pub fn relocs(&self) -> Records<'data, RelocRecord> {
         self.relocs
     }
     /// The builtins the code calls, as `(table index, name)`, ascending by index. A runtime
     /// must refuse a file whose builtin it lacks or numbers differently, naming it.
-    pub fn builtins(&self) -> impl Iterator<Item = (u32, &'data str)> + '_ {
-        self.builtins
-            .iter()
-            .map(|b| (b.index.get(), self.string(&b.name)))
+    pub fn builtins(&self) -> impl ExactSizeIterator<Item = (u32, &'data str)> + use<'data> {
+        self.builtins.iter()
     }
-
+    /// File offset of the record of the `i`th builtin of [`Self::builtins`].
+    pub fn builtin_file_offset(&self, i: usize) -> u64 {
+        self.builtins.file_offset(i)
+    }
     /// The intrinsic set the code was compiled with (checked at parse time).
     pub fn intrinsics(&self) -> aotc_abi::intrinsics::IntrinsicSet {
         aotc_abi::intrinsics::IntrinsicSet::from_bits(u128::from_le_bytes(self.header.intrinsics))
             .unwrap_or_default()
     }
-
     /// The constant table: 8-byte slots in the target's byte order.
     pub fn constants(&self) -> &'data [[u8; 8]] {
         self.constants
     }
     /// The export named `name`.
-    pub fn find_export(&self, name: &str) -> Option<&'data ExportRecord> {
-        self.exports.iter().find(|e| self.string(&e.name) == name)
+    pub fn find_export(&self, name: &str) -> Option<Export<'data>> {
+        self.exports.iter().find(|e| e.name == name)
     }
 }

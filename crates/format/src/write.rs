@@ -10,9 +10,11 @@ use core::mem::size_of;
 
 use aotc_abi::{Arch, Builtin, TrapCode, ValType};
 
-use crate::checksum::checksum;
+use crate::checksum::{checksum, metadata_checksum};
 use crate::layout::*;
 use crate::pod::{I64, Pod, U16, U32, U64, bytes_of};
+
+pub use crate::layout::{Reloc, RelocTarget, SegmentPlacement};
 
 /// A function type with the text offsets of its trampolines.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -99,22 +101,6 @@ pub struct Export {
     pub index: u32,
 }
 
-/// How a segment is used.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SegmentPlacement {
-    /// Applied at instantiation to table/memory `index` at `offset`.
-    Active {
-        /// Table or memory index.
-        index: u32,
-        /// Offset expression.
-        offset: ConstValue,
-    },
-    /// Used by `table.init` / `memory.init`.
-    Passive,
-    /// Declarative (element segments only).
-    Declared,
-}
-
 /// An element segment.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ElementSegment {
@@ -133,28 +119,6 @@ pub struct DataSegment {
     pub placement: SegmentPlacement,
     /// Contents.
     pub bytes: Vec<u8>,
-}
-
-/// What a relocation points at.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum RelocTarget {
-    /// A builtin, resolved by the runtime.
-    Builtin(Builtin),
-    /// A text offset of this file.
-    TextOffset(u32),
-}
-
-/// A relocation against the text.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct Reloc {
-    /// Text offset of the patched bytes.
-    pub offset: u32,
-    /// How to patch.
-    pub kind: RelocKind,
-    /// Target.
-    pub target: RelocTarget,
-    /// Addend.
-    pub addend: i64,
 }
 
 /// Everything an AOT file holds, owned.
@@ -279,6 +243,7 @@ fn u32_of(v: usize, what: &str) -> Result<u32, WriteError> {
 }
 
 /// Bytes of a section being assembled.
+#[derive(Default)]
 struct Pool {
     bytes: Vec<u8>,
 }
@@ -291,6 +256,26 @@ impl Pool {
             offset: U32::new(offset),
             len: U32::new(u32_of(data.len(), "pool item length")?),
         })
+    }
+}
+
+fn count(items: usize) -> Result<u32, WriteError> {
+    u32_of(items, "record count")
+}
+
+/// The metadata sections being built, in file order (the pool is placed first), and the pool
+/// their records reference.
+#[derive(Default)]
+struct Sections {
+    pool: Pool,
+    sections: Vec<(SectionKind, u32, Vec<u8>)>,
+}
+
+impl Sections {
+    fn push<T: Pod>(&mut self, kind: SectionKind, items: &[T]) -> Result<(), WriteError> {
+        self.sections
+            .push((kind, count(items.len())?, records(items)));
+        Ok(())
     }
 }
 
@@ -384,12 +369,17 @@ impl AotModule {
     /// Serialises the module.
     pub fn write(&self) -> Result<Vec<u8>, WriteError> {
         self.check()?;
-        let mut pool = Pool { bytes: Vec::new() };
+        let mut b = Sections::default();
+        self.push_signatures(&mut b)?;
+        self.push_entities(&mut b)?;
+        self.push_segments(&mut b)?;
+        self.push_code_facts(&mut b)?;
+        self.lay_out(b)
+    }
+
+    /// The module record, the types and the imports.
+    fn push_signatures(&self, b: &mut Sections) -> Result<(), WriteError> {
         let vt = |ts: &[ValType]| -> Vec<u8> { ts.iter().map(|t| *t as u8).collect() };
-
-        let count = |items: usize| -> Result<u32, WriteError> { u32_of(items, "record count") };
-        let mut sections: Vec<(SectionKind, u32, Vec<u8>)> = Vec::new();
-
         let imported = |kind: ExternKind| self.imports.iter().filter(|i| i.kind == kind).count();
         let module = ModuleRecord {
             start_function: U32::new(self.start.unwrap_or(NONE)),
@@ -399,35 +389,34 @@ impl AotModule {
             imported_globals: U32::new(count(imported(ExternKind::Global))?),
             reserved: [0; 12],
         };
-        sections.push((SectionKind::Module, 1, records(&[module])));
+        b.push(SectionKind::Module, &[module])?;
 
         let mut types = Vec::with_capacity(self.types.len());
         for t in &self.types {
             types.push(TypeRecord {
-                params: pool.add(&vt(&t.params))?,
-                results: pool.add(&vt(&t.results))?,
+                params: b.pool.add(&vt(&t.params))?,
+                results: b.pool.add(&vt(&t.results))?,
                 entry_trampoline: U32::new(t.entry_trampoline.unwrap_or(NONE)),
                 exit_trampoline: U32::new(t.exit_trampoline.unwrap_or(NONE)),
             });
         }
-        sections.push((SectionKind::Types, count(types.len())?, records(&types)));
+        b.push(SectionKind::Types, &types)?;
 
         let mut imports = Vec::with_capacity(self.imports.len());
         for i in &self.imports {
             imports.push(ImportRecord {
-                module: pool.add(i.module.as_bytes())?,
-                name: pool.add(i.name.as_bytes())?,
+                module: b.pool.add(i.module.as_bytes())?,
+                name: b.pool.add(i.name.as_bytes())?,
                 kind: i.kind as u8,
                 pad: [0; 3],
                 index: U32::new(i.index),
             });
         }
-        sections.push((
-            SectionKind::Imports,
-            count(imports.len())?,
-            records(&imports),
-        ));
+        b.push(SectionKind::Imports, &imports)
+    }
 
+    /// Functions, tables, memories and globals.
+    fn push_entities(&self, b: &mut Sections) -> Result<(), WriteError> {
         let functions: Vec<FunctionRecord> = self
             .functions
             .iter()
@@ -438,11 +427,7 @@ impl AotModule {
                 body_len: U32::new(f.body.map_or(0, |b| b.1)),
             })
             .collect();
-        sections.push((
-            SectionKind::Functions,
-            count(functions.len())?,
-            records(&functions),
-        ));
+        b.push(SectionKind::Functions, &functions)?;
 
         let tables: Vec<TableRecord> = self
             .tables
@@ -455,7 +440,7 @@ impl AotModule {
                 max: U64::new(t.max.unwrap_or(0)),
             })
             .collect();
-        sections.push((SectionKind::Tables, count(tables.len())?, records(&tables)));
+        b.push(SectionKind::Tables, &tables)?;
 
         let memories: Vec<MemoryRecord> = self
             .memories
@@ -470,11 +455,7 @@ impl AotModule {
                 max: U64::new(m.max.unwrap_or(0)),
             })
             .collect();
-        sections.push((
-            SectionKind::Memories,
-            count(memories.len())?,
-            records(&memories),
-        ));
+        b.push(SectionKind::Memories, &memories)?;
 
         let globals: Vec<GlobalRecord> = self
             .globals
@@ -487,26 +468,23 @@ impl AotModule {
                 init: g.init.unwrap_or(ConstValue::None).encode(),
             })
             .collect();
-        sections.push((
-            SectionKind::Globals,
-            count(globals.len())?,
-            records(&globals),
-        ));
+        b.push(SectionKind::Globals, &globals)?;
 
+        Ok(())
+    }
+
+    /// Exports, element segments and their items, data segments.
+    fn push_segments(&self, b: &mut Sections) -> Result<(), WriteError> {
         let mut exports = Vec::with_capacity(self.exports.len());
         for e in &self.exports {
             exports.push(ExportRecord {
-                name: pool.add(e.name.as_bytes())?,
+                name: b.pool.add(e.name.as_bytes())?,
                 kind: e.kind as u8,
                 pad: [0; 3],
                 index: U32::new(e.index),
             });
         }
-        sections.push((
-            SectionKind::Exports,
-            count(exports.len())?,
-            records(&exports),
-        ));
+        b.push(SectionKind::Exports, &exports)?;
 
         let placement = |p: &SegmentPlacement| match p {
             SegmentPlacement::Active { index, offset } => (SegmentMode::Active, *index, *offset),
@@ -528,16 +506,8 @@ impl AotModule {
             });
             items.extend(e.items.iter().map(|i| i.encode()));
         }
-        sections.push((
-            SectionKind::Elements,
-            count(elements.len())?,
-            records(&elements),
-        ));
-        sections.push((
-            SectionKind::ElementItems,
-            count(items.len())?,
-            records(&items),
-        ));
+        b.push(SectionKind::Elements, &elements)?;
+        b.push(SectionKind::ElementItems, &items)?;
 
         let mut data = Vec::with_capacity(self.data.len());
         for d in &self.data {
@@ -550,11 +520,16 @@ impl AotModule {
                 pad: [0; 3],
                 memory_index: U32::new(index),
                 offset: offset.encode(),
-                bytes: pool.add(&d.bytes)?,
+                bytes: b.pool.add(&d.bytes)?,
             });
         }
-        sections.push((SectionKind::Data, count(data.len())?, records(&data)));
+        b.push(SectionKind::Data, &data)?;
 
+        Ok(())
+    }
+
+    /// Trap sites, relocations, builtins and the constant table.
+    fn push_code_facts(&self, b: &mut Sections) -> Result<(), WriteError> {
         let mut traps: Vec<(u32, TrapCode)> = self.traps.clone();
         traps.sort_by_key(|t| t.0);
         traps.dedup_by_key(|t| t.0);
@@ -566,7 +541,7 @@ impl AotModule {
                 pad: [0; 3],
             })
             .collect();
-        sections.push((SectionKind::Traps, count(traps.len())?, records(&traps)));
+        b.push(SectionKind::Traps, &traps)?;
 
         let mut relocs_sorted = self.relocs.clone();
         relocs_sorted.sort_by_key(|r| r.offset);
@@ -588,30 +563,29 @@ impl AotModule {
                 }
             })
             .collect();
-        sections.push((SectionKind::Relocs, count(relocs.len())?, records(&relocs)));
+        b.push(SectionKind::Relocs, &relocs)?;
 
         let mut builtins: Vec<Builtin> = self.builtins.clone();
         builtins.sort_unstable_by_key(|b| b.index());
         builtins.dedup();
         let mut builtin_records = Vec::with_capacity(builtins.len());
-        for b in builtins {
+        for builtin in builtins {
             builtin_records.push(BuiltinRecord {
-                index: U32::new(b.index()),
-                name: pool.add(b.name().as_bytes())?,
+                index: U32::new(builtin.index()),
+                name: b.pool.add(builtin.name().as_bytes())?,
             });
         }
-        sections.push((
-            SectionKind::Builtins,
-            count(builtin_records.len())?,
-            records(&builtin_records),
-        ));
-        sections.push((
-            SectionKind::Constants,
-            count(self.constants.len())?,
-            records(&self.constants),
-        ));
+        b.push(SectionKind::Builtins, &builtin_records)?;
+        b.push(SectionKind::Constants, &self.constants)?;
 
-        sections.insert(0, (SectionKind::Pool, 0, pool.bytes));
+        Ok(())
+    }
+
+    /// Lays out the header, the section table, the metadata sections (pool first, 8-aligned)
+    /// and the page-aligned text, then seals the metadata with its checksum.
+    fn lay_out(&self, b: Sections) -> Result<Vec<u8>, WriteError> {
+        let mut sections = b.sections;
+        sections.insert(0, (SectionKind::Pool, 0, b.pool.bytes));
 
         // Layout: header, section table, metadata sections (8-aligned), padding, text.
         let section_count = sections.len() + 1; // + text
@@ -674,9 +648,29 @@ impl AotModule {
         out.resize(text_offset, 0);
         out.extend_from_slice(&self.text);
 
-        let sum = checksum(&out[..metadata_size]);
-        out[METADATA_CHECKSUM_OFFSET..METADATA_CHECKSUM_OFFSET + 8]
-            .copy_from_slice(&sum.to_le_bytes());
+        seal(&mut out[..metadata_size]);
         Ok(out)
     }
+}
+
+/// Writes the metadata checksum of `metadata` (a file's first `metadata_size` bytes) into its
+/// header.
+fn seal(metadata: &mut [u8]) {
+    let sum = metadata_checksum(metadata);
+    let field = METADATA_CHECKSUM_OFFSET..METADATA_CHECKSUM_OFFSET + size_of::<U64>();
+    if let Some(bytes) = metadata.get_mut(field) {
+        bytes.copy_from_slice(&sum.to_le_bytes());
+    }
+}
+
+/// Recomputes the metadata checksum of a whole file whose metadata was changed on purpose
+/// (tests that damage files use it to reach the checks behind the checksum). Does nothing to a
+/// file too short to have a header.
+pub fn reseal(file: &mut [u8]) {
+    let Some(header) = crate::pod::from_bytes::<FileHeader>(file) else {
+        return;
+    };
+    let size = usize::try_from(header.metadata_size.get()).unwrap_or(usize::MAX);
+    let size = size.min(file.len());
+    seal(&mut file[..size]);
 }

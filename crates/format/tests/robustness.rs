@@ -3,9 +3,11 @@
 
 use aotc_abi::intrinsics::IntrinsicSet;
 use aotc_abi::{Arch, Builtin, TrapCode, ValType};
+use core::mem::offset_of;
+
 use aotc_format::AotFile;
-use aotc_format::checksum::checksum;
 use aotc_format::layout::*;
+use aotc_format::read::SectionInfo;
 use aotc_format::write::*;
 
 /// A module exercising every record kind.
@@ -155,15 +157,23 @@ fn round_trip() {
     assert_eq!(f.text_file_offset() % 4096, 0);
     assert_eq!(f.text().len(), 300);
     assert_eq!(f.types().len(), 2);
-    let params: Vec<ValType> = f.params(&f.types()[0]).iter().collect();
+    let ty = f.types().get(0).unwrap();
+    let params: Vec<ValType> = ty.params.iter().collect();
     assert_eq!(params, [ValType::I32, ValType::F64]);
-    assert_eq!(f.string(&f.imports()[0].name), "f");
-    assert_eq!(f.find_export("run").unwrap().index.get(), 1);
+    assert_eq!(
+        (ty.entry_trampoline, ty.exit_trampoline),
+        (Some(200), Some(250))
+    );
+    let import = f.imports().get(0).unwrap();
+    assert_eq!((import.name, import.kind), ("f", ExternKind::Func));
+    let export = f.find_export("run").unwrap();
+    assert_eq!((export.kind, export.index), (ExternKind::Func, 1));
     assert_eq!(f.start_function(), Some(2));
     assert_eq!(f.trap_at(10), Some(TrapCode::MemoryOutOfBounds));
     assert_eq!(f.trap_at(42), Some(TrapCode::UnreachableCodeReached));
     assert_eq!(f.trap_at(11), None);
-    assert_eq!(f.relocs().len(), 1);
+    let relocs: Vec<Reloc> = f.relocs().iter().collect();
+    assert_eq!(relocs, sample(false).relocs);
     let builtins: Vec<(u32, &str)> = f.builtins().collect();
     assert_eq!(
         builtins,
@@ -186,13 +196,15 @@ fn round_trip() {
         0,
         "the constant table is 8-aligned in the file"
     );
-    assert_eq!(f.pool_bytes(&f.data_segments()[0].bytes), b"hello");
-    let items = f.element_items(&f.elements()[0]);
-    assert_eq!(ConstValue::decode(&items[0]), Some(ConstValue::RefFunc(1)));
+    assert_eq!(f.data_segments().get(0).unwrap().bytes, b"hello");
+    let element = f.elements().get(0).unwrap();
+    assert_eq!(element.elem_type, ValType::FuncRef);
+    assert_eq!(element.items.iter().next(), Some(ConstValue::RefFunc(1)));
     assert_eq!(
-        ConstValue::decode(&f.globals()[2].init),
+        f.globals().get(2).unwrap().init,
         Some(ConstValue::F64(1.5f64.to_bits()))
     );
+    assert_eq!(f.globals().get(0).unwrap().init, None);
 }
 
 #[test]
@@ -234,17 +246,6 @@ fn every_truncation_is_refused() {
 
 fn metadata_size(bytes: &[u8]) -> usize {
     AotFile::parse(bytes).unwrap().header().metadata_size.get() as usize
-}
-
-fn reseal(bytes: &mut [u8]) {
-    let size = u64::from_le_bytes(bytes[104..112].try_into().unwrap()) as usize;
-    if size > bytes.len() || size < METADATA_CHECKSUM_OFFSET + 8 {
-        return;
-    }
-    bytes[METADATA_CHECKSUM_OFFSET..METADATA_CHECKSUM_OFFSET + 8].fill(0);
-    let sum = checksum(&bytes[..size]);
-    bytes[METADATA_CHECKSUM_OFFSET..METADATA_CHECKSUM_OFFSET + 8]
-        .copy_from_slice(&sum.to_le_bytes());
 }
 
 #[test]
@@ -292,23 +293,16 @@ fn exercise(f: &AotFile<'_>) {
         f.sections().count(),
         f.start_function(),
     );
-    for t in f.types() {
-        let _ = f.params(t).iter().count() + f.results(t).iter().count();
+    for t in f.types().iter() {
+        let _ = t.params.iter().count() + t.results.iter().count();
     }
-    for i in f.imports() {
-        let _ = (f.string(&i.module), f.string(&i.name));
+    let _ = f.imports().iter().count() + f.exports().iter().count();
+    let _ = f.functions().iter().count() + f.tables().iter().count();
+    let _ = f.memories().iter().count() + f.globals().iter().count();
+    for e in f.elements().iter() {
+        let _ = e.items.iter().count();
     }
-    for e in f.exports() {
-        let _ = f.string(&e.name);
-    }
-    for e in f.elements() {
-        for item in f.element_items(e) {
-            let _ = ConstValue::decode(item);
-        }
-    }
-    for d in f.data_segments() {
-        let _ = f.pool_bytes(&d.bytes);
-    }
+    let _ = f.data_segments().iter().count() + f.relocs().iter().count();
     for off in 0..f.text().len() as u32 {
         let _ = f.trap_at(off);
     }
@@ -350,4 +344,90 @@ fn errors_name_offset_and_expectation() {
             .contains("truncated file header: expected 152 bytes"),
         "{err}"
     );
+}
+
+/// Writes `value` at `offset`, re-seals the metadata and returns the reader's error.
+fn damage_at(offset: usize, value: &[u8]) -> aotc_format::ReadError {
+    let mut bytes = sample(false).write().unwrap();
+    bytes[offset..offset + value.len()].copy_from_slice(value);
+    reseal(&mut bytes);
+    AotFile::parse(&bytes).expect_err("the damaged field must be refused")
+}
+
+#[test]
+fn header_errors_name_the_field_offset_from_the_layout() {
+    let file_size = sample(false).write().unwrap().len() as u64;
+    let fields: [(&str, usize, &[u8]); 14] = [
+        ("magic", offset_of!(FileHeader, magic), b"X"),
+        (
+            "format_version",
+            offset_of!(FileHeader, format_version),
+            &[99],
+        ),
+        ("abi_version", offset_of!(FileHeader, abi_version), &[99]),
+        ("header_size", offset_of!(FileHeader, header_size), &[151]),
+        ("flags", offset_of!(FileHeader, flags), &[0, 0, 0, 0x80]),
+        ("arch", offset_of!(FileHeader, arch), &[99]),
+        ("pointer_size", offset_of!(FileHeader, pointer_size), &[4]),
+        ("endianness", offset_of!(FileHeader, endianness), &[2]),
+        (
+            "text_align",
+            offset_of!(FileHeader, text_align),
+            &[3, 0, 0, 0],
+        ),
+        (
+            "section_table_offset",
+            offset_of!(FileHeader, section_table_offset),
+            &[0xff; 4],
+        ),
+        (
+            "metadata_size",
+            offset_of!(FileHeader, metadata_size),
+            &[10, 0, 0, 0, 0, 0, 0, 0],
+        ),
+        (
+            "metadata_checksum",
+            offset_of!(FileHeader, metadata_checksum),
+            &[],
+        ),
+        (
+            "file_size",
+            offset_of!(FileHeader, file_size),
+            &(file_size + 1).to_le_bytes(),
+        ),
+        (
+            "intrinsics",
+            offset_of!(FileHeader, intrinsics),
+            &[0xff; 16],
+        ),
+    ];
+    for (name, offset, value) in fields {
+        let err = if value.is_empty() {
+            // The checksum itself: damage it after sealing.
+            let mut bytes = sample(false).write().unwrap();
+            bytes[offset] ^= 1;
+            AotFile::parse(&bytes).unwrap_err()
+        } else {
+            damage_at(offset, value)
+        };
+        assert_eq!(err.offset, offset as u64, "{name}: {err}");
+    }
+}
+
+#[test]
+fn trampoline_errors_name_their_own_field() {
+    let bytes = sample(false).write().unwrap();
+    let types: SectionInfo = AotFile::parse(&bytes)
+        .unwrap()
+        .section(SectionKind::Types)
+        .unwrap();
+    for field in [
+        offset_of!(TypeRecord, entry_trampoline),
+        offset_of!(TypeRecord, exit_trampoline),
+    ] {
+        let at = types.offset as usize + field;
+        let err = damage_at(at, &[0xfe, 0xff, 0xff, 0xff]);
+        assert_eq!(err.offset, at as u64, "{err}");
+        assert!(err.to_string().contains("trampoline offset"), "{err}");
+    }
 }

@@ -15,7 +15,7 @@ use std::fmt;
 use std::rc::Rc;
 
 use aotc_abi::{TrapCode, ValType};
-use aotc_format::layout::{ConstValue, ExternKind, SegmentMode};
+use aotc_format::layout::{ConstValue, ExternKind, NONE, SegmentPlacement};
 
 use crate::builtins::builtin_table;
 use crate::error::InstantiationError;
@@ -264,8 +264,7 @@ impl Instance {
     pub fn get_export(&self, name: &str) -> Option<Extern> {
         let file = self.inner.module.file();
         let export = file.find_export(name)?;
-        self.inner
-            .extern_at(ExternKind::from_u8(export.kind)?, export.index.get())
+        self.inner.extern_at(export.kind, export.index)
     }
 
     /// The exported function `name`.
@@ -292,12 +291,18 @@ impl Instance {
     pub fn exports(&self) -> impl Iterator<Item = (&str, Extern)> + '_ {
         let file = self.inner.module.file();
         file.exports().iter().filter_map(move |e| {
-            let ext = self
-                .inner
-                .extern_at(ExternKind::from_u8(e.kind)?, e.index.get())?;
-            Some((file.string(&e.name), ext))
+            let ext = self.inner.extern_at(e.kind, e.index)?;
+            Some((e.name, ext))
         })
     }
+}
+
+/// The imports given for each imported index, by kind, as linked by [`link_imports`].
+struct Linked {
+    funcs: Vec<Func>,
+    memories: Vec<Memory>,
+    tables: Vec<Table>,
+    globals: Vec<Global>,
 }
 
 /// Links the imports and builds the instance's runtime structures (no segment applied yet).
@@ -306,29 +311,78 @@ fn build(
     imports: &[Extern],
     config: &InstanceConfig,
 ) -> Result<Rc<InstanceInner>, InstantiationError> {
-    let m = &module.inner;
-    let file = m.file();
+    let file = module.inner.file();
     let vmctx = Box::new(UnsafeCell::new(VmctxHeader::empty()));
     let vmctx_ptr = vmctx.get();
 
-    let counts = file.module();
-    let mut imported_funcs: Vec<Option<Func>> =
-        vec![None; counts.imported_functions.get() as usize];
-    let mut imported_memories: Vec<Option<Memory>> =
-        vec![None; counts.imported_memories.get() as usize];
-    let mut imported_tables: Vec<Option<Table>> = vec![None; counts.imported_tables.get() as usize];
-    let mut imported_globals: Vec<Option<Global>> =
-        vec![None; counts.imported_globals.get() as usize];
     let mut funcrefs: Vec<FuncRef> = vec![FuncRef::null(); file.functions().len()];
+    let linked = link_imports(module, imports, &mut funcrefs)?;
+    define_functions(module, vmctx_ptr, linked.funcs.len(), &mut funcrefs);
+    let funcrefs: Box<[FuncRef]> = funcrefs.into_boxed_slice();
+    let memories = define_memories(module, linked.memories)?;
+    let tables = define_tables(module, linked.tables)?;
+    let globals = define_globals(module, linked.globals, &funcrefs);
+    let elements = evaluate_elements(module, &globals, &funcrefs);
+    let data_dropped: Box<[Cell<bool>]> = file
+        .data_segments()
+        .iter()
+        .map(|_| Cell::new(false))
+        .collect();
+    let global_ptrs: Box<[*mut GlobalSlot]> = globals.iter().map(|g| g.inner.slot_ptr()).collect();
+    let table_ptrs: Box<[*mut TableDef]> = tables.iter().map(|t| t.inner.def_ptr()).collect();
+
+    // SAFETY: the vmctx is not shared yet; every pointer stored points into boxes owned by the
+    // instance being built (or by its imports, which it keeps alive), or into static data.
+    unsafe {
+        let header = &mut *vmctx_ptr;
+        header.memory = memories
+            .first()
+            .map_or(std::ptr::null_mut(), |m| m.inner.def_ptr());
+        header.functions = funcrefs.as_ptr();
+        header.builtins = builtin_table();
+        header.globals = global_ptrs.as_ptr();
+        header.tables = table_ptrs.as_ptr();
+        header.type_ids = module.inner.type_ids.as_ptr();
+        header.constants = module.inner.constants_ptr();
+    }
+
+    let inner = Rc::new(InstanceInner {
+        module: module.clone(),
+        config: config.clone(),
+        vmctx,
+        funcrefs,
+        imported_funcs: linked.funcs,
+        memories,
+        tables,
+        globals,
+        global_ptrs,
+        table_ptrs,
+        data_dropped,
+        elements: RefCell::new(elements),
+        keepalive: RefCell::new(Vec::new()),
+    });
+    register(&inner);
+    Ok(inner)
+}
+
+/// Checks each import against its type and records it; host functions get a `FuncRef` through
+/// the module's exit trampoline.
+fn link_imports(
+    module: &Module,
+    imports: &[Extern],
+    funcrefs: &mut [FuncRef],
+) -> Result<Linked, InstantiationError> {
+    let m = &module.inner;
+    let file = m.file();
+    let counts = file.module();
+    let mut funcs: Vec<Option<Func>> = vec![None; counts.imported_functions as usize];
+    let mut memories: Vec<Option<Memory>> = vec![None; counts.imported_memories as usize];
+    let mut tables: Vec<Option<Table>> = vec![None; counts.imported_tables as usize];
+    let mut globals: Vec<Option<Global>> = vec![None; counts.imported_globals as usize];
 
     for (i, import) in file.imports().iter().enumerate() {
-        let module_name = file.string(&import.module);
-        let name = file.string(&import.name);
-        let Some(kind) = ExternKind::from_u8(import.kind) else {
-            continue; // checked by the reader
-        };
-        let index = import.index.get();
-        let expected = module.extern_type(kind, index);
+        let (module_name, name) = (import.module, import.name);
+        let expected = module.extern_type(import.kind, import.index);
         let Some(given) = imports.get(i) else {
             return Err(link_error(
                 i,
@@ -344,35 +398,25 @@ fn build(
         if let Some(detail) = import_mismatch(&expected, given) {
             return Err(link_error(i, module_name, name, INCOMPATIBLE, detail));
         }
-        let slot = index as usize;
+        let slot = import.index as usize;
         match given {
             Extern::Func(f) => {
-                let type_index = m.func_type_index(index);
                 funcrefs[slot] = match f.as_host() {
                     Some(host) => {
-                        let Some(t) = file.types().get(type_index as usize) else {
-                            return Err(link_error(
-                                i,
-                                module_name,
-                                name,
-                                INCOMPATIBLE,
-                                "no such type".into(),
-                            ));
+                        let incompatible =
+                            |detail| link_error(i, module_name, name, INCOMPATIBLE, detail);
+                        let t = file
+                            .types()
+                            .get(m.func_type_index(import.index) as usize)
+                            .ok_or_else(|| incompatible("no such type".into()))?;
+                        let Some(exit) = t.exit_trampoline else {
+                            return Err(incompatible(format!(
+                                "the module has no exit trampoline for {expected} to call a host function"
+                            )));
                         };
-                        if t.exit_trampoline.get() == aotc_format::layout::NONE {
-                            return Err(link_error(
-                                i,
-                                module_name,
-                                name,
-                                INCOMPATIBLE,
-                                format!(
-                                    "the module has no exit trampoline for {expected} to call a host function"
-                                ),
-                            ));
-                        }
                         let funcref = FuncRef {
-                            wasm_call: m.text_address(t.exit_trampoline.get()),
-                            array_call: m.text_address(t.entry_trampoline.get()),
+                            wasm_call: m.text_address(exit),
+                            array_call: m.text_address(t.entry_trampoline.unwrap_or(NONE)),
                             vmctx: host.context(),
                             type_id: host.type_id(),
                         };
@@ -381,56 +425,68 @@ fn build(
                     }
                     None => f.wasm_funcref().unwrap_or_else(FuncRef::null),
                 };
-                imported_funcs[slot] = Some(f.clone());
+                funcs[slot] = Some(f.clone());
             }
-            Extern::Memory(mem) => imported_memories[slot] = Some(mem.clone()),
-            Extern::Table(t) => imported_tables[slot] = Some(t.clone()),
-            Extern::Global(g) => imported_globals[slot] = Some(g.clone()),
+            Extern::Memory(mem) => memories[slot] = Some(mem.clone()),
+            Extern::Table(t) => tables[slot] = Some(t.clone()),
+            Extern::Global(g) => globals[slot] = Some(g.clone()),
         }
     }
-    let complete = |missing: bool| -> Result<(), InstantiationError> {
-        if missing {
-            Err(link_error(
+    Ok(Linked {
+        funcs: complete(funcs)?,
+        memories: complete(memories)?,
+        tables: complete(tables)?,
+        globals: complete(globals)?,
+    })
+}
+
+/// The imports of one kind, once every imported index was given one.
+fn complete<T>(imports: Vec<Option<T>>) -> Result<Vec<T>, InstantiationError> {
+    imports
+        .into_iter()
+        .collect::<Option<Vec<T>>>()
+        .ok_or_else(|| {
+            link_error(
                 0,
                 "",
                 "",
                 "unknown import",
                 "the module's import records do not cover every imported index".into(),
-            ))
-        } else {
-            Ok(())
-        }
-    };
-    complete(imported_funcs.iter().any(Option::is_none))?;
-    complete(imported_memories.iter().any(Option::is_none))?;
-    complete(imported_tables.iter().any(Option::is_none))?;
-    complete(imported_globals.iter().any(Option::is_none))?;
-    let imported_funcs: Vec<Func> = imported_funcs.into_iter().flatten().collect();
+            )
+        })
+}
 
-    // Defined functions.
+/// Fills the `FuncRef`s of the defined functions (those after the `imported` ones).
+fn define_functions(
+    module: &Module,
+    vmctx: *mut VmctxHeader,
+    imported: usize,
+    funcrefs: &mut [FuncRef],
+) {
+    let m = &module.inner;
+    let file = m.file();
     let types = file.types();
-    for (index, f) in file
-        .functions()
-        .iter()
-        .enumerate()
-        .skip(imported_funcs.len())
-    {
-        let t = f.type_index.get() as usize;
+    for (index, f) in file.functions().iter().enumerate().skip(imported) {
+        let t = f.type_index as usize;
         let entry = types
             .get(t)
-            .map_or(aotc_format::layout::NONE, |t| t.entry_trampoline.get());
+            .and_then(|t| t.entry_trampoline)
+            .unwrap_or(NONE);
         funcrefs[index] = FuncRef {
-            wasm_call: m.text_address(f.body_offset.get()),
+            wasm_call: m.text_address(f.body.map_or(NONE, |(offset, _)| offset)),
             array_call: m.text_address(entry),
-            vmctx: vmctx_ptr.cast(),
+            vmctx: vmctx.cast(),
             type_id: m.type_ids.get(t).copied().unwrap_or(0),
         };
     }
-    let funcrefs: Box<[FuncRef]> = funcrefs.into_boxed_slice();
+}
 
-    // Memories.
-    let mut memories: Vec<Memory> = imported_memories.into_iter().flatten().collect();
-    for index in memories.len()..file.memories().len() {
+/// The imported memories followed by new defined ones.
+fn define_memories(
+    module: &Module,
+    mut memories: Vec<Memory>,
+) -> Result<Vec<Memory>, InstantiationError> {
+    for index in memories.len()..module.inner.file().memories().len() {
         let ExternType::Memory(ty) = module.extern_type(ExternKind::Memory, index as u32) else {
             continue;
         };
@@ -440,10 +496,15 @@ fn build(
         })?;
         memories.push(memory);
     }
+    Ok(memories)
+}
 
-    // Tables (defined ones start out null).
-    let mut tables: Vec<Table> = imported_tables.into_iter().flatten().collect();
-    for index in tables.len()..file.tables().len() {
+/// The imported tables followed by new defined ones (null-filled).
+fn define_tables(
+    module: &Module,
+    mut tables: Vec<Table>,
+) -> Result<Vec<Table>, InstantiationError> {
+    for index in tables.len()..module.inner.file().tables().len() {
         let ExternType::Table(ty) = module.extern_type(ExternKind::Table, index as u32) else {
             continue;
         };
@@ -456,100 +517,73 @@ fn build(
             _owner: None,
         });
     }
+    Ok(tables)
+}
 
-    // Globals.
-    let mut globals: Vec<Global> = imported_globals.into_iter().flatten().collect();
+/// The imported globals followed by the defined ones, initialised in order.
+fn define_globals(module: &Module, mut globals: Vec<Global>, funcrefs: &[FuncRef]) -> Vec<Global> {
+    let file = module.inner.file();
     for (index, g) in file.globals().iter().enumerate().skip(globals.len()) {
         let ExternType::Global(ty) = module.extern_type(ExternKind::Global, index as u32) else {
             continue;
         };
-        let init = ConstValue::decode(&g.init).unwrap_or(ConstValue::None);
-        let raw = const_raw(init, &globals, &funcrefs);
+        let raw = const_raw(g.init.unwrap_or(ConstValue::None), &globals, funcrefs);
         globals.push(Global {
             inner: Rc::new(GlobalInner::new(ty, raw)),
             _owner: None,
         });
     }
+    globals
+}
 
-    let global_ptrs: Box<[*mut GlobalSlot]> = globals.iter().map(|g| g.inner.slot_ptr()).collect();
-    let table_ptrs: Box<[*mut TableDef]> = tables.iter().map(|t| t.inner.def_ptr()).collect();
-
-    // Element segment items, evaluated now (declared segments are dropped at once).
-    let elements: Vec<Rc<[usize]>> = file
+/// Each element segment's items, evaluated now (declared segments are dropped at once).
+fn evaluate_elements(
+    module: &Module,
+    globals: &[Global],
+    funcrefs: &[FuncRef],
+) -> Vec<Rc<[usize]>> {
+    module
+        .inner
+        .file()
         .elements()
         .iter()
         .map(|e| {
-            if SegmentMode::from_u8(e.mode) == Some(SegmentMode::Declared) {
+            if e.placement == SegmentPlacement::Declared {
                 return Rc::from(Vec::new());
             }
-            file.element_items(e)
+            e.items
                 .iter()
-                .map(|item| {
-                    let value = ConstValue::decode(item).unwrap_or(ConstValue::None);
-                    let raw = const_raw(value, &globals, &funcrefs);
-                    usize_of(raw)
-                })
+                .map(|value| usize_of(const_raw(value, globals, funcrefs)))
                 .collect::<Vec<usize>>()
                 .into()
         })
-        .collect();
-    let data_dropped: Box<[Cell<bool>]> = file
-        .data_segments()
-        .iter()
-        .map(|_| Cell::new(false))
-        .collect();
+        .collect()
+}
 
-    // SAFETY: the vmctx is not shared yet; every pointer stored points into boxes owned by the
-    // instance being built (or by its imports, which it keeps alive), or into static data.
-    unsafe {
-        let header = &mut *vmctx_ptr;
-        header.memory = memories
-            .first()
-            .map_or(std::ptr::null_mut(), |m| m.inner.def_ptr());
-        header.functions = funcrefs.as_ptr();
-        header.builtins = builtin_table();
-        header.globals = global_ptrs.as_ptr();
-        header.tables = table_ptrs.as_ptr();
-        header.type_ids = m.type_ids.as_ptr();
-        header.constants = m.constants_ptr();
-    }
-
-    let inner = Rc::new(InstanceInner {
-        module: module.clone(),
-        config: config.clone(),
-        vmctx,
-        funcrefs,
-        imported_funcs,
-        memories,
-        tables,
-        globals,
-        global_ptrs,
-        table_ptrs,
-        data_dropped,
-        elements: RefCell::new(elements),
-        keepalive: RefCell::new(Vec::new()),
-    });
+/// Makes the instance findable from its vmctx and function references, and keeps it alive as
+/// long as imports its function references may flow into.
+fn register(inner: &Rc<InstanceInner>) {
     // SAFETY: the header lives in `inner`, which the runtime pointer designates for as long as
     // the vmctx exists. The vmctx stays valid until `InstanceInner::drop` unregisters it.
     unsafe {
-        (*inner.vmctx.get()).runtime = Rc::as_ptr(&inner).cast();
+        (*inner.vmctx.get()).runtime = Rc::as_ptr(inner).cast();
         live_instances::register_vmctx(inner.vmctx.get());
     }
     live_instances::register_funcrefs(
         inner.funcrefs.as_ptr(),
         inner.funcrefs.len(),
-        WeakOwner::Instance(Rc::downgrade(&inner)),
+        WeakOwner::Instance(Rc::downgrade(inner)),
     );
 
     // Whoever may receive our function references keeps us alive.
     let me = Owner::Instance(inner.clone());
-    let counts = file.module();
-    for table in &inner.tables[..counts.imported_tables.get() as usize] {
+    let counts = inner.module.file().module();
+    for table in &inner.tables[..counts.imported_tables as usize] {
         if table.inner.element_type() == ValType::FuncRef {
             table.inner.keep_alive(me.clone());
         }
     }
-    for global in &inner.globals[..counts.imported_globals.get() as usize] {
+    for global in &inner.globals[..counts.imported_globals as usize] {
         let ty = global.inner.ty();
         if ty.mutable && ty.content == ValType::FuncRef {
             global.inner.keep_alive(me.clone());
@@ -563,7 +597,6 @@ fn build(
             exporter.keep_alive(me.clone());
         }
     }
-    Ok(inner)
 }
 
 /// Applies the active element segments, then the active data segments, then runs the start
@@ -572,27 +605,34 @@ fn initialize(inner: &Rc<InstanceInner>) -> Result<(), InstantiationError> {
     let module = inner.module.clone();
     let file = module.file();
     for (index, e) in file.elements().iter().enumerate() {
-        match SegmentMode::from_u8(e.mode) {
-            Some(SegmentMode::Active) => {
-                let offset = inner.offset_value(&e.offset);
-                let len = u32::try_from(file.element_items(e).len()).unwrap_or(u32::MAX);
-                let result = offset.ok_or(TrapCode::TableOutOfBounds).and_then(|dst| {
-                    inner.table_init(e.table_index.get(), index as u32, dst, 0, len)
-                });
+        match e.placement {
+            SegmentPlacement::Active {
+                index: table,
+                offset,
+            } => {
+                let offset = inner.offset_value(offset);
+                let len = u32::try_from(e.items.len()).unwrap_or(u32::MAX);
+                let result = offset
+                    .ok_or(TrapCode::TableOutOfBounds)
+                    .and_then(|dst| inner.table_init(table, index as u32, dst, 0, len));
                 inner.elem_drop(index as u32);
                 result.map_err(|code| Trap::new(code, None))?;
             }
-            Some(SegmentMode::Declared) => inner.elem_drop(index as u32),
-            _ => {}
+            SegmentPlacement::Declared => inner.elem_drop(index as u32),
+            SegmentPlacement::Passive => {}
         }
     }
     for (index, d) in file.data_segments().iter().enumerate() {
-        if SegmentMode::from_u8(d.mode) == Some(SegmentMode::Active) {
-            let offset = inner.offset_value(&d.offset);
-            let len = u32::try_from(file.pool_bytes(&d.bytes).len()).unwrap_or(u32::MAX);
+        if let SegmentPlacement::Active {
+            index: memory,
+            offset,
+        } = d.placement
+        {
+            let offset = inner.offset_value(offset);
+            let len = u32::try_from(d.bytes.len()).unwrap_or(u32::MAX);
             let result = offset
                 .ok_or(TrapCode::MemoryOutOfBounds)
-                .and_then(|dst| inner.memory_init(d.memory_index.get(), index as u32, dst, 0, len));
+                .and_then(|dst| inner.memory_init(memory, index as u32, dst, 0, len));
             inner.data_drop(index as u32);
             result.map_err(|code| Trap::new(code, None))?;
         }
@@ -698,7 +738,7 @@ impl InstanceInner {
             ExternKind::Memory => Extern::Memory(self.memories.get(i)?.clone()),
             ExternKind::Table => {
                 let t = self.tables.get(i)?;
-                Extern::Table(if i < counts.imported_tables.get() as usize {
+                Extern::Table(if i < counts.imported_tables as usize {
                     t.clone()
                 } else {
                     Table {
@@ -709,7 +749,7 @@ impl InstanceInner {
             }
             ExternKind::Global => {
                 let g = self.globals.get(i)?;
-                Extern::Global(if i < counts.imported_globals.get() as usize {
+                Extern::Global(if i < counts.imported_globals as usize {
                     g.clone()
                 } else {
                     Global {
@@ -722,8 +762,8 @@ impl InstanceInner {
     }
 
     /// The value of a segment offset expression, as an unsigned 32-bit offset.
-    fn offset_value(&self, expr: &aotc_format::layout::ConstExpr) -> Option<u32> {
-        match ConstValue::decode(expr)? {
+    fn offset_value(&self, offset: ConstValue) -> Option<u32> {
+        match offset {
             ConstValue::I32(v) => Some(v as u32),
             ConstValue::I64(v) => u32::try_from(v).ok(),
             ConstValue::GlobalGet(g) => {
@@ -820,7 +860,7 @@ impl InstanceInner {
             file.data_segments().get(seg as usize),
             self.data_dropped.get(seg as usize),
         ) {
-            (Some(d), Some(dropped)) if !dropped.get() => file.pool_bytes(&d.bytes),
+            (Some(d), Some(dropped)) if !dropped.get() => d.bytes,
             (Some(_), Some(_)) => &[],
             _ => return Err(TrapCode::MemoryOutOfBounds),
         };

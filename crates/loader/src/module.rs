@@ -3,6 +3,7 @@
 //! handler. [`Module`] is the loaded, immutable, shareable result.
 
 use std::fs::File;
+use std::mem::offset_of;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -11,10 +12,7 @@ use memmap2::{Mmap, MmapMut, MmapOptions};
 use aotc_abi::target::cpu_features;
 use aotc_abi::{Arch, Builtin, ValType};
 use aotc_format::AotFile;
-use aotc_format::layout::{
-    BuiltinRecord, ExternKind, LIMITS_64, LIMITS_HAS_MAX, LIMITS_SHARED, NONE, RelocKind,
-    RelocTargetKind, SectionKind,
-};
+use aotc_format::layout::{ExternKind, FileHeader, NONE, RelocKind, RelocTarget};
 
 use crate::builtins::builtin_address;
 use crate::code_registry::{self, Registration};
@@ -170,21 +168,19 @@ impl ModuleInner {
         self.file()
             .functions()
             .get(index as usize)
-            .map_or(0, |f| f.type_index.get())
+            .map_or(0, |f| f.type_index)
     }
 
     /// The function whose body contains text offset `offset`.
     pub(crate) fn function_containing(&self, offset: u32) -> Option<u32> {
         let file = self.file();
-        let imported = file.module().imported_functions.get() as usize;
         file.functions()
             .iter()
             .enumerate()
-            .skip(imported)
             .find(|(_, f)| {
-                let start = f.body_offset.get();
-                offset >= start
-                    && u64::from(offset) < u64::from(start) + u64::from(f.body_len.get())
+                f.body.is_some_and(|(start, len)| {
+                    offset >= start && u64::from(offset) < u64::from(start) + u64::from(len)
+                })
             })
             .map(|(i, _)| i as u32)
     }
@@ -194,8 +190,8 @@ impl ModuleInner {
         let file = self.file();
         file.exports()
             .iter()
-            .find(|e| e.kind == ExternKind::Func as u8 && e.index.get() == index)
-            .map(|e| file.string(&e.name).to_owned())
+            .find(|e| e.kind == ExternKind::Func && e.index == index)
+            .map(|e| e.name.to_owned())
     }
 }
 
@@ -338,23 +334,17 @@ impl Module {
     /// The exports, in order: name and type.
     pub fn exports(&self) -> impl Iterator<Item = (&str, ExternType)> + '_ {
         let file = self.inner.file();
-        file.exports().iter().map(move |e| {
-            let kind = ExternKind::from_u8(e.kind).unwrap_or(ExternKind::Func);
-            (file.string(&e.name), self.extern_type(kind, e.index.get()))
-        })
+        file.exports()
+            .iter()
+            .map(move |e| (e.name, self.extern_type(e.kind, e.index)))
     }
 
     /// The imports, in order: module name, field name and type.
     pub fn imports(&self) -> impl Iterator<Item = (&str, &str, ExternType)> + '_ {
         let file = self.inner.file();
-        file.imports().iter().map(move |i| {
-            let kind = ExternKind::from_u8(i.kind).unwrap_or(ExternKind::Func);
-            (
-                file.string(&i.module),
-                file.string(&i.name),
-                self.extern_type(kind, i.index.get()),
-            )
-        })
+        file.imports()
+            .iter()
+            .map(move |i| (i.module, i.name, self.extern_type(i.kind, i.index)))
     }
 
     /// The type of entry `index` of a kind's index space (indices checked by the reader).
@@ -373,13 +363,10 @@ impl Module {
                     min: 0,
                     max: None,
                 },
-                |t| {
-                    TableType {
-                        element: ValType::from_u8(t.elem_type).unwrap_or(ValType::FuncRef),
-                        min: u32::try_from(t.min.get()).unwrap_or(u32::MAX),
-                        max: (t.flags & LIMITS_HAS_MAX != 0)
-                            .then(|| u32::try_from(t.max.get()).unwrap_or(u32::MAX)),
-                    }
+                |t| TableType {
+                    element: t.elem_type,
+                    min: t.min,
+                    max: t.max,
                 },
             )),
             ExternKind::Memory => ExternType::Memory(file.memories().get(i).map_or(
@@ -390,10 +377,10 @@ impl Module {
                     shared: false,
                 },
                 |m| MemoryType {
-                    min: m.min.get(),
-                    max: (m.flags & LIMITS_HAS_MAX != 0).then(|| m.max.get()),
-                    memory64: m.flags & LIMITS_64 != 0,
-                    shared: m.flags & LIMITS_SHARED != 0,
+                    min: m.min,
+                    max: m.max,
+                    memory64: m.memory64,
+                    shared: m.shared,
                 },
             )),
             ExternKind::Global => ExternType::Global(file.globals().get(i).map_or(
@@ -402,8 +389,8 @@ impl Module {
                     mutable: false,
                 },
                 |g| GlobalType {
-                    content: ValType::from_u8(g.val_type).unwrap_or(ValType::I32),
-                    mutable: g.mutable != 0,
+                    content: g.val_type,
+                    mutable: g.mutable,
                 },
             )),
         }
@@ -423,11 +410,11 @@ fn format_error(name: &str, e: Option<aotc_format::ReadError>) -> LoadError {
     }
 }
 
-/// File offset of the header's `arch` field, and of the fields after it.
-const ARCH_OFFSET: u64 = 24;
-const POINTER_SIZE_OFFSET: u64 = 26;
-const ENDIANNESS_OFFSET: u64 = 27;
-const CPU_FEATURES_OFFSET: u64 = 32;
+/// File offsets of the header fields checked against the host, from the layout.
+const ARCH_OFFSET: u64 = offset_of!(FileHeader, arch) as u64;
+const POINTER_SIZE_OFFSET: u64 = offset_of!(FileHeader, pointer_size) as u64;
+const ENDIANNESS_OFFSET: u64 = offset_of!(FileHeader, endianness) as u64;
+const CPU_FEATURES_OFFSET: u64 = offset_of!(FileHeader, cpu_features) as u64;
 
 fn check_target(name: &str, file: &AotFile<'_>) -> Result<(), LoadError> {
     let wrong = |offset, what, expected: String, found: String| LoadError::WrongTarget {
@@ -456,7 +443,7 @@ fn check_target(name: &str, file: &AotFile<'_>) -> Result<(), LoadError> {
             file.arch().name().to_owned(),
         ));
     }
-    let pointer_size = file.header().pointer_size;
+    let pointer_size = file.pointer_size();
     if usize::from(pointer_size) != size_of::<usize>() {
         return Err(wrong(
             POINTER_SIZE_OFFSET,
@@ -537,21 +524,14 @@ fn host_has_feature(_host: Arch, _bit: u64) -> bool {
     false
 }
 
-fn section_offset(file: &AotFile<'_>, kind: SectionKind) -> u64 {
-    file.sections()
-        .find(|s| s.kind == kind)
-        .map_or(0, |s| s.offset)
-}
-
 /// Refuses a file that calls a builtin this runtime lacks or numbers differently, naming it.
 fn check_builtins(name: &str, file: &AotFile<'_>) -> Result<(), LoadError> {
-    let builtins_at = section_offset(file, SectionKind::Builtins);
     for (i, (index, builtin)) in file.builtins().enumerate() {
         let provided = Builtin::from_index(index);
         if provided.is_none_or(|b| b.name() != builtin) {
             return Err(LoadError::MissingBuiltin {
                 file: name.to_owned(),
-                offset: builtins_at + (size_of::<BuiltinRecord>() * i) as u64,
+                offset: file.builtin_file_offset(i),
                 name: builtin.to_owned(),
                 index,
                 provided: provided.map(Builtin::name),
@@ -589,7 +569,7 @@ fn build(
     let types: Box<[FuncType]> = file
         .types()
         .iter()
-        .map(|t| FuncType::new(file.params(t).iter(), file.results(t).iter()))
+        .map(|t| FuncType::new(t.params.iter(), t.results.iter()))
         .collect();
     let type_ids = types.iter().map(signature_id).collect();
 
@@ -678,30 +658,22 @@ fn copy_text(name: &str, file: &AotFile<'_>) -> Result<Text, LoadError> {
 /// Applies the file's relocations to `text`, which will execute at its current address.
 fn relocate(name: &str, file: &AotFile<'_>, text: &mut [u8]) -> Result<(), LoadError> {
     let base = text.as_ptr() as usize;
-    let relocs_at = section_offset(file, SectionKind::Relocs);
-    for (i, r) in file.relocs().iter().enumerate() {
-        let site_offset = r.offset.get();
+    let relocs = file.relocs();
+    for (i, r) in relocs.iter().enumerate() {
+        let site_offset = r.offset;
         let error = |reason: String| LoadError::Relocation {
             file: name.to_owned(),
-            offset: relocs_at + 24 * i as u64,
+            offset: relocs.file_offset(i),
             text_offset: site_offset,
             reason,
         };
-        let target = match RelocTargetKind::from_u8(r.target_kind) {
-            Some(RelocTargetKind::Builtin) => Builtin::from_index(r.target.get())
-                .map(builtin_address)
-                .ok_or_else(|| {
-                    error(format!(
-                        "builtin index {} is not one this runtime provides",
-                        r.target.get()
-                    ))
-                })? as usize,
-            Some(RelocTargetKind::TextOffset) => base.wrapping_add(r.target.get() as usize),
-            None => return Err(error("unknown target kind".to_owned())),
+        let target = match r.target {
+            RelocTarget::Builtin(builtin) => builtin_address(builtin) as usize,
+            RelocTarget::TextOffset(offset) => base.wrapping_add(offset as usize),
         };
-        let value = (target as i64).wrapping_add(r.addend.get());
+        let value = (target as i64).wrapping_add(r.addend);
         let site = base.wrapping_add(site_offset as usize) as i64;
-        let kind = RelocKind::from_u8(r.kind).ok_or_else(|| error("unknown kind".to_owned()))?;
+        let kind = r.kind;
         let start = site_offset as usize;
         let Some(patch) = text.get_mut(start..start + kind.patch_size() as usize) else {
             return Err(error("patch outside the text".to_owned()));

@@ -6,29 +6,15 @@
 
 mod support;
 
+use std::mem::offset_of;
+
 use aotc_abi::Builtin;
 use aotc_abi::builtins::BUILTIN_COUNT;
 use aotc_format::AotFile;
-use aotc_format::checksum::Checksum;
-use aotc_format::layout::{ExternKind, METADATA_CHECKSUM_OFFSET, SectionKind};
-use aotc_format::write::{AotModule, Export, Function};
+use aotc_format::layout::{BuiltinRecord, ExternKind, SectionKind};
+use aotc_format::write::{AotModule, Export, Function, reseal};
 use aotc_loader::{Func, FuncType, Instance, LoadError, LoadOptions, Module, Val, ValType};
 use support::TempFile;
-
-/// File offset of the header's `metadata_size` (u64, little-endian).
-const METADATA_SIZE_OFFSET: usize = 104;
-
-/// Recomputes the metadata checksum after the test changed metadata bytes on purpose.
-fn reseal(bytes: &mut [u8]) {
-    let size = &bytes[METADATA_SIZE_OFFSET..METADATA_SIZE_OFFSET + 8];
-    let metadata_size = u64::from_le_bytes(size.try_into().expect("8 bytes")) as usize;
-    let mut sum = Checksum::new();
-    sum.update(&bytes[..METADATA_CHECKSUM_OFFSET]);
-    sum.update_zeros(8);
-    sum.update(&bytes[METADATA_CHECKSUM_OFFSET + 8..metadata_size]);
-    bytes[METADATA_CHECKSUM_OFFSET..METADATA_CHECKSUM_OFFSET + 8]
-        .copy_from_slice(&sum.finish().to_le_bytes());
-}
 
 /// A file that calls `f64_floor` and `i64_shr_u` besides the hand-written module's helpers.
 fn file_with_intrinsics() -> Vec<u8> {
@@ -41,8 +27,7 @@ fn file_with_intrinsics() -> Vec<u8> {
 fn builtin_records(bytes: &[u8]) -> (usize, Vec<(u32, String)>) {
     let file = AotFile::parse(bytes).expect("parse");
     let at = file
-        .sections()
-        .find(|s| s.kind == SectionKind::Builtins)
+        .section(SectionKind::Builtins)
         .expect("a Builtins section")
         .offset as usize;
     let list = file.builtins().map(|(i, n)| (i, n.to_owned())).collect();
@@ -65,9 +50,10 @@ fn an_unknown_builtin_index_is_refused_naming_the_builtin() {
     let (at, list) = builtin_records(&bytes);
     // The last record (highest index, so the list stays ascending) gets an index past the table.
     let last = list.len() - 1;
-    let record = at + 12 * last;
+    let record = at + size_of::<BuiltinRecord>() * last;
     let bogus = BUILTIN_COUNT as u32 + 7;
-    bytes[record..record + 4].copy_from_slice(&bogus.to_le_bytes());
+    let index_at = record + offset_of!(BuiltinRecord, index);
+    bytes[index_at..index_at + 4].copy_from_slice(&bogus.to_le_bytes());
     reseal(&mut bytes);
     let options = LoadOptions {
         name: Some("future.aot".into()),
@@ -124,7 +110,7 @@ fn a_builtin_numbered_differently_is_refused_naming_both() {
             provided,
             ..
         } => {
-            assert_eq!(*offset, (at + 12 * pos) as u64);
+            assert_eq!(*offset, (at + size_of::<BuiltinRecord>() * pos) as u64);
             assert_eq!(name, "f64_flour");
             assert_eq!(*index, Builtin::f64_floor.index());
             assert_eq!(*provided, Some("f64_floor"));

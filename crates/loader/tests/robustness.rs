@@ -4,6 +4,7 @@
 
 mod support;
 
+use aotc_format::layout::FileHeader;
 use aotc_loader::{LoadError, LoadOptions, Module};
 
 fn file_bytes() -> Vec<u8> {
@@ -102,7 +103,8 @@ fn missing_and_empty_files_are_refused() {
 #[cfg(target_arch = "x86_64")]
 fn truncated_files_on_disk_are_refused() {
     let bytes = file_bytes();
-    for len in [0usize, 1, 100, 151, 152, 1000, 4096, bytes.len() - 1] {
+    let header = size_of::<FileHeader>();
+    for len in [0, 1, 100, header - 1, header, 1000, 4096, bytes.len() - 1] {
         let file = support::TempFile::new("truncated", &bytes[..len]);
         // SAFETY: the file is refused before any code could run.
         let err = unsafe { Module::from_file(&file.0) }.unwrap_err();
