@@ -11,7 +11,7 @@ use aotc_format::layout::{FLAG_EXPLICIT_BOUNDS_CHECKS, FLAG_INDIRECT_CALLS, FLAG
 use aotc_format::write::{AotModule, FuncType};
 use cranelift_codegen::binemit::Reloc as ClReloc;
 use cranelift_codegen::control::ControlPlane;
-use cranelift_codegen::ir::{self, ExternalName, LibCall};
+use cranelift_codegen::ir::{self, ExternalName};
 use cranelift_codegen::isa::TargetIsa;
 use cranelift_codegen::{Context, FinalizedRelocTarget};
 use rayon::prelude::*;
@@ -70,21 +70,6 @@ pub(crate) struct CompiledCode {
     pub builtins: Vec<Builtin>,
 }
 
-/// The builtin replacing a Cranelift libcall, if there is one.
-fn libcall_builtin(libcall: LibCall) -> Option<Builtin> {
-    Some(match libcall {
-        LibCall::CeilF32 => Builtin::f32_ceil,
-        LibCall::FloorF32 => Builtin::f32_floor,
-        LibCall::TruncF32 => Builtin::f32_trunc,
-        LibCall::NearestF32 => Builtin::f32_nearest,
-        LibCall::CeilF64 => Builtin::f64_ceil,
-        LibCall::FloorF64 => Builtin::f64_floor,
-        LibCall::TruncF64 => Builtin::f64_trunc,
-        LibCall::NearestF64 => Builtin::f64_nearest,
-        _ => return None,
-    })
-}
-
 /// Compiles one IR function with Cranelift.
 pub(crate) fn codegen(
     isa: &dyn TargetIsa,
@@ -120,7 +105,7 @@ pub(crate) fn codegen(
                 }
             }
             FinalizedRelocTarget::ExternalName(ExternalName::LibCall(libcall)) => {
-                match libcall_builtin(*libcall) {
+                match isa::libcall_builtin(*libcall) {
                     Some(b) => CallTarget::Builtin(b),
                     None => {
                         return Err(CompileError::Codegen(format!(
@@ -388,10 +373,7 @@ pub(crate) fn compile_aot(wasm: &[u8], opts: &CompileOptions) -> Result<AotModul
     m.text = text;
     m.traps = std::mem::take(&mut sink.traps);
     m.relocs = std::mem::take(&mut sink.relocs);
-    let mut builtins = std::mem::take(&mut sink.builtins);
-    builtins.sort_by_key(|b| b.index());
-    builtins.dedup();
-    m.builtins = builtins;
+    m.builtins = std::mem::take(&mut sink.builtins);
     m.intrinsics = intrinsics;
     m.constants = constants;
     Ok(m)

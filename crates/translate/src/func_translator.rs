@@ -317,14 +317,6 @@ enum DivOp {
     RemU,
 }
 
-#[derive(Copy, Clone)]
-enum Round {
-    Ceil,
-    Floor,
-    Trunc,
-    Nearest,
-}
-
 struct Translator<'a, 'f> {
     env: &'a Env<'a>,
     b: FunctionBuilder<'f>,
@@ -1086,34 +1078,6 @@ impl Translator<'_, '_> {
 
     // ---- numbers -------------------------------------------------------------------------
 
-    fn round(&mut self, ty: Type, op: Round) -> Result<(), CompileError> {
-        let x = self.pop()?;
-        let b = match (ty == F32, op) {
-            (true, Round::Ceil) => Builtin::f32_ceil,
-            (true, Round::Floor) => Builtin::f32_floor,
-            (true, Round::Trunc) => Builtin::f32_trunc,
-            (true, Round::Nearest) => Builtin::f32_nearest,
-            (false, Round::Ceil) => Builtin::f64_ceil,
-            (false, Round::Floor) => Builtin::f64_floor,
-            (false, Round::Trunc) => Builtin::f64_trunc,
-            (false, Round::Nearest) => Builtin::f64_nearest,
-        };
-        // Without native rounding Cranelift would emit a libcall: always call the intrinsic.
-        let v = if self.calls(b) || !self.env.target.native_rounding {
-            self.call_value(b, &[x])?
-        } else {
-            let ins = self.b.ins();
-            match op {
-                Round::Ceil => ins.ceil(x),
-                Round::Floor => ins.floor(x),
-                Round::Trunc => ins.trunc(x),
-                Round::Nearest => ins.nearest(x),
-            }
-        };
-        self.stack.push(v);
-        Ok(())
-    }
-
     // ---- intrinsics ----------------------------------------------------------------------
 
     /// Whether the operation of `b`'s intrinsic is compiled as a call.
@@ -1610,14 +1574,14 @@ impl Translator<'_, '_> {
             O::F32Neg | O::F64Neg => unop!(self, fneg),
             O::F32Sqrt => unop_via!(self, Builtin::f32_sqrt, sqrt),
             O::F64Sqrt => unop_via!(self, Builtin::f64_sqrt, sqrt),
-            O::F32Ceil => self.round(F32, Round::Ceil)?,
-            O::F32Floor => self.round(F32, Round::Floor)?,
-            O::F32Trunc => self.round(F32, Round::Trunc)?,
-            O::F32Nearest => self.round(F32, Round::Nearest)?,
-            O::F64Ceil => self.round(F64, Round::Ceil)?,
-            O::F64Floor => self.round(F64, Round::Floor)?,
-            O::F64Trunc => self.round(F64, Round::Trunc)?,
-            O::F64Nearest => self.round(F64, Round::Nearest)?,
+            O::F32Ceil => unop_via!(self, Builtin::f32_ceil, ceil),
+            O::F32Floor => unop_via!(self, Builtin::f32_floor, floor),
+            O::F32Trunc => unop_via!(self, Builtin::f32_trunc, trunc),
+            O::F32Nearest => unop_via!(self, Builtin::f32_nearest, nearest),
+            O::F64Ceil => unop_via!(self, Builtin::f64_ceil, ceil),
+            O::F64Floor => unop_via!(self, Builtin::f64_floor, floor),
+            O::F64Trunc => unop_via!(self, Builtin::f64_trunc, trunc),
+            O::F64Nearest => unop_via!(self, Builtin::f64_nearest, nearest),
             O::F32Add => binop_via!(self, Builtin::f32_add, fadd),
             O::F64Add => binop_via!(self, Builtin::f64_add, fadd),
             O::F32Sub => binop_via!(self, Builtin::f32_sub, fsub),

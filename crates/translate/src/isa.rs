@@ -6,6 +6,7 @@ use std::str::FromStr;
 use aotc_abi::intrinsics::IntrinsicSet;
 use aotc_abi::target::cpu_features as bits;
 use aotc_abi::{Arch, Builtin};
+use cranelift_codegen::ir::LibCall;
 use cranelift_codegen::isa::{self, CallConv, OwnedTargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
 use target_lexicon::Triple;
@@ -29,18 +30,28 @@ pub(crate) struct Target {
     pub native_rounding: bool,
 }
 
-/// The rounding builtins (Cranelift lowers `ceil`, `floor`, `trunc` and `nearest` to libcalls
-/// when the ISA cannot round natively).
-const ROUNDING: [Builtin; 8] = [
-    Builtin::f32_ceil,
-    Builtin::f32_floor,
-    Builtin::f32_trunc,
-    Builtin::f32_nearest,
-    Builtin::f64_ceil,
-    Builtin::f64_floor,
-    Builtin::f64_trunc,
-    Builtin::f64_nearest,
+/// The operations Cranelift lowers to a libcall when the ISA cannot round natively (`ceil`,
+/// `floor`, `trunc` and `nearest`), with the builtin that replaces each libcall. The one
+/// definition of the rounding set: [`Target::forced_intrinsics`] forces these builtins and
+/// [`libcall_builtin`] resolves a libcall Cranelift emitted anyway.
+const ROUNDING_LIBCALLS: [(LibCall, Builtin); 8] = [
+    (LibCall::CeilF32, Builtin::f32_ceil),
+    (LibCall::FloorF32, Builtin::f32_floor),
+    (LibCall::TruncF32, Builtin::f32_trunc),
+    (LibCall::NearestF32, Builtin::f32_nearest),
+    (LibCall::CeilF64, Builtin::f64_ceil),
+    (LibCall::FloorF64, Builtin::f64_floor),
+    (LibCall::TruncF64, Builtin::f64_trunc),
+    (LibCall::NearestF64, Builtin::f64_nearest),
 ];
+
+/// The builtin replacing a Cranelift libcall, if there is one.
+pub(crate) fn libcall_builtin(libcall: LibCall) -> Option<Builtin> {
+    ROUNDING_LIBCALLS
+        .iter()
+        .find(|(l, _)| *l == libcall)
+        .map(|&(_, b)| b)
+}
 
 impl Target {
     /// The default calling convention of the target (wasm functions, builtins, trampolines).
@@ -55,7 +66,7 @@ impl Target {
     pub fn forced_intrinsics(&self) -> IntrinsicSet {
         let mut set = IntrinsicSet::EMPTY;
         if !self.native_rounding {
-            for b in ROUNDING {
+            for (_, b) in ROUNDING_LIBCALLS {
                 set.insert_builtin(b);
             }
         }
