@@ -17,6 +17,7 @@ use cranelift_codegen::{Context, FinalizedRelocTarget};
 use rayon::prelude::*;
 use wasmparser::{Validator, WasmFeatures};
 
+use crate::cl_abi;
 use crate::code_sink::{CodeSink, ObjectSink, TextSink, TrampolineKind};
 use crate::constants::{ConstKinds, ConstTable};
 use crate::func_translator::{self, Env, NS_BUILTIN, NS_FUNC};
@@ -134,7 +135,7 @@ pub(crate) fn codegen(
     }
     let mut traps = Vec::with_capacity(code.buffer.traps().len());
     for t in code.buffer.traps() {
-        let trap = func_translator::abi_trap(t.code).ok_or_else(|| {
+        let trap = cl_abi::abi_trap(t.code).ok_or_else(|| {
             CompileError::Codegen(format!("{what}: unknown trap code {}", t.code))
         })?;
         traps.push((t.offset, trap));

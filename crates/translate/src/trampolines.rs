@@ -12,7 +12,7 @@ use cranelift_codegen::ir::{
 };
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 
-use crate::func_translator::wasm_signature;
+use crate::cl_abi::wasm_signature;
 use crate::isa::Target;
 
 /// Namespace of trampoline function names (only used in IR dumps).
