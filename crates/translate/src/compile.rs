@@ -202,10 +202,26 @@ fn compile_all<'a>(wasm: &'a [u8], opts: &CompileOptions) -> Result<Compiled<'a>
         intrinsic_calls: func_translator::intrinsic_calls(intrinsics),
         constants: &constants,
     };
-    let isa = &*target.isa;
-    let num_imported = module.num_imported_funcs;
+    let functions = compile_functions(&env, opts.xip)?;
+    let (trampolines, type_trampolines) = compile_trampolines(&module, &target)?;
+    Ok(Compiled {
+        module,
+        target,
+        functions,
+        trampolines,
+        type_trampolines,
+        intrinsics,
+        constants: constants.into_slots(),
+    })
+}
 
-    let results: Vec<Result<CompiledCode, CompileError>> = module
+/// Translates and compiles every defined function, in parallel; in XIP mode a function that
+/// still needs a relocation is an error.
+fn compile_functions(env: &Env<'_>, xip: bool) -> Result<Vec<CompiledCode>, CompileError> {
+    let isa = &*env.target.isa;
+    let num_imported = env.module.num_imported_funcs;
+    let results: Vec<Result<CompiledCode, CompileError>> = env
+        .module
         .bodies
         .par_iter()
         .enumerate()
@@ -213,11 +229,9 @@ fn compile_all<'a>(wasm: &'a [u8], opts: &CompileOptions) -> Result<Compiled<'a>
             let func_index = num_imported + i as u32;
             let what = format!("wasm function {func_index}");
             guarded(&what, || {
-                let (func, builtins) = func_translator::translate(&env, func_index, body)?;
+                let (func, builtins) = func_translator::translate(env, func_index, body)?;
                 let code = codegen(isa, func, builtins, &what)?;
-                if opts.xip
-                    && let Some(r) = code.relocs.first()
-                {
+                if xip && let Some(r) = code.relocs.first() {
                     return Err(CompileError::Codegen(format!(
                         "XIP: {what} needs a {:?} relocation at function offset {:#x} against {} \
                          (XIP text must be relocation-free)",
@@ -228,9 +242,18 @@ fn compile_all<'a>(wasm: &'a [u8], opts: &CompileOptions) -> Result<Compiled<'a>
             })
         })
         .collect();
-    let functions = results.into_iter().collect::<Result<Vec<_>, _>>()?;
+    results.into_iter().collect()
+}
 
-    // One pair of trampolines per distinct signature, in first-use order.
+/// Compiles one pair of trampolines per distinct signature, in first-use order, in parallel;
+/// returns them and, for every type index, the index of its pair (`None`: v128, no
+/// trampolines).
+#[allow(clippy::type_complexity)]
+fn compile_trampolines(
+    module: &ModuleInfo<'_>,
+    target: &Target,
+) -> Result<(Vec<TrampolinePair>, Vec<Option<usize>>), CompileError> {
+    let isa = &*target.isa;
     let mut distinct: BTreeMap<(Vec<u8>, Vec<u8>), usize> = BTreeMap::new();
     let mut unique: Vec<(u32, &FuncType)> = Vec::new();
     let mut type_trampolines = Vec::with_capacity(module.types.len());
@@ -256,8 +279,8 @@ fn compile_all<'a>(wasm: &'a [u8], opts: &CompileOptions) -> Result<Compiled<'a>
             let what = format!("trampolines of type {type_index}");
             guarded(&what, || {
                 let missing = || CompileError::Codegen(format!("{what}: unsupported signature"));
-                let entry = trampolines::entry(&target, type_index, ty).ok_or_else(missing)?;
-                let exit = trampolines::exit(&target, type_index, ty).ok_or_else(missing)?;
+                let entry = trampolines::entry(target, type_index, ty).ok_or_else(missing)?;
+                let exit = trampolines::exit(target, type_index, ty).ok_or_else(missing)?;
                 let entry = codegen(isa, entry, Vec::new(), &what)?;
                 let exit = codegen(isa, exit, Vec::new(), &what)?;
                 if let Some(r) = entry.relocs.first().or(exit.relocs.first()) {
@@ -275,16 +298,7 @@ fn compile_all<'a>(wasm: &'a [u8], opts: &CompileOptions) -> Result<Compiled<'a>
         })
         .collect();
     let trampolines = pairs.into_iter().collect::<Result<Vec<_>, _>>()?;
-
-    Ok(Compiled {
-        module,
-        target,
-        functions,
-        trampolines,
-        type_trampolines,
-        intrinsics,
-        constants: constants.into_slots(),
-    })
+    Ok((trampolines, type_trampolines))
 }
 
 /// Feeds everything to `sink`; returns function bodies and per-type trampoline offsets.
