@@ -7,7 +7,7 @@ use aotc_abi::intrinsics::IntrinsicSet;
 use aotc_abi::target::cpu_features as bits;
 use aotc_abi::{Arch, Builtin};
 use cranelift_codegen::ir::LibCall;
-use cranelift_codegen::isa::{self, CallConv, OwnedTargetIsa};
+use cranelift_codegen::isa::{self, CallConv, OwnedTargetIsa, TargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
 use target_lexicon::Triple;
 
@@ -197,10 +197,10 @@ fn parse_switches(arch: Arch, list: &[String]) -> Result<Vec<Switch<'static>>, C
             )));
         };
         if !enable && feature.bit == bits::RISCV_G && arch == Arch::Riscv64 {
-            return Err(target_err(
-                "riscv64 needs the full G extension set (m, a, f, d, zicsr, zifencei); \
-                 it cannot be disabled",
-            ));
+            return Err(target_err(format!(
+                "riscv64 needs the full G extension set ({}); it cannot be disabled",
+                riscv_g_extensions().join(", ")
+            )));
         }
         if !enable && feature.flags.is_empty() {
             return Err(target_err(format!(
@@ -224,9 +224,32 @@ pub(crate) fn target(opts: &CompileOptions) -> Result<Target, CompileError> {
     let (cl_triple, triple_name) = triples(arch);
     let flags = shared_flags(opts)?;
     let switches = parse_switches(arch, &opts.cpu_features)?;
-
     let cpu = opts.cpu.as_deref().map(str::trim).filter(|c| !c.is_empty());
-    let (mut builder, cpu_name) = match cpu {
+    let (builder, cpu_name) = cpu_builder(arch, cl_triple, cpu)?;
+    let isa = build_isa(arch, builder, &flags, &switches)?;
+    let cpu_features = recorded_features(arch, &*isa)?;
+    let native_rounding = match arch {
+        Arch::X86_64 => cpu_features & bits::X86_SSE41 != 0,
+        Arch::Aarch64 | Arch::Riscv64 | Arch::S390x => true,
+    };
+    Ok(Target {
+        isa,
+        arch,
+        triple_name,
+        cpu_name,
+        cpu_features,
+        native_rounding,
+    })
+}
+
+/// The ISA builder for CPU `cpu` (a preset, `generic`, `native` or none) and the CPU name
+/// recorded in the file.
+fn cpu_builder(
+    arch: Arch,
+    cl_triple: &str,
+    cpu: Option<&str>,
+) -> Result<(isa::Builder, String), CompileError> {
+    match cpu {
         Some("native") => {
             if Arch::host() != Some(arch) {
                 return Err(target_err(format!(
@@ -236,9 +259,9 @@ pub(crate) fn target(opts: &CompileOptions) -> Result<Target, CompileError> {
             }
             let b = cranelift_native::builder_with_options(true)
                 .map_err(|e| target_err(format!("host cpu detection: {e}")))?;
-            (b, "native".to_string())
+            Ok((b, "native".to_string()))
         }
-        Some("generic") | None => (lookup(cl_triple)?, String::new()),
+        Some("generic") | None => Ok((lookup(cl_triple)?, String::new())),
         Some(name) => {
             let mut b = lookup(cl_triple)?;
             if name.starts_with("has_") || b.enable(name).is_err() {
@@ -248,11 +271,20 @@ pub(crate) fn target(opts: &CompileOptions) -> Result<Target, CompileError> {
                     arch.name()
                 )));
             }
-            (b, name.to_string())
+            Ok((b, name.to_string()))
         }
-    };
+    }
+}
 
-    for s in &switches {
+/// The ISA with the feature switches applied, and every flag the AOT file cannot record
+/// turned off.
+fn build_isa(
+    arch: Arch,
+    mut builder: isa::Builder,
+    flags: &settings::Flags,
+    switches: &[Switch<'_>],
+) -> Result<OwnedTargetIsa, CompileError> {
+    for s in switches {
         for flag in s.feature.flags {
             let value = if s.enable { "true" } else { "false" };
             builder
@@ -265,7 +297,7 @@ pub(crate) fn target(opts: &CompileOptions) -> Result<Target, CompileError> {
         b.finish(flags.clone())
             .map_err(|e| target_err(format!("cranelift rejects the target: {e}")))
     };
-    let mut isa = build(&builder)?;
+    let isa = build(&builder)?;
 
     // Presets and host detection may enable flags the AOT file cannot record (so a loader
     // could not check them): turn those off.
@@ -281,10 +313,12 @@ pub(crate) fn target(opts: &CompileOptions) -> Result<Target, CompileError> {
             rebuild = true;
         }
     }
-    if rebuild {
-        isa = build(&builder)?;
-    }
+    if rebuild { build(&builder) } else { Ok(isa) }
+}
 
+/// The `cpu_features` bits of the features whose flags `isa` has all enabled; fails when
+/// riscv64 lacks part of G.
+fn recorded_features(arch: Arch, isa: &dyn TargetIsa) -> Result<u64, CompileError> {
     let enabled: Vec<&'static str> = isa
         .isa_flags()
         .iter()
@@ -298,31 +332,25 @@ pub(crate) fn target(opts: &CompileOptions) -> Result<Target, CompileError> {
         }
     }
     if arch == Arch::Riscv64 && cpu_features & bits::RISCV_G == 0 {
-        let g = features(arch).iter().find(|f| f.bit == bits::RISCV_G);
-        let missing: Vec<&str> = g
-            .map_or(&[][..], |f| f.flags)
-            .iter()
-            .filter(|f| !enabled.contains(f))
-            .map(|f| f.trim_start_matches("has_"))
+        let missing: Vec<&str> = riscv_g_extensions()
+            .into_iter()
+            .filter(|ext| !enabled.iter().any(|f| f.strip_prefix("has_") == Some(ext)))
             .collect();
         return Err(target_err(format!(
             "riscv64 needs the G extensions; missing: {}",
             missing.join(", ")
         )));
     }
-    let native_rounding = match arch {
-        Arch::X86_64 => cpu_features & bits::X86_SSE41 != 0,
-        Arch::Aarch64 | Arch::Riscv64 | Arch::S390x => true,
-    };
+    Ok(cpu_features)
+}
 
-    Ok(Target {
-        isa,
-        arch,
-        triple_name,
-        cpu_name,
-        cpu_features,
-        native_rounding,
-    })
+/// The extensions making up riscv64's G feature (Cranelift flag names without `has_`).
+fn riscv_g_extensions() -> Vec<&'static str> {
+    features(Arch::Riscv64)
+        .iter()
+        .filter(|f| f.bit == bits::RISCV_G)
+        .flat_map(|f| f.flags.iter().map(|flag| flag.trim_start_matches("has_")))
+        .collect()
 }
 
 fn lookup(triple: &str) -> Result<isa::Builder, CompileError> {
