@@ -1,5 +1,5 @@
 //! aotc's ABI ([`aotc_abi`]) mapped onto Cranelift: value types, the signatures of wasm
-//! functions and builtins, and trap codes both ways.
+//! functions and builtins, trap codes both ways, and the namespaces of external names.
 
 use aotc_abi::builtins::BuiltinType;
 use aotc_abi::{Builtin, TrapCode, ValType};
@@ -7,6 +7,14 @@ use aotc_format::write::FuncType;
 use cranelift_codegen::ir::types::{F32, F64, I32, I64};
 use cranelift_codegen::ir::{self, AbiParam, ArgumentPurpose, Signature, Type};
 use cranelift_codegen::isa::CallConv;
+
+/// External-name namespace of the module's own functions (index: function index).
+pub(crate) const NS_FUNC: u32 = 0;
+/// External-name namespace of builtins (index: [`Builtin::index`]).
+pub(crate) const NS_BUILTIN: u32 = 1;
+/// External-name namespace of trampolines (index: twice the type index, plus one for the exit
+/// trampoline; only seen in IR dumps).
+pub(crate) const NS_TRAMPOLINE: u32 = 2;
 
 /// Cranelift type of a wasm value type (`None` for `v128`, which aotc does not compile).
 pub(crate) fn ir_type(t: ValType, pointer: Type) -> Option<Type> {

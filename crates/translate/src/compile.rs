@@ -18,9 +18,10 @@ use rayon::prelude::*;
 use wasmparser::{Validator, WasmFeatures};
 
 use crate::cl_abi;
+use crate::cl_abi::{NS_BUILTIN, NS_FUNC};
 use crate::code_sink::{CodeSink, ObjectSink, TextSink, TrampolineKind};
 use crate::constants::{ConstKinds, ConstTable};
-use crate::func_translator::{self, Env, NS_BUILTIN, NS_FUNC};
+use crate::func_translator::{self, Env};
 use crate::isa::{self, Target};
 use crate::module_env::{self, ModuleInfo};
 use crate::{CompileError, CompileOptions, trampolines};

@@ -9,9 +9,9 @@ use cranelift_codegen::ir::{
     ExtFuncData, ExternalName, InstBuilder, MemFlagsData, SigRef, UserExternalName, Value,
 };
 
-use super::{NS_BUILTIN, NS_FUNC, Translator};
+use super::Translator;
 use crate::CompileError;
-use crate::cl_abi::{builtin_signature, cl_trap, wasm_signature};
+use crate::cl_abi::{NS_BUILTIN, NS_FUNC, builtin_signature, cl_trap, wasm_signature};
 
 /// The arguments of a wasm call: the callee's vmctx, then the wasm arguments.
 fn with_vmctx(vmctx: Value, args: Vec<Value>) -> Vec<Value> {

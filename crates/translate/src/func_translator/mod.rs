@@ -32,7 +32,7 @@ use cranelift_codegen::ir::{
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use wasmparser::FunctionBody;
 
-use crate::cl_abi::{ir_type, wasm_signature};
+use crate::cl_abi::{NS_FUNC, ir_type, wasm_signature};
 use crate::constants::ConstTable;
 use crate::isa::Target;
 use crate::module_env::{self, ModuleInfo};
@@ -40,11 +40,6 @@ use crate::{CompileError, unsupported};
 use control::{Frame, FrameKind};
 
 pub(crate) use intrinsics::intrinsic_calls;
-
-/// External-name namespace of the module's own functions (index: function index).
-pub(crate) const NS_FUNC: u32 = 0;
-/// External-name namespace of builtins (index: [`Builtin::index`]).
-pub(crate) const NS_BUILTIN: u32 = 1;
 
 /// What a function translation needs to know about the module and the compilation.
 pub(crate) struct Env<'a> {
