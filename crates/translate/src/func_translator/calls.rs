@@ -39,6 +39,7 @@ impl Translator<'_, '_> {
         Ok((code, callee_vmctx))
     }
 
+    /// The imported signature of function type `type_index` (imported once per function).
     fn sig_ref(&mut self, type_index: u32) -> Result<SigRef, CompileError> {
         if let Some(&sig) = self.sigs.get(&type_index) {
             return Ok(sig);
@@ -51,6 +52,7 @@ impl Translator<'_, '_> {
         Ok(sig)
     }
 
+    /// `call`: direct in normal mode for defined functions, else through `vmctx.functions`.
     pub(super) fn call(&mut self, func_index: u32) -> Result<(), CompileError> {
         let module = self.env.module;
         let type_index = module
@@ -94,6 +96,7 @@ impl Translator<'_, '_> {
         Ok(())
     }
 
+    /// `call_indirect`: traps on an out-of-bounds index, a null entry or a signature mismatch.
     pub(super) fn call_indirect(
         &mut self,
         type_index: u32,

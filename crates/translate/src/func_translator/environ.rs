@@ -39,6 +39,7 @@ impl Translator<'_, '_> {
         MemFlagsData::trusted().with_alias_region(Some(self.regions.vmctx))
     }
 
+    /// Flags for linear-memory accesses (little-endian, trapping out of bounds).
     fn heap_flags(&self) -> MemFlagsData {
         MemFlagsData::new()
             .with_endianness(Endianness::Little)
@@ -46,6 +47,7 @@ impl Translator<'_, '_> {
             .with_alias_region(Some(self.regions.heap))
     }
 
+    /// Flags for table element accesses.
     pub(super) fn table_flags(&self) -> MemFlagsData {
         MemFlagsData::trusted().with_alias_region(Some(self.regions.table))
     }
@@ -70,6 +72,7 @@ impl Translator<'_, '_> {
 
     // ---- memory --------------------------------------------------------------------------
 
+    /// The definition (base and length) of memory `memory`; only memory 0 exists.
     fn memory_def(&mut self, memory: u32) -> Result<Value, CompileError> {
         if memory != 0 {
             return Err(self.unsupported("multiple memories"));
@@ -77,6 +80,7 @@ impl Translator<'_, '_> {
         Ok(self.vmctx_ptr(self.offsets.memory()))
     }
 
+    /// The current length in bytes of the memory at `memdef`.
     fn memory_length(&mut self, memdef: Value) -> Value {
         let flags = self.vm_flags();
         self.b.ins().load(
@@ -135,6 +139,7 @@ impl Translator<'_, '_> {
         Ok((addr, imm))
     }
 
+    /// A load of `ty`, extended from a narrower access by `ext`.
     pub(super) fn load(&mut self, memarg: &MemArg, ty: Type, ext: Ext) -> Result<(), CompileError> {
         let size = match ext {
             Ext::None => ty.bytes(),
@@ -240,6 +245,7 @@ impl Translator<'_, '_> {
 
     // ---- globals -------------------------------------------------------------------------
 
+    /// The IR type, mutability and (constant) initialiser of global `index`.
     fn global(&self, index: u32) -> Result<(Type, bool, Option<ConstValue>), CompileError> {
         let g = self
             .env
@@ -252,6 +258,7 @@ impl Translator<'_, '_> {
         Ok((ty, g.mutable, g.init))
     }
 
+    /// The address of global `index`'s value.
     fn global_addr(&mut self, index: u32) -> Result<Value, CompileError> {
         let globals = self.vmctx_ptr(self.offsets.globals());
         let off = self.field_offset(0, index, self.offsets.pointer_size())?;
@@ -261,6 +268,7 @@ impl Translator<'_, '_> {
             .load(self.pointer, Self::pure_flags(), globals, off))
     }
 
+    /// `global.get`: an immutable global with a constant initialiser is the constant.
     pub(super) fn global_get(&mut self, index: u32) -> Result<(), CompileError> {
         let (ty, mutable, init) = self.global(index)?;
         let v = match (mutable, init) {
@@ -282,6 +290,7 @@ impl Translator<'_, '_> {
         Ok(())
     }
 
+    /// `global.set`.
     pub(super) fn global_set(&mut self, index: u32) -> Result<(), CompileError> {
         let value = self.pop()?;
         let addr = self.global_addr(index)?;
@@ -292,6 +301,7 @@ impl Translator<'_, '_> {
 
     // ---- tables --------------------------------------------------------------------------
 
+    /// The definition (base and length) of table `table`.
     fn table_def(&mut self, table: u32) -> Result<Value, CompileError> {
         if table as usize >= self.env.module.tables.len() {
             return Err(self.internal("table index out of range"));
@@ -304,6 +314,7 @@ impl Translator<'_, '_> {
             .load(self.pointer, Self::pure_flags(), tables, off))
     }
 
+    /// The current length in elements of the table at `def`.
     fn table_length(&mut self, def: Value) -> Value {
         let flags = self.vm_flags();
         self.b

@@ -140,6 +140,7 @@ fn new_function(
     Ok((func, regions))
 }
 
+/// An internal error (a bug or an unvalidated module) at byte offset `offset`.
 fn internal(what: impl std::fmt::Display, offset: u64) -> CompileError {
     CompileError::Codegen(format!(
         "internal translation error at offset {offset:#x}: {what}"
@@ -282,10 +283,12 @@ impl<'a, 'f> Translator<'a, 'f> {
             .ok_or_else(|| self.internal("type index out of range"))
     }
 
+    /// An internal error at the current operator.
     fn internal(&self, what: impl std::fmt::Display) -> CompileError {
         internal(what, self.offset)
     }
 
+    /// [`CompileError::Unsupported`] at the current operator.
     fn unsupported(&self, what: impl Into<String>) -> CompileError {
         unsupported(what, self.offset)
     }

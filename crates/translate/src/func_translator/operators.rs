@@ -15,6 +15,7 @@ use super::intrinsics::DivOp;
 use crate::CompileError;
 use crate::cl_abi::cl_trap;
 
+/// A unary operator: `$op`.
 macro_rules! unop {
     ($s:ident, $op:ident) => {{
         let a = $s.pop()?;
@@ -23,6 +24,7 @@ macro_rules! unop {
     }};
 }
 
+/// A binary operator: `$op`.
 macro_rules! binop {
     ($s:ident, $op:ident) => {{
         let (a, b) = $s.pop2()?;
@@ -31,6 +33,7 @@ macro_rules! binop {
     }};
 }
 
+/// An integer comparison with condition `$cc`, as an `i32` 0 or 1.
 macro_rules! icmp {
     ($s:ident, $cc:expr) => {{
         let (a, b) = $s.pop2()?;
@@ -40,6 +43,7 @@ macro_rules! icmp {
     }};
 }
 
+/// A conversion to `$ty` by `$op`.
 macro_rules! conv {
     ($s:ident, $op:ident, $ty:expr) => {{
         let a = $s.pop()?;
@@ -49,6 +53,7 @@ macro_rules! conv {
 }
 
 impl Translator<'_, '_> {
+    /// Translates one reachable operator.
     pub(super) fn operator(&mut self, op: Operator<'_>) -> Result<(), CompileError> {
         use Operator as O;
         match op {
@@ -304,6 +309,7 @@ impl Translator<'_, '_> {
         Ok(())
     }
 
+    /// `*.extendN_s`: sign-extends the low `from` bits to `to`.
     fn sign_extend(&mut self, from: Type, to: Type) -> Result<(), CompileError> {
         let x = self.pop()?;
         let narrow = self.b.ins().ireduce(from, x);
@@ -312,6 +318,7 @@ impl Translator<'_, '_> {
         Ok(())
     }
 
+    /// `*.eqz` and `ref.is_null`: 1 if the operand is zero.
     fn eqz(&mut self) -> Result<(), CompileError> {
         let x = self.pop()?;
         let c = self.b.ins().icmp_imm_u(IntCC::Equal, x, 0);
@@ -320,6 +327,7 @@ impl Translator<'_, '_> {
         Ok(())
     }
 
+    /// `*.reinterpret_*`.
     fn bitcast(&mut self, to: Type) -> Result<(), CompileError> {
         let x = self.pop()?;
         let v = self.b.ins().bitcast(to, MemFlagsData::new(), x);
