@@ -77,82 +77,117 @@ impl Arch {
     }
 }
 
-/// CPU feature bits recorded in an AOT file, per architecture. A loader refuses a file that
-/// needs a feature the host lacks.
-pub mod cpu_features {
-    /// x86-64: SSE3.
-    pub const X86_SSE3: u64 = 1 << 0;
-    /// x86-64: SSSE3.
-    pub const X86_SSSE3: u64 = 1 << 1;
-    /// x86-64: SSE4.1.
-    pub const X86_SSE41: u64 = 1 << 2;
-    /// x86-64: SSE4.2.
-    pub const X86_SSE42: u64 = 1 << 3;
-    /// x86-64: POPCNT.
-    pub const X86_POPCNT: u64 = 1 << 4;
-    /// x86-64: AVX.
-    pub const X86_AVX: u64 = 1 << 5;
-    /// x86-64: AVX2.
-    pub const X86_AVX2: u64 = 1 << 6;
-    /// x86-64: BMI1.
-    pub const X86_BMI1: u64 = 1 << 7;
-    /// x86-64: BMI2.
-    pub const X86_BMI2: u64 = 1 << 8;
-    /// x86-64: LZCNT.
-    pub const X86_LZCNT: u64 = 1 << 9;
-    /// x86-64: FMA.
-    pub const X86_FMA: u64 = 1 << 10;
+/// The one table of CPU features aotc records in AOT files: invokes `$mac!` with, per
+/// architecture, one row per feature:
+///
+/// `$(#[doc])* CONST = bit, "name", [cranelift flags], detect;`
+///
+/// - `CONST` and `bit`: the constant of [`cpu_features`] and its bit number (stored in files;
+///   each architecture numbers its own features from 0, so changing a bit changes the format);
+/// - `"name"`: the name `--cpu-features` accepts and `aotc inspect` shows;
+/// - the Cranelift ISA flags that make up the feature (all set: the feature is on; none: the
+///   architecture's baseline, always on);
+/// - `detect`: the name `std`'s runtime detection macro (`is_x86_feature_detected!`,
+///   `is_aarch64_feature_detected!`) knows the feature by, or `_` where `std` has none.
+///
+/// [`cpu_features`] (constants and names), the compiler's flag mapping and the loader's host
+/// detection are all generated from this table.
+#[macro_export]
+macro_rules! foreach_cpu_feature {
+    ($mac:ident) => {
+        $mac! {
+            X86_64 {
+                /// x86-64: SSE3.
+                X86_SSE3 = 0, "sse3", ["has_sse3"], "sse3";
+                /// x86-64: SSSE3.
+                X86_SSSE3 = 1, "ssse3", ["has_ssse3"], "ssse3";
+                /// x86-64: SSE4.1.
+                X86_SSE41 = 2, "sse4.1", ["has_sse41"], "sse4.1";
+                /// x86-64: SSE4.2.
+                X86_SSE42 = 3, "sse4.2", ["has_sse42"], "sse4.2";
+                /// x86-64: POPCNT.
+                X86_POPCNT = 4, "popcnt", ["has_popcnt"], "popcnt";
+                /// x86-64: AVX.
+                X86_AVX = 5, "avx", ["has_avx"], "avx";
+                /// x86-64: AVX2.
+                X86_AVX2 = 6, "avx2", ["has_avx2"], "avx2";
+                /// x86-64: BMI1.
+                X86_BMI1 = 7, "bmi1", ["has_bmi1"], "bmi1";
+                /// x86-64: BMI2.
+                X86_BMI2 = 8, "bmi2", ["has_bmi2"], "bmi2";
+                /// x86-64: LZCNT.
+                X86_LZCNT = 9, "lzcnt", ["has_lzcnt"], "lzcnt";
+                /// x86-64: FMA.
+                X86_FMA = 10, "fma", ["has_fma"], "fma";
+            }
+            Aarch64 {
+                /// AArch64: LSE atomics.
+                ARM64_LSE = 0, "lse", ["has_lse"], "lse";
+                /// AArch64: pointer authentication.
+                ARM64_PAUTH = 1, "pauth", ["has_pauth"], "paca";
+                /// AArch64: FEAT_FP16.
+                ARM64_FP16 = 2, "fp16", ["has_fp16"], "fp16";
+            }
+            Riscv64 {
+                /// RISC-V: the M, A, F and D extensions (RV64G); Cranelift requires all of them.
+                RISCV_G = 0, "g",
+                    ["has_m", "has_a", "has_f", "has_d", "has_zicsr", "has_zifencei"], _;
+                /// RISC-V: compressed instructions (C).
+                RISCV_C = 1, "c", ["has_zca", "has_zcd"], _;
+                /// RISC-V: bit manipulation Zba.
+                RISCV_ZBA = 2, "zba", ["has_zba"], _;
+                /// RISC-V: bit manipulation Zbb.
+                RISCV_ZBB = 3, "zbb", ["has_zbb"], _;
+            }
+            S390x {
+                /// s390x: z14 (arch12) vector enhancements 1; Cranelift's baseline, always on.
+                S390X_ARCH12 = 0, "arch12", [], _;
+                /// s390x: z15 (arch13) miscellaneous extensions 3.
+                S390X_ARCH13 = 1, "arch13", ["has_mie3", "has_vxrs_ext2"], _;
+            }
+        }
+    };
+}
 
-    /// AArch64: LSE atomics.
-    pub const ARM64_LSE: u64 = 1 << 0;
-    /// AArch64: pointer authentication.
-    pub const ARM64_PAUTH: u64 = 1 << 1;
-    /// AArch64: FEAT_FP16.
-    pub const ARM64_FP16: u64 = 1 << 2;
+macro_rules! define_cpu_features {
+    ($( $arch:ident {
+        $( $(#[$doc:meta])* $konst:ident = $bit:literal, $name:literal,
+           [$($flag:literal),*], $detect:tt; )*
+    } )*) => {
+        /// CPU feature bits recorded in an AOT file, per architecture (generated from
+        /// [`foreach_cpu_feature!`]). A loader refuses a file that needs a feature the host
+        /// lacks.
+        pub mod cpu_features {
+            $( $( $(#[$doc])* pub const $konst: u64 = 1 << $bit; )* )*
 
-    /// RISC-V: the M, A, F and D extensions (RV64G); Cranelift requires all of them.
-    pub const RISCV_G: u64 = 1 << 0;
-    /// RISC-V: compressed instructions (C).
-    pub const RISCV_C: u64 = 1 << 1;
-    /// RISC-V: bit manipulation Zba.
-    pub const RISCV_ZBA: u64 = 1 << 2;
-    /// RISC-V: bit manipulation Zbb.
-    pub const RISCV_ZBB: u64 = 1 << 3;
+            /// Names of the feature bits of `arch`, as (name, bit) pairs, as accepted by
+            /// `--cpu-features` (`+name,-name`).
+            pub const fn names(arch: super::Arch) -> &'static [(&'static str, u64)] {
+                match arch {
+                    $( super::Arch::$arch => &[ $( ($name, $konst), )* ], )*
+                }
+            }
+        }
+    };
+}
 
-    /// s390x: z14 (arch12) vector enhancements 1.
-    pub const S390X_ARCH12: u64 = 1 << 0;
-    /// s390x: z15 (arch13) miscellaneous extensions 3.
-    pub const S390X_ARCH13: u64 = 1 << 1;
+foreach_cpu_feature!(define_cpu_features);
 
-    /// Names of the feature bits of `arch`, as (name, bit) pairs, as accepted by
-    /// `--cpu-features` (`+name,-name`).
-    pub const fn names(arch: super::Arch) -> &'static [(&'static str, u64)] {
-        match arch {
-            super::Arch::X86_64 => &[
-                ("sse3", X86_SSE3),
-                ("ssse3", X86_SSSE3),
-                ("sse4.1", X86_SSE41),
-                ("sse4.2", X86_SSE42),
-                ("popcnt", X86_POPCNT),
-                ("avx", X86_AVX),
-                ("avx2", X86_AVX2),
-                ("bmi1", X86_BMI1),
-                ("bmi2", X86_BMI2),
-                ("lzcnt", X86_LZCNT),
-                ("fma", X86_FMA),
-            ],
-            super::Arch::Aarch64 => &[
-                ("lse", ARM64_LSE),
-                ("pauth", ARM64_PAUTH),
-                ("fp16", ARM64_FP16),
-            ],
-            super::Arch::Riscv64 => &[
-                ("g", RISCV_G),
-                ("c", RISCV_C),
-                ("zba", RISCV_ZBA),
-                ("zbb", RISCV_ZBB),
-            ],
-            super::Arch::S390x => &[("arch12", S390X_ARCH12), ("arch13", S390X_ARCH13)],
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_feature_names_and_bits_are_unique_per_arch() {
+        for arch in Arch::ALL {
+            let names = cpu_features::names(arch);
+            for (i, (name, bit)) in names.iter().enumerate() {
+                assert_eq!(bit.count_ones(), 1, "{name}");
+                for (other, other_bit) in &names[i + 1..] {
+                    assert_ne!(name, other);
+                    assert_ne!(bit, other_bit, "{name} and {other}");
+                }
+            }
         }
     }
 }

@@ -465,7 +465,7 @@ fn check_target(name: &str, file: &AotFile<'_>) -> Result<(), LoadError> {
     }
     let missing: Vec<String> = (0..64)
         .map(|bit| 1u64 << bit)
-        .filter(|bit| file.cpu_features() & bit != 0 && !host_has_feature(host, *bit))
+        .filter(|bit| file.cpu_features() & bit != 0 && !sys::cpu_features::host_has_feature(*bit))
         .map(|bit| {
             cpu_features::names(host)
                 .iter()
@@ -484,44 +484,6 @@ fn check_target(name: &str, file: &AotFile<'_>) -> Result<(), LoadError> {
         });
     }
     Ok(())
-}
-
-/// Whether this host has CPU feature `bit` of [`cpu_features`].
-#[cfg(target_arch = "x86_64")]
-fn host_has_feature(_host: Arch, bit: u64) -> bool {
-    use cpu_features::*;
-    match bit {
-        X86_SSE3 => std::is_x86_feature_detected!("sse3"),
-        X86_SSSE3 => std::is_x86_feature_detected!("ssse3"),
-        X86_SSE41 => std::is_x86_feature_detected!("sse4.1"),
-        X86_SSE42 => std::is_x86_feature_detected!("sse4.2"),
-        X86_POPCNT => std::is_x86_feature_detected!("popcnt"),
-        X86_AVX => std::is_x86_feature_detected!("avx"),
-        X86_AVX2 => std::is_x86_feature_detected!("avx2"),
-        X86_BMI1 => std::is_x86_feature_detected!("bmi1"),
-        X86_BMI2 => std::is_x86_feature_detected!("bmi2"),
-        X86_LZCNT => std::is_x86_feature_detected!("lzcnt"),
-        X86_FMA => std::is_x86_feature_detected!("fma"),
-        _ => false,
-    }
-}
-
-/// Whether this host has CPU feature `bit` of [`cpu_features`].
-#[cfg(target_arch = "aarch64")]
-fn host_has_feature(_host: Arch, bit: u64) -> bool {
-    use cpu_features::*;
-    match bit {
-        ARM64_LSE => std::arch::is_aarch64_feature_detected!("lse"),
-        ARM64_PAUTH => std::arch::is_aarch64_feature_detected!("paca"),
-        ARM64_FP16 => std::arch::is_aarch64_feature_detected!("fp16"),
-        _ => false,
-    }
-}
-
-/// Whether this host has CPU feature `bit` (no detection here: only files needing nothing load).
-#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-fn host_has_feature(_host: Arch, _bit: u64) -> bool {
-    false
 }
 
 /// Refuses a file that calls a builtin this runtime lacks or numbers differently, naming it.

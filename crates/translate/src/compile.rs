@@ -11,15 +11,17 @@ use aotc_format::layout::{FLAG_EXPLICIT_BOUNDS_CHECKS, FLAG_INDIRECT_CALLS, FLAG
 use aotc_format::write::{AotModule, FuncType};
 use cranelift_codegen::binemit::Reloc as ClReloc;
 use cranelift_codegen::control::ControlPlane;
-use cranelift_codegen::ir::{self, ExternalName, LibCall};
+use cranelift_codegen::ir::{self, ExternalName};
 use cranelift_codegen::isa::TargetIsa;
 use cranelift_codegen::{Context, FinalizedRelocTarget};
 use rayon::prelude::*;
 use wasmparser::{Validator, WasmFeatures};
 
+use crate::cl_abi;
+use crate::cl_abi::{NS_BUILTIN, NS_FUNC};
 use crate::code_sink::{CodeSink, ObjectSink, TextSink, TrampolineKind};
 use crate::constants::{ConstKinds, ConstTable};
-use crate::func_translator::{self, Env, NS_BUILTIN, NS_FUNC};
+use crate::func_translator::{self, Env};
 use crate::isa::{self, Target};
 use crate::module_env::{self, ModuleInfo};
 use crate::{CompileError, CompileOptions, trampolines};
@@ -70,21 +72,6 @@ pub(crate) struct CompiledCode {
     pub builtins: Vec<Builtin>,
 }
 
-/// The builtin replacing a Cranelift libcall, if there is one.
-fn libcall_builtin(libcall: LibCall) -> Option<Builtin> {
-    Some(match libcall {
-        LibCall::CeilF32 => Builtin::f32_ceil,
-        LibCall::FloorF32 => Builtin::f32_floor,
-        LibCall::TruncF32 => Builtin::f32_trunc,
-        LibCall::NearestF32 => Builtin::f32_nearest,
-        LibCall::CeilF64 => Builtin::f64_ceil,
-        LibCall::FloorF64 => Builtin::f64_floor,
-        LibCall::TruncF64 => Builtin::f64_trunc,
-        LibCall::NearestF64 => Builtin::f64_nearest,
-        _ => return None,
-    })
-}
-
 /// Compiles one IR function with Cranelift.
 pub(crate) fn codegen(
     isa: &dyn TargetIsa,
@@ -120,7 +107,7 @@ pub(crate) fn codegen(
                 }
             }
             FinalizedRelocTarget::ExternalName(ExternalName::LibCall(libcall)) => {
-                match libcall_builtin(*libcall) {
+                match isa::libcall_builtin(*libcall) {
                     Some(b) => CallTarget::Builtin(b),
                     None => {
                         return Err(CompileError::Codegen(format!(
@@ -149,7 +136,7 @@ pub(crate) fn codegen(
     }
     let mut traps = Vec::with_capacity(code.buffer.traps().len());
     for t in code.buffer.traps() {
-        let trap = func_translator::abi_trap(t.code).ok_or_else(|| {
+        let trap = cl_abi::abi_trap(t.code).ok_or_else(|| {
             CompileError::Codegen(format!("{what}: unknown trap code {}", t.code))
         })?;
         traps.push((t.offset, trap));
@@ -216,10 +203,26 @@ fn compile_all<'a>(wasm: &'a [u8], opts: &CompileOptions) -> Result<Compiled<'a>
         intrinsic_calls: func_translator::intrinsic_calls(intrinsics),
         constants: &constants,
     };
-    let isa = &*target.isa;
-    let num_imported = module.num_imported_funcs;
+    let functions = compile_functions(&env, opts.xip)?;
+    let (trampolines, type_trampolines) = compile_trampolines(&module, &target)?;
+    Ok(Compiled {
+        module,
+        target,
+        functions,
+        trampolines,
+        type_trampolines,
+        intrinsics,
+        constants: constants.into_slots(),
+    })
+}
 
-    let results: Vec<Result<CompiledCode, CompileError>> = module
+/// Translates and compiles every defined function, in parallel; in XIP mode a function that
+/// still needs a relocation is an error.
+fn compile_functions(env: &Env<'_>, xip: bool) -> Result<Vec<CompiledCode>, CompileError> {
+    let isa = &*env.target.isa;
+    let num_imported = env.module.num_imported_funcs;
+    let results: Vec<Result<CompiledCode, CompileError>> = env
+        .module
         .bodies
         .par_iter()
         .enumerate()
@@ -227,11 +230,9 @@ fn compile_all<'a>(wasm: &'a [u8], opts: &CompileOptions) -> Result<Compiled<'a>
             let func_index = num_imported + i as u32;
             let what = format!("wasm function {func_index}");
             guarded(&what, || {
-                let (func, builtins) = func_translator::translate(&env, func_index, body)?;
+                let (func, builtins) = func_translator::translate(env, func_index, body)?;
                 let code = codegen(isa, func, builtins, &what)?;
-                if opts.xip
-                    && let Some(r) = code.relocs.first()
-                {
+                if xip && let Some(r) = code.relocs.first() {
                     return Err(CompileError::Codegen(format!(
                         "XIP: {what} needs a {:?} relocation at function offset {:#x} against {} \
                          (XIP text must be relocation-free)",
@@ -242,9 +243,18 @@ fn compile_all<'a>(wasm: &'a [u8], opts: &CompileOptions) -> Result<Compiled<'a>
             })
         })
         .collect();
-    let functions = results.into_iter().collect::<Result<Vec<_>, _>>()?;
+    results.into_iter().collect()
+}
 
-    // One pair of trampolines per distinct signature, in first-use order.
+/// Compiles one pair of trampolines per distinct signature, in first-use order, in parallel;
+/// returns them and, for every type index, the index of its pair (`None`: v128, no
+/// trampolines).
+#[allow(clippy::type_complexity)]
+fn compile_trampolines(
+    module: &ModuleInfo<'_>,
+    target: &Target,
+) -> Result<(Vec<TrampolinePair>, Vec<Option<usize>>), CompileError> {
+    let isa = &*target.isa;
     let mut distinct: BTreeMap<(Vec<u8>, Vec<u8>), usize> = BTreeMap::new();
     let mut unique: Vec<(u32, &FuncType)> = Vec::new();
     let mut type_trampolines = Vec::with_capacity(module.types.len());
@@ -270,8 +280,8 @@ fn compile_all<'a>(wasm: &'a [u8], opts: &CompileOptions) -> Result<Compiled<'a>
             let what = format!("trampolines of type {type_index}");
             guarded(&what, || {
                 let missing = || CompileError::Codegen(format!("{what}: unsupported signature"));
-                let entry = trampolines::entry(&target, type_index, ty).ok_or_else(missing)?;
-                let exit = trampolines::exit(&target, type_index, ty).ok_or_else(missing)?;
+                let entry = trampolines::entry(target, type_index, ty).ok_or_else(missing)?;
+                let exit = trampolines::exit(target, type_index, ty).ok_or_else(missing)?;
                 let entry = codegen(isa, entry, Vec::new(), &what)?;
                 let exit = codegen(isa, exit, Vec::new(), &what)?;
                 if let Some(r) = entry.relocs.first().or(exit.relocs.first()) {
@@ -289,16 +299,7 @@ fn compile_all<'a>(wasm: &'a [u8], opts: &CompileOptions) -> Result<Compiled<'a>
         })
         .collect();
     let trampolines = pairs.into_iter().collect::<Result<Vec<_>, _>>()?;
-
-    Ok(Compiled {
-        module,
-        target,
-        functions,
-        trampolines,
-        type_trampolines,
-        intrinsics,
-        constants: constants.into_slots(),
-    })
+    Ok((trampolines, type_trampolines))
 }
 
 /// Feeds everything to `sink`; returns function bodies and per-type trampoline offsets.
@@ -388,10 +389,7 @@ pub(crate) fn compile_aot(wasm: &[u8], opts: &CompileOptions) -> Result<AotModul
     m.text = text;
     m.traps = std::mem::take(&mut sink.traps);
     m.relocs = std::mem::take(&mut sink.relocs);
-    let mut builtins = std::mem::take(&mut sink.builtins);
-    builtins.sort_by_key(|b| b.index());
-    builtins.dedup();
-    m.builtins = builtins;
+    m.builtins = std::mem::take(&mut sink.builtins);
     m.intrinsics = intrinsics;
     m.constants = constants;
     Ok(m)

@@ -6,7 +6,8 @@ use std::str::FromStr;
 use aotc_abi::intrinsics::IntrinsicSet;
 use aotc_abi::target::cpu_features as bits;
 use aotc_abi::{Arch, Builtin};
-use cranelift_codegen::isa::{self, CallConv, OwnedTargetIsa};
+use cranelift_codegen::ir::LibCall;
+use cranelift_codegen::isa::{self, CallConv, OwnedTargetIsa, TargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
 use target_lexicon::Triple;
 
@@ -29,18 +30,28 @@ pub(crate) struct Target {
     pub native_rounding: bool,
 }
 
-/// The rounding builtins (Cranelift lowers `ceil`, `floor`, `trunc` and `nearest` to libcalls
-/// when the ISA cannot round natively).
-const ROUNDING: [Builtin; 8] = [
-    Builtin::f32_ceil,
-    Builtin::f32_floor,
-    Builtin::f32_trunc,
-    Builtin::f32_nearest,
-    Builtin::f64_ceil,
-    Builtin::f64_floor,
-    Builtin::f64_trunc,
-    Builtin::f64_nearest,
+/// The operations Cranelift lowers to a libcall when the ISA cannot round natively (`ceil`,
+/// `floor`, `trunc` and `nearest`), with the builtin that replaces each libcall. The one
+/// definition of the rounding set: [`Target::forced_intrinsics`] forces these builtins and
+/// [`libcall_builtin`] resolves a libcall Cranelift emitted anyway.
+const ROUNDING_LIBCALLS: [(LibCall, Builtin); 8] = [
+    (LibCall::CeilF32, Builtin::f32_ceil),
+    (LibCall::FloorF32, Builtin::f32_floor),
+    (LibCall::TruncF32, Builtin::f32_trunc),
+    (LibCall::NearestF32, Builtin::f32_nearest),
+    (LibCall::CeilF64, Builtin::f64_ceil),
+    (LibCall::FloorF64, Builtin::f64_floor),
+    (LibCall::TruncF64, Builtin::f64_trunc),
+    (LibCall::NearestF64, Builtin::f64_nearest),
 ];
+
+/// The builtin replacing a Cranelift libcall, if there is one.
+pub(crate) fn libcall_builtin(libcall: LibCall) -> Option<Builtin> {
+    ROUNDING_LIBCALLS
+        .iter()
+        .find(|(l, _)| *l == libcall)
+        .map(|&(_, b)| b)
+}
 
 impl Target {
     /// The default calling convention of the target (wasm functions, builtins, trampolines).
@@ -55,7 +66,7 @@ impl Target {
     pub fn forced_intrinsics(&self) -> IntrinsicSet {
         let mut set = IntrinsicSet::EMPTY;
         if !self.native_rounding {
-            for b in ROUNDING {
+            for (_, b) in ROUNDING_LIBCALLS {
                 set.insert_builtin(b);
             }
         }
@@ -92,137 +103,25 @@ struct Feature {
     flags: &'static [&'static str],
 }
 
-const X86_FEATURES: &[Feature] = &[
-    Feature {
-        name: "sse3",
-        bit: bits::X86_SSE3,
-        flags: &["has_sse3"],
-    },
-    Feature {
-        name: "ssse3",
-        bit: bits::X86_SSSE3,
-        flags: &["has_ssse3"],
-    },
-    Feature {
-        name: "sse4.1",
-        bit: bits::X86_SSE41,
-        flags: &["has_sse41"],
-    },
-    Feature {
-        name: "sse4.2",
-        bit: bits::X86_SSE42,
-        flags: &["has_sse42"],
-    },
-    Feature {
-        name: "popcnt",
-        bit: bits::X86_POPCNT,
-        flags: &["has_popcnt"],
-    },
-    Feature {
-        name: "avx",
-        bit: bits::X86_AVX,
-        flags: &["has_avx"],
-    },
-    Feature {
-        name: "avx2",
-        bit: bits::X86_AVX2,
-        flags: &["has_avx2"],
-    },
-    Feature {
-        name: "bmi1",
-        bit: bits::X86_BMI1,
-        flags: &["has_bmi1"],
-    },
-    Feature {
-        name: "bmi2",
-        bit: bits::X86_BMI2,
-        flags: &["has_bmi2"],
-    },
-    Feature {
-        name: "lzcnt",
-        bit: bits::X86_LZCNT,
-        flags: &["has_lzcnt"],
-    },
-    Feature {
-        name: "fma",
-        bit: bits::X86_FMA,
-        flags: &["has_fma"],
-    },
-];
-
-const ARM64_FEATURES: &[Feature] = &[
-    Feature {
-        name: "lse",
-        bit: bits::ARM64_LSE,
-        flags: &["has_lse"],
-    },
-    Feature {
-        name: "pauth",
-        bit: bits::ARM64_PAUTH,
-        flags: &["has_pauth"],
-    },
-    Feature {
-        name: "fp16",
-        bit: bits::ARM64_FP16,
-        flags: &["has_fp16"],
-    },
-];
-
-/// The extensions making up RV64G, all required by Cranelift.
-const RISCV_G_FLAGS: &[&str] = &[
-    "has_m",
-    "has_a",
-    "has_f",
-    "has_d",
-    "has_zicsr",
-    "has_zifencei",
-];
-
-const RISCV_FEATURES: &[Feature] = &[
-    Feature {
-        name: "g",
-        bit: bits::RISCV_G,
-        flags: RISCV_G_FLAGS,
-    },
-    Feature {
-        name: "c",
-        bit: bits::RISCV_C,
-        flags: &["has_zca", "has_zcd"],
-    },
-    Feature {
-        name: "zba",
-        bit: bits::RISCV_ZBA,
-        flags: &["has_zba"],
-    },
-    Feature {
-        name: "zbb",
-        bit: bits::RISCV_ZBB,
-        flags: &["has_zbb"],
-    },
-];
-
-const S390X_FEATURES: &[Feature] = &[
-    // z14 is Cranelift's baseline: always on.
-    Feature {
-        name: "arch12",
-        bit: bits::S390X_ARCH12,
-        flags: &[],
-    },
-    Feature {
-        name: "arch13",
-        bit: bits::S390X_ARCH13,
-        flags: &["has_mie3", "has_vxrs_ext2"],
-    },
-];
-
-fn features(arch: Arch) -> &'static [Feature] {
-    match arch {
-        Arch::X86_64 => X86_FEATURES,
-        Arch::Aarch64 => ARM64_FEATURES,
-        Arch::Riscv64 => RISCV_FEATURES,
-        Arch::S390x => S390X_FEATURES,
-    }
+macro_rules! define_feature_tables {
+    ($( $arch:ident {
+        $( $(#[$doc:meta])* $konst:ident = $bit:literal, $name:literal,
+           [$($flag:literal),*], $detect:tt; )*
+    } )*) => {
+        /// The recordable features of `arch`, from [`aotc_abi::foreach_cpu_feature!`].
+        fn features(arch: Arch) -> &'static [Feature] {
+            match arch {
+                $( Arch::$arch => &[ $( Feature {
+                    name: $name,
+                    bit: bits::$konst,
+                    flags: &[$($flag),*],
+                }, )* ], )*
+            }
+        }
+    };
 }
+
+aotc_abi::foreach_cpu_feature!(define_feature_tables);
 
 /// The triple Cranelift is given, and the short one recorded in AOT files.
 fn triples(arch: Arch) -> (&'static str, &'static str) {
@@ -298,10 +197,10 @@ fn parse_switches(arch: Arch, list: &[String]) -> Result<Vec<Switch<'static>>, C
             )));
         };
         if !enable && feature.bit == bits::RISCV_G && arch == Arch::Riscv64 {
-            return Err(target_err(
-                "riscv64 needs the full G extension set (m, a, f, d, zicsr, zifencei); \
-                 it cannot be disabled",
-            ));
+            return Err(target_err(format!(
+                "riscv64 needs the full G extension set ({}); it cannot be disabled",
+                riscv_g_extensions().join(", ")
+            )));
         }
         if !enable && feature.flags.is_empty() {
             return Err(target_err(format!(
@@ -325,9 +224,32 @@ pub(crate) fn target(opts: &CompileOptions) -> Result<Target, CompileError> {
     let (cl_triple, triple_name) = triples(arch);
     let flags = shared_flags(opts)?;
     let switches = parse_switches(arch, &opts.cpu_features)?;
-
     let cpu = opts.cpu.as_deref().map(str::trim).filter(|c| !c.is_empty());
-    let (mut builder, cpu_name) = match cpu {
+    let (builder, cpu_name) = cpu_builder(arch, cl_triple, cpu)?;
+    let isa = build_isa(arch, builder, &flags, &switches)?;
+    let cpu_features = recorded_features(arch, &*isa)?;
+    let native_rounding = match arch {
+        Arch::X86_64 => cpu_features & bits::X86_SSE41 != 0,
+        Arch::Aarch64 | Arch::Riscv64 | Arch::S390x => true,
+    };
+    Ok(Target {
+        isa,
+        arch,
+        triple_name,
+        cpu_name,
+        cpu_features,
+        native_rounding,
+    })
+}
+
+/// The ISA builder for CPU `cpu` (a preset, `generic`, `native` or none) and the CPU name
+/// recorded in the file.
+fn cpu_builder(
+    arch: Arch,
+    cl_triple: &str,
+    cpu: Option<&str>,
+) -> Result<(isa::Builder, String), CompileError> {
+    match cpu {
         Some("native") => {
             if Arch::host() != Some(arch) {
                 return Err(target_err(format!(
@@ -337,9 +259,9 @@ pub(crate) fn target(opts: &CompileOptions) -> Result<Target, CompileError> {
             }
             let b = cranelift_native::builder_with_options(true)
                 .map_err(|e| target_err(format!("host cpu detection: {e}")))?;
-            (b, "native".to_string())
+            Ok((b, "native".to_string()))
         }
-        Some("generic") | None => (lookup(cl_triple)?, String::new()),
+        Some("generic") | None => Ok((lookup(cl_triple)?, String::new())),
         Some(name) => {
             let mut b = lookup(cl_triple)?;
             if name.starts_with("has_") || b.enable(name).is_err() {
@@ -349,11 +271,20 @@ pub(crate) fn target(opts: &CompileOptions) -> Result<Target, CompileError> {
                     arch.name()
                 )));
             }
-            (b, name.to_string())
+            Ok((b, name.to_string()))
         }
-    };
+    }
+}
 
-    for s in &switches {
+/// The ISA with the feature switches applied, and every flag the AOT file cannot record
+/// turned off.
+fn build_isa(
+    arch: Arch,
+    mut builder: isa::Builder,
+    flags: &settings::Flags,
+    switches: &[Switch<'_>],
+) -> Result<OwnedTargetIsa, CompileError> {
+    for s in switches {
         for flag in s.feature.flags {
             let value = if s.enable { "true" } else { "false" };
             builder
@@ -366,7 +297,7 @@ pub(crate) fn target(opts: &CompileOptions) -> Result<Target, CompileError> {
         b.finish(flags.clone())
             .map_err(|e| target_err(format!("cranelift rejects the target: {e}")))
     };
-    let mut isa = build(&builder)?;
+    let isa = build(&builder)?;
 
     // Presets and host detection may enable flags the AOT file cannot record (so a loader
     // could not check them): turn those off.
@@ -382,10 +313,12 @@ pub(crate) fn target(opts: &CompileOptions) -> Result<Target, CompileError> {
             rebuild = true;
         }
     }
-    if rebuild {
-        isa = build(&builder)?;
-    }
+    if rebuild { build(&builder) } else { Ok(isa) }
+}
 
+/// The `cpu_features` bits of the features whose flags `isa` has all enabled; fails when
+/// riscv64 lacks part of G.
+fn recorded_features(arch: Arch, isa: &dyn TargetIsa) -> Result<u64, CompileError> {
     let enabled: Vec<&'static str> = isa
         .isa_flags()
         .iter()
@@ -399,29 +332,25 @@ pub(crate) fn target(opts: &CompileOptions) -> Result<Target, CompileError> {
         }
     }
     if arch == Arch::Riscv64 && cpu_features & bits::RISCV_G == 0 {
-        let missing: Vec<&str> = RISCV_G_FLAGS
-            .iter()
-            .filter(|f| !enabled.contains(f))
-            .map(|f| f.trim_start_matches("has_"))
+        let missing: Vec<&str> = riscv_g_extensions()
+            .into_iter()
+            .filter(|ext| !enabled.iter().any(|f| f.strip_prefix("has_") == Some(ext)))
             .collect();
         return Err(target_err(format!(
             "riscv64 needs the G extensions; missing: {}",
             missing.join(", ")
         )));
     }
-    let native_rounding = match arch {
-        Arch::X86_64 => cpu_features & bits::X86_SSE41 != 0,
-        Arch::Aarch64 | Arch::Riscv64 | Arch::S390x => true,
-    };
+    Ok(cpu_features)
+}
 
-    Ok(Target {
-        isa,
-        arch,
-        triple_name,
-        cpu_name,
-        cpu_features,
-        native_rounding,
-    })
+/// The extensions making up riscv64's G feature (Cranelift flag names without `has_`).
+fn riscv_g_extensions() -> Vec<&'static str> {
+    features(Arch::Riscv64)
+        .iter()
+        .filter(|f| f.bit == bits::RISCV_G)
+        .flat_map(|f| f.flags.iter().map(|flag| flag.trim_start_matches("has_")))
+        .collect()
 }
 
 fn lookup(triple: &str) -> Result<isa::Builder, CompileError> {
@@ -437,18 +366,6 @@ mod tests {
         CompileOptions {
             arch,
             ..CompileOptions::default()
-        }
-    }
-
-    #[test]
-    fn feature_tables_match_abi_names() {
-        for arch in Arch::ALL {
-            let names = bits::names(arch);
-            assert_eq!(names.len(), features(arch).len());
-            for (f, (name, bit)) in features(arch).iter().zip(names) {
-                assert_eq!(f.name, *name);
-                assert_eq!(f.bit, *bit);
-            }
         }
     }
 

@@ -23,6 +23,7 @@
 //! module's constant table. Operations Cranelift would lower to a libcall on the target (float
 //! rounding on x86-64 without SSE4.1) are always intrinsics, so XIP text stays relocation-free.
 
+mod cl_abi;
 mod code_sink;
 mod compile;
 mod constants;

@@ -8,8 +8,9 @@ use aotc_format::write::{
     SegmentPlacement, Table,
 };
 use wasmparser::{
-    ConstExpr, DataKind, ElementItems, ElementKind, ExternalKind, FunctionBody, Operator, Parser,
-    Payload, RefType, TableInit, TypeRef,
+    ConstExpr, Data, DataKind, Element, ElementItems, ElementKind, ExportSectionReader,
+    ExternalKind, FunctionBody, GlobalSectionReader, ImportSectionReader, Operator, Parser,
+    Payload, RefType, TableInit, TableSectionReader, TypeRef, TypeSectionReader,
 };
 
 use crate::{CompileError, unsupported};
@@ -184,69 +185,8 @@ pub(crate) fn parse(wasm: &[u8]) -> Result<ModuleInfo<'_>, CompileError> {
     };
     for payload in Parser::new(0).parse_all(wasm) {
         match payload? {
-            Payload::TypeSection(reader) => {
-                let offset = reader.range().start;
-                for ty in reader.into_iter_err_on_gc_types() {
-                    let ty = ty?;
-                    let params = ty
-                        .params()
-                        .iter()
-                        .map(|t| val_type(*t, offset))
-                        .collect::<Result<_, _>>()?;
-                    let results = ty
-                        .results()
-                        .iter()
-                        .map(|t| val_type(*t, offset))
-                        .collect::<Result<_, _>>()?;
-                    m.types.push(FuncType {
-                        params,
-                        results,
-                        entry_trampoline: None,
-                        exit_trampoline: None,
-                    });
-                }
-            }
-            Payload::ImportSection(reader) => {
-                let offset = reader.range().start;
-                for import in reader.into_imports() {
-                    let import = import?;
-                    let (kind, index) = match import.ty {
-                        TypeRef::Func(type_index) => {
-                            m.functions.push(Function {
-                                type_index,
-                                body: None,
-                            });
-                            m.num_imported_funcs += 1;
-                            (ExternKind::Func, m.functions.len() - 1)
-                        }
-                        TypeRef::Table(ty) => {
-                            m.tables.push(table(&ty, true, offset)?);
-                            (ExternKind::Table, m.tables.len() - 1)
-                        }
-                        TypeRef::Memory(ty) => {
-                            m.memories.push(memory(&ty, true, offset)?);
-                            (ExternKind::Memory, m.memories.len() - 1)
-                        }
-                        TypeRef::Global(ty) => {
-                            m.globals.push(Global {
-                                val_type: val_type(ty.content_type, offset)?,
-                                mutable: ty.mutable,
-                                init: None,
-                            });
-                            (ExternKind::Global, m.globals.len() - 1)
-                        }
-                        other => {
-                            return Err(unsupported(format!("import of {other:?}"), offset));
-                        }
-                    };
-                    m.imports.push(Import {
-                        module: import.module.to_string(),
-                        name: import.name.to_string(),
-                        kind,
-                        index: index_u32(index, offset)?,
-                    });
-                }
-            }
+            Payload::TypeSection(reader) => m.add_types(reader)?,
+            Payload::ImportSection(reader) => m.add_imports(reader)?,
             Payload::FunctionSection(reader) => {
                 for type_index in reader {
                     m.functions.push(Function {
@@ -255,100 +195,24 @@ pub(crate) fn parse(wasm: &[u8]) -> Result<ModuleInfo<'_>, CompileError> {
                     });
                 }
             }
-            Payload::TableSection(reader) => {
-                let offset = reader.range().start;
-                for t in reader {
-                    let t = t?;
-                    if let TableInit::Expr(_) = t.init {
-                        return Err(unsupported("table initialiser expressions", offset));
-                    }
-                    m.tables.push(table(&t.ty, false, offset)?);
-                }
-            }
+            Payload::TableSection(reader) => m.add_tables(reader)?,
             Payload::MemorySection(reader) => {
                 let offset = reader.range().start;
                 for ty in reader {
                     m.memories.push(memory(&ty?, false, offset)?);
                 }
             }
-            Payload::GlobalSection(reader) => {
-                let offset = reader.range().start;
-                for g in reader {
-                    let g = g?;
-                    m.globals.push(Global {
-                        val_type: val_type(g.ty.content_type, offset)?,
-                        mutable: g.ty.mutable,
-                        init: Some(const_value(&g.init_expr)?),
-                    });
-                }
-            }
-            Payload::ExportSection(reader) => {
-                let offset = reader.range().start;
-                for e in reader {
-                    let e = e?;
-                    m.exports.push(Export {
-                        name: e.name.to_string(),
-                        kind: extern_kind(e.kind, offset)?,
-                        index: e.index,
-                    });
-                }
-            }
+            Payload::GlobalSection(reader) => m.add_globals(reader)?,
+            Payload::ExportSection(reader) => m.add_exports(reader)?,
             Payload::StartSection { func, .. } => m.start = Some(func),
             Payload::ElementSection(reader) => {
                 for e in reader {
-                    let e = e?;
-                    let offset = e.range.start;
-                    let placement = match e.kind {
-                        ElementKind::Passive => SegmentPlacement::Passive,
-                        ElementKind::Declared => SegmentPlacement::Declared,
-                        ElementKind::Active {
-                            table_index,
-                            offset_expr,
-                        } => SegmentPlacement::Active {
-                            index: table_index.unwrap_or(0),
-                            offset: const_value(&offset_expr)?,
-                        },
-                    };
-                    let (elem_type, items) = match e.items {
-                        ElementItems::Functions(funcs) => {
-                            let items = funcs
-                                .into_iter()
-                                .map(|f| f.map(ConstValue::RefFunc))
-                                .collect::<Result<Vec<_>, _>>()?;
-                            (ValType::FuncRef, items)
-                        }
-                        ElementItems::Expressions(ty, exprs) => {
-                            let mut items = Vec::new();
-                            for expr in exprs {
-                                items.push(const_value(&expr?)?);
-                            }
-                            (ref_type(ty, offset)?, items)
-                        }
-                    };
-                    m.elements.push(ElementSegment {
-                        placement,
-                        elem_type,
-                        items,
-                    });
+                    m.elements.push(element_segment(e?)?);
                 }
             }
             Payload::DataSection(reader) => {
                 for d in reader {
-                    let d = d?;
-                    let placement = match d.kind {
-                        DataKind::Passive => SegmentPlacement::Passive,
-                        DataKind::Active {
-                            memory_index,
-                            offset_expr,
-                        } => SegmentPlacement::Active {
-                            index: memory_index,
-                            offset: const_value(&offset_expr)?,
-                        },
-                    };
-                    m.data.push(DataSegment {
-                        placement,
-                        bytes: d.data.to_vec(),
-                    });
+                    m.data.push(data_segment(d?)?);
                 }
             }
             Payload::CodeSectionEntry(body) => m.bodies.push(body),
@@ -366,6 +230,170 @@ pub(crate) fn parse(wasm: &[u8]) -> Result<ModuleInfo<'_>, CompileError> {
         });
     }
     Ok(m)
+}
+
+impl ModuleInfo<'_> {
+    /// The type section: function types.
+    fn add_types(&mut self, reader: TypeSectionReader<'_>) -> Result<(), CompileError> {
+        let offset = reader.range().start;
+        let val_types = |types: &[wasmparser::ValType]| {
+            types
+                .iter()
+                .map(|t| val_type(*t, offset))
+                .collect::<Result<Vec<_>, _>>()
+        };
+        for ty in reader.into_iter_err_on_gc_types() {
+            let ty = ty?;
+            self.types.push(FuncType {
+                params: val_types(ty.params())?,
+                results: val_types(ty.results())?,
+                entry_trampoline: None,
+                exit_trampoline: None,
+            });
+        }
+        Ok(())
+    }
+
+    /// The import section: imported functions, tables, memories and globals, first in their
+    /// index spaces.
+    fn add_imports(&mut self, reader: ImportSectionReader<'_>) -> Result<(), CompileError> {
+        let offset = reader.range().start;
+        for import in reader.into_imports() {
+            let import = import?;
+            let (kind, index) = match import.ty {
+                TypeRef::Func(type_index) => {
+                    self.functions.push(Function {
+                        type_index,
+                        body: None,
+                    });
+                    self.num_imported_funcs += 1;
+                    (ExternKind::Func, self.functions.len() - 1)
+                }
+                TypeRef::Table(ty) => {
+                    self.tables.push(table(&ty, true, offset)?);
+                    (ExternKind::Table, self.tables.len() - 1)
+                }
+                TypeRef::Memory(ty) => {
+                    self.memories.push(memory(&ty, true, offset)?);
+                    (ExternKind::Memory, self.memories.len() - 1)
+                }
+                TypeRef::Global(ty) => {
+                    self.globals.push(Global {
+                        val_type: val_type(ty.content_type, offset)?,
+                        mutable: ty.mutable,
+                        init: None,
+                    });
+                    (ExternKind::Global, self.globals.len() - 1)
+                }
+                other => {
+                    return Err(unsupported(format!("import of {other:?}"), offset));
+                }
+            };
+            self.imports.push(Import {
+                module: import.module.to_string(),
+                name: import.name.to_string(),
+                kind,
+                index: index_u32(index, offset)?,
+            });
+        }
+        Ok(())
+    }
+
+    /// The table section: defined tables.
+    fn add_tables(&mut self, reader: TableSectionReader<'_>) -> Result<(), CompileError> {
+        let offset = reader.range().start;
+        for t in reader {
+            let t = t?;
+            if let TableInit::Expr(_) = t.init {
+                return Err(unsupported("table initialiser expressions", offset));
+            }
+            self.tables.push(table(&t.ty, false, offset)?);
+        }
+        Ok(())
+    }
+
+    /// The global section: defined globals with their initialisers.
+    fn add_globals(&mut self, reader: GlobalSectionReader<'_>) -> Result<(), CompileError> {
+        let offset = reader.range().start;
+        for g in reader {
+            let g = g?;
+            self.globals.push(Global {
+                val_type: val_type(g.ty.content_type, offset)?,
+                mutable: g.ty.mutable,
+                init: Some(const_value(&g.init_expr)?),
+            });
+        }
+        Ok(())
+    }
+
+    /// The export section.
+    fn add_exports(&mut self, reader: ExportSectionReader<'_>) -> Result<(), CompileError> {
+        let offset = reader.range().start;
+        for e in reader {
+            let e = e?;
+            self.exports.push(Export {
+                name: e.name.to_string(),
+                kind: extern_kind(e.kind, offset)?,
+                index: e.index,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// One element segment: its placement and items.
+fn element_segment(e: Element<'_>) -> Result<ElementSegment, CompileError> {
+    let offset = e.range.start;
+    let placement = match e.kind {
+        ElementKind::Passive => SegmentPlacement::Passive,
+        ElementKind::Declared => SegmentPlacement::Declared,
+        ElementKind::Active {
+            table_index,
+            offset_expr,
+        } => SegmentPlacement::Active {
+            index: table_index.unwrap_or(0),
+            offset: const_value(&offset_expr)?,
+        },
+    };
+    let (elem_type, items) = match e.items {
+        ElementItems::Functions(funcs) => {
+            let items = funcs
+                .into_iter()
+                .map(|f| f.map(ConstValue::RefFunc))
+                .collect::<Result<Vec<_>, _>>()?;
+            (ValType::FuncRef, items)
+        }
+        ElementItems::Expressions(ty, exprs) => {
+            let mut items = Vec::new();
+            for expr in exprs {
+                items.push(const_value(&expr?)?);
+            }
+            (ref_type(ty, offset)?, items)
+        }
+    };
+    Ok(ElementSegment {
+        placement,
+        elem_type,
+        items,
+    })
+}
+
+/// One data segment: its placement and bytes.
+fn data_segment(d: Data<'_>) -> Result<DataSegment, CompileError> {
+    let placement = match d.kind {
+        DataKind::Passive => SegmentPlacement::Passive,
+        DataKind::Active {
+            memory_index,
+            offset_expr,
+        } => SegmentPlacement::Active {
+            index: memory_index,
+            offset: const_value(&offset_expr)?,
+        },
+    };
+    Ok(DataSegment {
+        placement,
+        bytes: d.data.to_vec(),
+    })
 }
 
 fn index_u32(index: usize, offset: u64) -> Result<u32, CompileError> {

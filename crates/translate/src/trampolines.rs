@@ -12,11 +12,8 @@ use cranelift_codegen::ir::{
 };
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 
-use crate::func_translator::wasm_signature;
+use crate::cl_abi::{NS_TRAMPOLINE, wasm_signature};
 use crate::isa::Target;
-
-/// Namespace of trampoline function names (only used in IR dumps).
-const NS_TRAMPOLINE: u32 = 2;
 
 fn slot_offset(i: usize) -> i32 {
     // Types have at most a few thousand values (validator limits), so this fits.

@@ -2,6 +2,7 @@
 //! signals, alternate signal stacks, stack bounds, setjmp/longjmp) lives below this module, so
 //! the rest of the crate is platform independent.
 
+pub(crate) mod cpu_features;
 #[cfg(unix)]
 mod unix;
 #[cfg(unix)]

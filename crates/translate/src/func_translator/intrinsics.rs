@@ -1,0 +1,331 @@
+//! Intrinsic routing: which operations are compiled as calls to the intrinsic library (by
+//! builtin index, from the compilation's [`IntrinsicSet`]), with the trapping checks kept in
+//! the compiled code (division by zero and overflow, invalid float-to-int conversions), float
+//! comparisons through `f32_cmp`/`f64_cmp`, and `*.const` operands loaded from the constant
+//! table (`constop`).
+
+use aotc_abi::builtins::BUILTIN_COUNT;
+use aotc_abi::intrinsics::{FloatCmp, IntrinsicSet};
+use aotc_abi::{Builtin, TrapCode};
+use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
+use cranelift_codegen::ir::immediates::{Ieee32, Ieee64};
+use cranelift_codegen::ir::types::{F32, F64, I32};
+use cranelift_codegen::ir::{InstBuilder, Type, Value};
+use cranelift_frontend::FunctionBuilder;
+use wasmparser::Operator;
+
+use super::Translator;
+use crate::CompileError;
+use crate::cl_abi::cl_trap;
+
+/// The builtins whose operations `set` compiles as calls, by builtin index.
+pub(crate) fn intrinsic_calls(set: IntrinsicSet) -> [bool; BUILTIN_COUNT] {
+    let mut calls = [false; BUILTIN_COUNT];
+    for b in Builtin::ALL {
+        calls[b.index() as usize] = set.calls(*b);
+    }
+    calls
+}
+
+/// A unary operator: a call to the intrinsic `$builtin` when enabled, else `$op`.
+macro_rules! unop_via {
+    ($s:ident, $builtin:expr, $op:ident) => {{
+        let a = $s.pop()?;
+        let v = if $s.calls($builtin) {
+            $s.call_value($builtin, &[a])?
+        } else {
+            $s.b.ins().$op(a)
+        };
+        $s.stack.push(v);
+    }};
+}
+
+/// A binary operator: a call to the intrinsic `$builtin` when enabled, else `$op`.
+macro_rules! binop_via {
+    ($s:ident, $builtin:expr, $op:ident) => {{
+        let (a, b) = $s.pop2()?;
+        let v = if $s.calls($builtin) {
+            $s.call_value($builtin, &[a, b])?
+        } else {
+            $s.b.ins().$op(a, b)
+        };
+        $s.stack.push(v);
+    }};
+}
+
+/// A conversion to `$ty`: a call to the intrinsic `$builtin` when enabled, else `$op`.
+macro_rules! conv_via {
+    ($s:ident, $builtin:expr, $op:ident, $ty:expr) => {{
+        let a = $s.pop()?;
+        let v = if $s.calls($builtin) {
+            $s.call_value($builtin, &[a])?
+        } else {
+            $s.b.ins().$op($ty, a)
+        };
+        $s.stack.push(v);
+    }};
+}
+
+/// Integer division and remainder operators.
+#[derive(Copy, Clone)]
+pub(super) enum DivOp {
+    DivS,
+    DivU,
+    RemS,
+    RemU,
+}
+
+/// The inputs a float-to-int truncation accepts and the bounds it saturates to.
+struct TruncRange {
+    /// In range: `x > lo` (or `x >= lo`, see `below`) and `x < hi`.
+    lo: f64,
+    hi: f64,
+    /// The comparison of `x` with `lo` that means "below the range".
+    below: FloatCmp,
+    /// The integer's minimum and maximum (low bits of the integer type).
+    min: u64,
+    max: u64,
+}
+
+impl TruncRange {
+    /// The range of a truncation from `float` to the `signed` or unsigned integer `int`.
+    fn new(float: Type, int: Type, signed: bool) -> TruncRange {
+        let bits = int.bits();
+        // In range: lo <= x (lo_inclusive) or lo < x, and x < hi.
+        let (lo, lo_inclusive, hi) = if signed {
+            let min = -(2f64.powi(bits as i32 - 1));
+            if float == F64 && int == I32 {
+                // Doubles between MIN - 1 and MIN truncate to MIN.
+                (min - 1.0, false, -min)
+            } else {
+                // The float just below MIN is more than 1 below it.
+                (min, true, -min)
+            }
+        } else {
+            (-1.0, false, 2f64.powi(bits as i32))
+        };
+        let (min, max) = if signed {
+            (1u64 << (bits - 1), (1u64 << (bits - 1)) - 1)
+        } else {
+            (0, u64::MAX >> (64 - bits))
+        };
+        let below = if lo_inclusive {
+            FloatCmp::Lt
+        } else {
+            FloatCmp::Le
+        };
+        TruncRange {
+            lo,
+            hi,
+            below,
+            min,
+            max,
+        }
+    }
+}
+
+impl Translator<'_, '_> {
+    /// Whether the operation of `b`'s intrinsic is compiled as a call.
+    pub(super) fn calls(&self, b: Builtin) -> bool {
+        self.env.intrinsic_calls[b.index() as usize]
+    }
+
+    /// An integer constant of type `ty` (I32 or I64) with the low bits of `bits`.
+    fn int_const(&mut self, ty: Type, bits: u64) -> Value {
+        if ty == I32 {
+            self.b.ins().iconst(I32, i64::from(bits as u32))
+        } else {
+            self.b.ins().iconst(ty, bits as i64)
+        }
+    }
+
+    /// A float constant of type `ty` (F32 or F64) with value `v` (exact in both types here).
+    fn float_const(&mut self, ty: Type, v: f64) -> Value {
+        if ty == F32 {
+            self.b
+                .ins()
+                .f32const(Ieee32::with_bits((v as f32).to_bits()))
+        } else {
+            self.b.ins().f64const(Ieee64::with_bits(v.to_bits()))
+        }
+    }
+
+    /// The wasm float comparison `cond` of `a` and `b` as a truth value (non-zero: holds), by
+    /// `f32_cmp`/`f64_cmp` when that intrinsic is enabled, else by a native `fcmp`.
+    fn float_cond(&mut self, cond: FloatCmp, a: Value, b: Value) -> Result<Value, CompileError> {
+        let builtin = if self.b.func.dfg.value_type(a) == F32 {
+            Builtin::f32_cmp
+        } else {
+            Builtin::f64_cmp
+        };
+        if self.calls(builtin) {
+            let code = self.iconst32(cond as i32);
+            return self.call_value(builtin, &[code, a, b]);
+        }
+        let cc = match cond {
+            FloatCmp::Eq => FloatCC::Equal,
+            FloatCmp::Ne => FloatCC::NotEqual,
+            FloatCmp::Lt => FloatCC::LessThan,
+            FloatCmp::Gt => FloatCC::GreaterThan,
+            FloatCmp::Le => FloatCC::LessThanOrEqual,
+            FloatCmp::Ge => FloatCC::GreaterThanOrEqual,
+        };
+        Ok(self.b.ins().fcmp(cc, a, b))
+    }
+
+    /// `f32.eq` ... `f64.ge`: pushes 1 or 0 (i32).
+    pub(super) fn float_compare(&mut self, cond: FloatCmp) -> Result<(), CompileError> {
+        let (a, b) = self.pop2()?;
+        let c = self.float_cond(cond, a, b)?;
+        let v = if self.b.func.dfg.value_type(c) == I32 {
+            c
+        } else {
+            self.b.ins().uextend(I32, c)
+        };
+        self.stack.push(v);
+        Ok(())
+    }
+
+    /// A float-to-int truncation to `int` (trapping, or saturating with `sat`), through the
+    /// raw intrinsic `b` when enabled: NaN and out-of-range inputs are handled here, by float
+    /// comparisons, and only in-range values reach the intrinsic.
+    pub(super) fn float_to_int(
+        &mut self,
+        b: Builtin,
+        int: Type,
+        signed: bool,
+        sat: bool,
+    ) -> Result<(), CompileError> {
+        let x = self.pop()?;
+        let v = if !self.calls(b) {
+            let ins = self.b.ins();
+            match (signed, sat) {
+                (true, false) => ins.fcvt_to_sint(int, x),
+                (false, false) => ins.fcvt_to_uint(int, x),
+                (true, true) => ins.fcvt_to_sint_sat(int, x),
+                (false, true) => ins.fcvt_to_uint_sat(int, x),
+            }
+        } else {
+            let float = self.b.func.dfg.value_type(x);
+            let range = TruncRange::new(float, int, signed);
+            if sat {
+                self.saturating_float_to_int(b, x, int, &range)?
+            } else {
+                self.trapping_float_to_int(b, x, &range)?
+            }
+        };
+        self.stack.push(v);
+        Ok(())
+    }
+
+    /// `x` converted by intrinsic `b` after trapping on NaN and out-of-range inputs.
+    fn trapping_float_to_int(
+        &mut self,
+        b: Builtin,
+        x: Value,
+        range: &TruncRange,
+    ) -> Result<Value, CompileError> {
+        let fty = self.b.func.dfg.value_type(x);
+        let nan = self.float_cond(FloatCmp::Ne, x, x)?;
+        self.b
+            .ins()
+            .trapnz(nan, cl_trap(TrapCode::BadConversionToInteger));
+        let lo = self.float_const(fty, range.lo);
+        let below = self.float_cond(range.below, x, lo)?;
+        self.b
+            .ins()
+            .trapnz(below, cl_trap(TrapCode::IntegerOverflow));
+        let hi = self.float_const(fty, range.hi);
+        let above = self.float_cond(FloatCmp::Ge, x, hi)?;
+        self.b
+            .ins()
+            .trapnz(above, cl_trap(TrapCode::IntegerOverflow));
+        self.call_value(b, &[x])
+    }
+
+    /// `x` converted to `int` saturating: NaN -> 0, below -> MIN, above -> MAX, else by
+    /// intrinsic `b`.
+    fn saturating_float_to_int(
+        &mut self,
+        b: Builtin,
+        x: Value,
+        int: Type,
+        range: &TruncRange,
+    ) -> Result<Value, CompileError> {
+        let fty = self.b.func.dfg.value_type(x);
+        let done = self.new_block(&[int]);
+        let nan = self.float_cond(FloatCmp::Ne, x, x)?;
+        let zero = self.int_const(int, 0);
+        self.branch_out(nan, done, zero);
+        let lo = self.float_const(fty, range.lo);
+        let below = self.float_cond(range.below, x, lo)?;
+        let min = self.int_const(int, range.min);
+        self.branch_out(below, done, min);
+        let hi = self.float_const(fty, range.hi);
+        let above = self.float_cond(FloatCmp::Ge, x, hi)?;
+        let max = self.int_const(int, range.max);
+        self.branch_out(above, done, max);
+        let v = self.call_value(b, &[x])?;
+        self.jump(done, &[v]);
+        self.b.seal_block(done);
+        self.b.switch_to_block(done);
+        let v = self.b.block_params(done).first().copied();
+        v.ok_or_else(|| self.internal("saturating truncation without a result"))
+    }
+
+    /// Integer division or remainder through intrinsic `b` when enabled: the division by zero
+    /// (and, for `div_s`, the `MIN / -1` overflow) traps are checked here.
+    pub(super) fn int_div(&mut self, b: Builtin, op: DivOp) -> Result<(), CompileError> {
+        let (x, y) = self.pop2()?;
+        let v = if self.calls(b) {
+            let ty = self.b.func.dfg.value_type(x);
+            self.b
+                .ins()
+                .trapz(y, cl_trap(TrapCode::IntegerDivisionByZero));
+            if let DivOp::DivS = op {
+                let min = if ty == I32 {
+                    i64::from(i32::MIN)
+                } else {
+                    i64::MIN
+                };
+                let is_min = self.b.ins().icmp_imm_s(IntCC::Equal, x, min);
+                let is_minus_one = self.b.ins().icmp_imm_s(IntCC::Equal, y, -1);
+                let overflow = self.b.ins().band(is_min, is_minus_one);
+                self.b
+                    .ins()
+                    .trapnz(overflow, cl_trap(TrapCode::IntegerOverflow));
+            }
+            self.call_value(b, &[x, y])?
+        } else {
+            let ins = self.b.ins();
+            match op {
+                DivOp::DivS => ins.sdiv(x, y),
+                DivOp::DivU => ins.udiv(x, y),
+                DivOp::RemS => ins.srem(x, y),
+                DivOp::RemU => ins.urem(x, y),
+            }
+        };
+        self.stack.push(v);
+        Ok(())
+    }
+
+    /// A wasm `*.const`: from the constant table when its kind is enabled (`constop`), else
+    /// materialised by `native`.
+    pub(super) fn constant(
+        &mut self,
+        op: &Operator<'_>,
+        ty: Type,
+        native: impl FnOnce(&mut FunctionBuilder<'_>) -> Value,
+    ) -> Result<(), CompileError> {
+        let v = match self.env.constants.offset_of(op)? {
+            Some(offset) => {
+                let table = self.vmctx_ptr(self.offsets.constants());
+                // Target byte order (the default), read-only for the instance's life.
+                self.b.ins().load(ty, Self::pure_flags(), table, offset)
+            }
+            None => native(&mut self.b),
+        };
+        self.stack.push(v);
+        Ok(())
+    }
+}
