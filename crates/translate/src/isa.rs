@@ -144,8 +144,11 @@ fn shared_flags(opts: &CompileOptions) -> Result<settings::Flags, CompileError> 
         1 | 2 => "speed",
         3 => "speed_and_size",
         n => {
+            let range = CompileOptions::OPT_LEVELS;
             return Err(target_err(format!(
-                "optimisation level {n} is not in 0..=3"
+                "optimisation level {n} is not in {}..={}",
+                range.start(),
+                range.end()
             )));
         }
     };
@@ -178,15 +181,11 @@ struct Switch<'a> {
 
 fn parse_switches(arch: Arch, list: &[String]) -> Result<Vec<Switch<'static>>, CompileError> {
     let mut out = Vec::new();
-    for item in list.iter().flat_map(|s| s.split(',')) {
-        let item = item.trim();
-        if item.is_empty() {
-            continue;
-        }
-        let (enable, name) = match item.as_bytes()[0] {
-            b'+' => (true, &item[1..]),
-            b'-' => (false, &item[1..]),
-            _ => (true, item),
+    for item in list {
+        let (enable, name) = match (item.strip_prefix('+'), item.strip_prefix('-')) {
+            (Some(name), _) => (true, name),
+            (_, Some(name)) => (false, name),
+            _ => (true, item.as_str()),
         };
         let Some(feature) = features(arch).iter().find(|f| f.name == name) else {
             let valid: Vec<&str> = features(arch).iter().map(|f| f.name).collect();
