@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 
-use spec_tests::suite::{self, Mode, Settings, ShouldFail, Totals};
+use spec_tests::suite::{Mode, Settings, ShouldFail, SuiteSource, Totals};
 use spec_tests::wast_runner;
 
 const USAGE: &str = "usage: spec-tests [--xip | --mode normal|xip|both] [--suite DIR] [--compile-only] \
@@ -88,8 +88,8 @@ fn run(settings: Settings, libtest_args: Vec<String>) -> Result<ExitCode, String
         mode.options(&settings)
             .map_err(|e| format!("{} mode: {e}", mode.name()))?;
     }
-    let suite_dir = suite::find_suite(settings.suite.as_deref())?;
-    let files = suite::core_files(&suite_dir)?;
+    let source = SuiteSource::find(settings.suite.as_deref())?;
+    let files = source.core_files()?;
     let should_fail = Arc::new(ShouldFail::load()?);
     let settings = Arc::new(settings);
     let totals = Arc::new(Totals::default());
@@ -97,13 +97,7 @@ fn run(settings: Settings, libtest_args: Vec<String>) -> Result<ExitCode, String
     let mut trials = Vec::new();
     for &mode in &settings.modes {
         for file in &files {
-            let name = format!(
-                "{}/{}",
-                mode.name(),
-                file.file_name()
-                    .map(|f| f.to_string_lossy())
-                    .unwrap_or_default()
-            );
+            let name = format!("{}/{}", mode.name(), file.name());
             let (file, settings, totals, should_fail) = (
                 file.clone(),
                 settings.clone(),
@@ -128,9 +122,7 @@ fn run(settings: Settings, libtest_args: Vec<String>) -> Result<ExitCode, String
     let conclusion = libtest_mimic::run(&args, trials);
     println!(
         "{} passed, {} failed (suite: {})",
-        conclusion.num_passed,
-        conclusion.num_failed,
-        suite_dir.display()
+        conclusion.num_passed, conclusion.num_failed, source
     );
     for &mode in &settings.modes {
         println!("{}", totals.summary(mode, settings.compile_only));

