@@ -156,7 +156,7 @@ pub fn find_suite(flag: Option<&Path>) -> Result<PathBuf, String> {
     ))
 }
 
-/// The non-SIMD `core/*.wast` files, sorted.
+/// The `core/*.wast` files (SIMD included), sorted.
 pub fn core_files(suite: &Path) -> Result<Vec<PathBuf>, String> {
     let dir = suite.join("core");
     let entries =
@@ -164,10 +164,6 @@ pub fn core_files(suite: &Path) -> Result<Vec<PathBuf>, String> {
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "wast"))
-        .filter(|p| {
-            !p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("simd_"))
-        })
         .collect();
     files.sort();
     if files.is_empty() {

@@ -142,7 +142,7 @@ impl Val {
             Val::I64(v) => raw.0[..8].copy_from_slice(&v.to_ne_bytes()),
             Val::F32(v) => raw.0[..4].copy_from_slice(&v.to_ne_bytes()),
             Val::F64(v) => raw.0[..8].copy_from_slice(&v.to_ne_bytes()),
-            Val::V128(v) => raw.0 = v.to_ne_bytes(),
+            Val::V128(v) => raw.0 = v.to_le_bytes(),
             Val::FuncRef(_) | Val::ExternRef(_) => {
                 let bits = self.ref_bits()?.unwrap_or(0);
                 raw.0[..size_of::<usize>()].copy_from_slice(&bits.to_ne_bytes());
@@ -161,7 +161,7 @@ impl Val {
             ValType::I64 => Val::I64(u64v as i64),
             ValType::F32 => Val::F32(u32v),
             ValType::F64 => Val::F64(u64v),
-            ValType::V128 => Val::V128(u128::from_ne_bytes(b)),
+            ValType::V128 => Val::V128(u128::from_le_bytes(b)),
             ValType::FuncRef | ValType::ExternRef => {
                 let mut bits = [0u8; size_of::<usize>()];
                 bits.copy_from_slice(&b[..size_of::<usize>()]);
