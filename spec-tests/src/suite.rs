@@ -36,6 +36,8 @@ impl Mode {
         if let Some(arch) = settings.target {
             options.arch = arch;
         }
+        options.cpu.clone_from(&settings.cpu);
+        options.cpu_features.clone_from(&settings.cpu_features);
         options.intrinsics = settings.intrinsics;
         options.validate()?;
         Ok(options)
@@ -57,6 +59,10 @@ pub struct Settings {
     pub compile_only: bool,
     /// `--target`: the architecture to compile for (compile-only for foreign targets).
     pub target: Option<Arch>,
+    /// `--cpu`: the CPU to compile for (as `aotc compile --cpu`).
+    pub cpu: Option<String>,
+    /// `--cpu-features`: feature switches (as `aotc compile --cpu-features`).
+    pub cpu_features: Vec<String>,
     /// `--enable-builtin-intrinsics`: the intrinsic set of every compilation (XIP mode only).
     pub intrinsics: Option<IntrinsicSet>,
 }
@@ -68,6 +74,8 @@ impl Default for Settings {
             suite: None,
             compile_only: false,
             target: None,
+            cpu: None,
+            cpu_features: Vec::new(),
             intrinsics: None,
         }
     }

@@ -112,6 +112,32 @@ fn run_compiles_wat_and_wasm_in_memory() {
 }
 
 #[test]
+fn run_passes_and_prints_v128_in_hex() {
+    let wat = Path::new(env!("CARGO_TARGET_TMPDIR")).join("v128_invoke.wat");
+    std::fs::write(
+        &wat,
+        r#"(module (func (export "add") (param v128 v128) (result v128)
+             (i32x4.add (local.get 0) (local.get 1))))"#,
+    )
+    .unwrap();
+    let wat = wat.to_str().unwrap();
+    for mode in [&[][..], &["--xip"][..]] {
+        let mut args = vec!["run"];
+        args.extend(mode);
+        args.extend([
+            wat,
+            "--invoke",
+            "add",
+            "0x00000001_00000002_00000003_ffffffff",
+            "0x10",
+        ]);
+        assert_eq!(ok(&aotc(&args)), "0x0000000100000002000000030000000f\n");
+    }
+    let err = fail(&aotc(&["run", wat, "--invoke", "add", "0x1", "1"]));
+    assert!(err.contains("v128"), "{err}");
+}
+
+#[test]
 fn normal_file_with_relocations_runs() {
     // On the x86_64 baseline (no SSE4.1), float rounding calls the intrinsic library: a normal
     // file reaches it through relocations, an XIP file through the vmctx.

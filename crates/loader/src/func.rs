@@ -86,6 +86,32 @@ impl Val {
         }
     }
 
+    /// A `v128` from its hexadecimal form, as [`Val::v128_hex`] writes it: `0x` and 1 to 32
+    /// hex digits (`_` allowed between them), the 128-bit number whose least significant byte
+    /// is lane 0 of the `i8x16` view. `None` when `s` is not of that form.
+    pub fn v128_from_hex(s: &str) -> Option<Val> {
+        let digits: String = s
+            .strip_prefix("0x")
+            .or_else(|| s.strip_prefix("0X"))?
+            .chars()
+            .filter(|c| *c != '_')
+            .collect();
+        if digits.is_empty() || digits.len() > 32 || !digits.chars().all(|c| c.is_ascii_hexdigit())
+        {
+            return None;
+        }
+        u128::from_str_radix(&digits, 16).ok().map(Val::V128)
+    }
+
+    /// The hexadecimal form of a `v128` (`0x` and 32 digits, lane 0 in the lowest byte), if
+    /// this is one.
+    pub fn v128_hex(&self) -> Option<String> {
+        match self {
+            Val::V128(v) => Some(format!("{v:#034x}")),
+            _ => None,
+        }
+    }
+
     /// The i32, if this is one.
     pub fn i32(&self) -> Option<i32> {
         if let Val::I32(v) = self {
@@ -570,5 +596,32 @@ unsafe fn run_host_function(
         Ok(Ok(())) => Ok(()),
         Ok(Err(trap)) => Err(Unwind::Trap(trap)),
         Err(payload) => Err(Unwind::Panic(payload)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn v128_hex_round_trips() {
+        let v = Val::v128_from_hex("0x000102030405060708090a0b0c0d0e0f").unwrap();
+        assert_eq!(v, Val::V128(0x0001_0203_0405_0607_0809_0a0b_0c0d_0e0f));
+        assert_eq!(
+            v.v128_hex().as_deref(),
+            Some("0x000102030405060708090a0b0c0d0e0f")
+        );
+        assert_eq!(Val::v128_from_hex("0xff_ff"), Some(Val::V128(0xffff)));
+        for bad in [
+            "",
+            "0x",
+            "12",
+            "0x1g",
+            "0x+1",
+            &format!("0x{}", "1".repeat(33)),
+        ] {
+            assert_eq!(Val::v128_from_hex(bad), None, "{bad}");
+        }
+        assert_eq!(Val::I32(1).v128_hex(), None);
     }
 }
