@@ -1,5 +1,6 @@
 //! The user-facing intrinsic names (WAMR's, so `--enable-builtin-intrinsics` accepts what
-//! wamrc accepts), their groups, and [`IntrinsicSet`], the set a module is compiled with.
+//! wamrc accepts; WAMR has no SIMD intrinsic, so `i8x16.swizzle` and its group `v128.common`
+//! are aotc's), their groups, and [`IntrinsicSet`], the set a module is compiled with.
 //!
 //! An intrinsic is an operation compiled code performs by calling the runtime instead of using
 //! native instructions: most map to one [`Builtin`]; the four `*.const` names instead load the
