@@ -32,7 +32,7 @@ pub enum Val {
     F32(u32),
     /// f64, as bits.
     F64(u64),
-    /// v128.
+    /// v128, as the number whose least significant byte is lane 0 of its `i8x16` view.
     V128(u128),
     /// A nullable function reference.
     FuncRef(Option<FuncRefHandle>),
