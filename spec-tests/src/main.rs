@@ -2,7 +2,9 @@
 //! mode (`normal/<file>`, `xip/<file>`), applies the should-fail list and prints the totals.
 //!
 //! Run it through `cargo xtask spec [--xip | --mode normal|xip|both] [--suite DIR]
-//! [--compile-only] [--target ARCH] [--enable-builtin-intrinsics LIST] [-- LIBTEST-ARGS]`.
+//! [--compile-only] [--target ARCH] [--cpu CPU] [--cpu-features LIST]
+//! [--enable-builtin-intrinsics LIST] [-- LIBTEST-ARGS]`. `--cpu` and `--cpu-features` are
+//! `aotc compile`'s.
 //! `--enable-builtin-intrinsics` (or `--enable-builtin-intrinsics=LIST`) compiles every module
 //! with that intrinsic set (plus what the target forces); like `aotc compile`, only in XIP mode.
 
@@ -15,7 +17,8 @@ use spec_tests::suite::{Mode, Settings, ShouldFail, SuiteSource, Totals};
 use spec_tests::wast_runner;
 
 const USAGE: &str = "usage: spec-tests [--xip | --mode normal|xip|both] [--suite DIR] [--compile-only] \
-[--target ARCH] [--enable-builtin-intrinsics LIST] [-- LIBTEST-ARGS]";
+[--target ARCH] [--cpu CPU] [--cpu-features LIST] [--enable-builtin-intrinsics LIST] \
+[-- LIBTEST-ARGS]";
 
 fn main() -> ExitCode {
     let mut settings = Settings::default();
@@ -65,6 +68,10 @@ fn parse_arg(
             let target = value("--target")?;
             settings.target =
                 Some(aotc_translate::parse_target(&target).map_err(|e| e.to_string())?);
+        }
+        "--cpu" => settings.cpu = Some(value("--cpu")?),
+        "--cpu-features" => {
+            settings.cpu_features = aotc_translate::parse_cpu_features(&value("--cpu-features")?);
         }
         "--enable-builtin-intrinsics" => {
             let list = value("--enable-builtin-intrinsics")?;

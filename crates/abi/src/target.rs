@@ -138,6 +138,9 @@ macro_rules! foreach_cpu_feature {
                 RISCV_ZBA = 2, "zba", ["has_zba"], _;
                 /// RISC-V: bit manipulation Zbb.
                 RISCV_ZBB = 3, "zbb", ["has_zbb"], _;
+                /// RISC-V: the vector extension with 128-bit or wider registers (V, Zvl128b);
+                /// Cranelift needs it for `v128`.
+                RISCV_V = 4, "v", ["has_v", "has_zvl128b"], _;
             }
             S390x {
                 /// s390x: z14 (arch12) vector enhancements 1; Cranelift's baseline, always on.

@@ -35,5 +35,6 @@ impl core::fmt::Display for ValType {
 }
 
 /// Size in bytes of one value slot in the array-call convention (`ValRaw`): every value,
-/// whatever its type, occupies 16 bytes, stored in the target's byte order at the slot's start.
+/// whatever its type, occupies 16 bytes, stored in the target's byte order at the slot's start;
+/// a `v128` fills the slot with its bytes in lane order (little-endian, lane 0 first).
 pub const VAL_RAW_SIZE: u32 = 16;

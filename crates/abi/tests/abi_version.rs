@@ -15,7 +15,7 @@ use aotc_abi::vmctx::VmctxOffsets;
 use aotc_abi::{Arch, TrapCode, ValType};
 
 /// The `ABI_VERSION` and the fingerprint of [`observable_abi`] it was recorded with.
-const RECORDED: (u32, u64) = (2, 0x88b5_e52a_373e_3ba4);
+const RECORDED: (u32, u64) = (3, 0x0971_cbda_e799_02ed);
 
 /// Everything compiled code can observe, one fact a line.
 fn observable_abi() -> String {

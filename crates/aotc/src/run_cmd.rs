@@ -139,6 +139,9 @@ pub fn parse_val(ty: ValType, s: &str) -> Result<Val> {
                 .with_context(|| format!("expected an f64, found {s:?}"))?
                 .to_bits(),
         ),
+        ValType::V128 => Val::v128_from_hex(s).with_context(|| {
+            format!("expected a v128 as 0x and up to 32 hex digits (lane 0 lowest), found {s:?}")
+        })?,
         other => bail!("cannot pass a {other} from the command line"),
     })
 }
@@ -150,7 +153,7 @@ pub fn format_val(v: &Val) -> String {
         Val::I64(x) => x.to_string(),
         Val::F32(bits) => format!("{}", f32::from_bits(*bits)),
         Val::F64(bits) => format!("{}", f64::from_bits(*bits)),
-        Val::V128(x) => format!("{x:#034x}"),
+        Val::V128(_) => v.v128_hex().unwrap_or_default(),
         Val::FuncRef(None) | Val::ExternRef(None) => "null".to_string(),
         Val::FuncRef(Some(_)) => "funcref".to_string(),
         Val::ExternRef(Some(x)) => format!("externref({x})"),

@@ -112,6 +112,32 @@ fn run_compiles_wat_and_wasm_in_memory() {
 }
 
 #[test]
+fn run_passes_and_prints_v128_in_hex() {
+    let wat = Path::new(env!("CARGO_TARGET_TMPDIR")).join("v128_invoke.wat");
+    std::fs::write(
+        &wat,
+        r#"(module (func (export "add") (param v128 v128) (result v128)
+             (i32x4.add (local.get 0) (local.get 1))))"#,
+    )
+    .unwrap();
+    let wat = wat.to_str().unwrap();
+    for mode in [&[][..], &["--xip"][..]] {
+        let mut args = vec!["run"];
+        args.extend(mode);
+        args.extend([
+            wat,
+            "--invoke",
+            "add",
+            "0x00000001_00000002_00000003_ffffffff",
+            "0x10",
+        ]);
+        assert_eq!(ok(&aotc(&args)), "0x0000000100000002000000030000000f\n");
+    }
+    let err = fail(&aotc(&["run", wat, "--invoke", "add", "0x1", "1"]));
+    assert!(err.contains("v128"), "{err}");
+}
+
+#[test]
 fn normal_file_with_relocations_runs() {
     // On the x86_64 baseline (no SSE4.1), float rounding calls the intrinsic library: a normal
     // file reaches it through relocations, an XIP file through the vmctx.
@@ -236,18 +262,22 @@ fn intrinsics_lists_the_xip_default_of_each_target() {
         "llvm.trunc.f64",
         "llvm.rint.f32",
         "llvm.rint.f64",
+        "i8x16.swizzle",
     ];
     let out = ok(&aotc(&["intrinsics", "--target", "x86_64"]));
     assert_eq!(intrinsic_names(&out), rounding, "{out}");
-    assert!(out.contains("# groups fully included: none"), "{out}");
+    assert!(
+        out.contains("# groups fully included: v128.common"),
+        "{out}"
+    );
 
-    // With SSE4.1 x86_64 rounds natively; the other targets always do.
+    // With SSE4.1 and SSSE3 x86_64 rounds and shuffles natively; the other targets always do.
     let out = ok(&aotc(&[
         "intrinsics",
         "--target",
         "x86_64",
         "--cpu-features",
-        "+sse4.1",
+        "+sse4.1,+ssse3",
     ]));
     assert!(intrinsic_names(&out).is_empty(), "{out}");
     for target in ["aarch64", "riscv64", "s390x"] {
@@ -262,10 +292,13 @@ fn intrinsics_lists_the_xip_default_of_each_target() {
         "--enable-builtin-intrinsics=constop",
     ]));
     let names = intrinsic_names(&out);
-    assert_eq!(names.len(), 12, "{out}");
+    assert_eq!(names.len(), 13, "{out}");
     assert!(rounding.iter().all(|r| names.contains(r)), "{out}");
     assert!(names.contains(&"f64.const"), "{out}");
-    assert!(out.contains("# groups fully included: constop"), "{out}");
+    assert!(
+        out.contains("# groups fully included: v128.common, constop"),
+        "{out}"
+    );
     let out = ok(&aotc(&[
         "intrinsics",
         "--target=s390x",

@@ -38,9 +38,15 @@ fn group_table() -> String {
 
 /// The `--xip` default table, as the README shows it.
 fn default_table() -> String {
-    let rows: [(Arch, &str, Option<&str>, &[&str]); 8] = [
-        (Arch::X86_64, "baseline (no SSE4.1)", None, &[]),
+    let rows: [(Arch, &str, Option<&str>, &[&str]); 10] = [
+        (Arch::X86_64, "baseline (no SSSE3, no SSE4.1)", None, &[]),
         (Arch::X86_64, "`--cpu-features +sse4.1`", None, &["+sse4.1"]),
+        (
+            Arch::X86_64,
+            "`--cpu-features +ssse3,+sse4.1`",
+            None,
+            &["+ssse3", "+sse4.1"],
+        ),
         (
             Arch::X86_64,
             "`--cpu x86-64-v2` and later",
@@ -49,6 +55,7 @@ fn default_table() -> String {
         ),
         (Arch::Aarch64, "any", None, &[]),
         (Arch::Riscv64, "RV64GC (baseline)", None, &[]),
+        (Arch::Riscv64, "`--cpu-features +v` (SIMD)", None, &["+v"]),
         (
             Arch::Riscv64,
             "`--cpu-features +zba,+zbb`",

@@ -1,11 +1,12 @@
 //! Run time of the benchmark programs in normal mode, `--xip` and `--xip` with every
-//! intrinsic, measured side by side; and load time of XIP against normal files.
+//! intrinsic, measured side by side; the auto-vectorised C kernel scalar against SIMD, in normal
+//! and XIP mode; and load time of XIP against normal files.
 //! `cargo xtask bench` runs this and prints the ratios.
 
 use std::hint::black_box;
 use std::time::Duration;
 
-use aotc_bench::{CodeModel, PROGRAMS, compile, load, run};
+use aotc_bench::{CodeModel, PROGRAMS, VECTOR_KERNEL, compile, load, run};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 fn run_time(c: &mut Criterion) {
@@ -34,6 +35,24 @@ fn run_time(c: &mut Criterion) {
     }
 }
 
+fn simd_speedup(c: &mut Criterion) {
+    let mut group = c.benchmark_group("vec_kernel");
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(4))
+        .warm_up_time(Duration::from_secs(1));
+    for model in [CodeModel::Normal, CodeModel::Xip] {
+        for program in &VECTOR_KERNEL {
+            let l = load(&compile(program, model).expect("compile")).expect("load");
+            let name = format!("{}_{}", program.name, model.name());
+            group.bench_function(name, |b| {
+                b.iter(|| run(&l, black_box(program)).expect("run"))
+            });
+        }
+    }
+    group.finish();
+}
+
 fn load_time(c: &mut Criterion) {
     let dir = std::env::temp_dir().join(format!("aotc-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
@@ -55,5 +74,5 @@ fn load_time(c: &mut Criterion) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-criterion_group!(benches, run_time, load_time);
+criterion_group!(benches, run_time, simd_speedup, load_time);
 criterion_main!(benches);

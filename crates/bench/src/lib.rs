@@ -8,7 +8,8 @@ use aotc_loader::{Func, Instance, LoadOptions, Module, Val};
 use aotc_pipeline::CompiledFile;
 use aotc_translate::CompileOptions;
 
-/// A benchmark program: a `.wat` file exporting `run(i32)` and the argument to call it with.
+/// A benchmark program: a `.wat` or `.wasm` file exporting `run(i32)` and the argument to call
+/// it with.
 pub struct Program {
     /// Name used for the criterion group.
     pub name: &'static str,
@@ -29,6 +30,21 @@ pub const PROGRAMS: &[Program] = &[
         name: "float_heavy",
         path: "examples/bench/float_heavy.wat",
         arg: 160,
+    },
+];
+
+/// The C kernel `examples/bench/vec_kernel.c` built by clang `-O3` without and with
+/// `-msimd128` (auto-vectorised): the same computation, scalar and SIMD.
+pub const VECTOR_KERNEL: [Program; 2] = [
+    Program {
+        name: "scalar",
+        path: "examples/bench/vec_kernel_scalar.wasm",
+        arg: 200,
+    },
+    Program {
+        name: "simd",
+        path: "examples/bench/vec_kernel_simd.wasm",
+        arg: 200,
     },
 ];
 
@@ -144,5 +160,29 @@ mod tests {
                 program.name
             );
         }
+    }
+
+    /// The scalar and the SIMD build of the C kernel give one checksum in normal and XIP mode,
+    /// and only the SIMD build has `v128` code (riscv64 without `v` cannot compile it).
+    #[test]
+    fn vector_kernel_builds_agree() {
+        let mut results = Vec::new();
+        for program in &VECTOR_KERNEL {
+            let small = Program { arg: 3, ..*program };
+            for model in [CodeModel::Normal, CodeModel::Xip] {
+                let loaded = load(&compile(&small, model).unwrap()).unwrap();
+                results.push(run(&loaded, &small).unwrap());
+            }
+        }
+        assert!(results.iter().all(|r| *r == results[0]), "{results:?}");
+        assert_ne!(results[0], Val::I32(0));
+        let riscv = CompileOptions {
+            arch: aotc_abi::Arch::Riscv64,
+            ..CompileOptions::xip()
+        };
+        let wasm = |p: &Program| std::fs::read(workspace_root().join(p.path)).unwrap();
+        assert!(aotc_pipeline::compile(&riscv, &wasm(&VECTOR_KERNEL[0])).is_ok());
+        let err = aotc_pipeline::compile(&riscv, &wasm(&VECTOR_KERNEL[1])).unwrap_err();
+        assert!(err.to_string().contains("+v"), "{err}");
     }
 }

@@ -11,7 +11,8 @@
 //! - [`convert`]: integer to float, the (checked) trapping float to integer truncations,
 //!   `f32_demote_f64` and `f64_promote_f32`;
 //! - [`int`]: i32/i64 `clz` `ctz` `popcnt` `div_s` `div_u` `rem_s` `rem_u`, and i64 `or` `and`
-//!   `mul` `shl` `shr_s` `shr_u`.
+//!   `mul` `shl` `shr_s` `shr_u`;
+//! - [`simd`]: `i8x16_swizzle_half` (`i8x16.swizzle` without SSSE3's `pshufb`).
 //!
 //! Each function computes exactly what the wasm instruction computes: a NaN result is an
 //! arithmetic NaN, canonical when every NaN operand is canonical (or there is none); `abs` and
@@ -33,10 +34,12 @@
 pub mod convert;
 pub mod float;
 pub mod int;
+pub mod simd;
 
 pub use convert::*;
 pub use float::*;
 pub use int::*;
+pub use simd::*;
 
 /// Checks, at compile time, that every intrinsic builtin (the entries that take no `vmctx`) is
 /// implemented here with the ABI's exact signature.

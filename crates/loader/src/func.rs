@@ -32,7 +32,7 @@ pub enum Val {
     F32(u32),
     /// f64, as bits.
     F64(u64),
-    /// v128.
+    /// v128, as the number whose least significant byte is lane 0 of its `i8x16` view.
     V128(u128),
     /// A nullable function reference.
     FuncRef(Option<FuncRefHandle>),
@@ -83,6 +83,32 @@ impl Val {
             ValType::V128 => Val::V128(0),
             ValType::FuncRef => Val::FuncRef(None),
             ValType::ExternRef => Val::ExternRef(None),
+        }
+    }
+
+    /// A `v128` from its hexadecimal form, as [`Val::v128_hex`] writes it: `0x` and 1 to 32
+    /// hex digits (`_` allowed between them), the 128-bit number whose least significant byte
+    /// is lane 0 of the `i8x16` view. `None` when `s` is not of that form.
+    pub fn v128_from_hex(s: &str) -> Option<Val> {
+        let digits: String = s
+            .strip_prefix("0x")
+            .or_else(|| s.strip_prefix("0X"))?
+            .chars()
+            .filter(|c| *c != '_')
+            .collect();
+        if digits.is_empty() || digits.len() > 32 || !digits.chars().all(|c| c.is_ascii_hexdigit())
+        {
+            return None;
+        }
+        u128::from_str_radix(&digits, 16).ok().map(Val::V128)
+    }
+
+    /// The hexadecimal form of a `v128` (`0x` and 32 digits, lane 0 in the lowest byte), if
+    /// this is one.
+    pub fn v128_hex(&self) -> Option<String> {
+        match self {
+            Val::V128(v) => Some(format!("{v:#034x}")),
+            _ => None,
         }
     }
 
@@ -142,7 +168,7 @@ impl Val {
             Val::I64(v) => raw.0[..8].copy_from_slice(&v.to_ne_bytes()),
             Val::F32(v) => raw.0[..4].copy_from_slice(&v.to_ne_bytes()),
             Val::F64(v) => raw.0[..8].copy_from_slice(&v.to_ne_bytes()),
-            Val::V128(v) => raw.0 = v.to_ne_bytes(),
+            Val::V128(v) => raw.0 = v.to_le_bytes(),
             Val::FuncRef(_) | Val::ExternRef(_) => {
                 let bits = self.ref_bits()?.unwrap_or(0);
                 raw.0[..size_of::<usize>()].copy_from_slice(&bits.to_ne_bytes());
@@ -161,7 +187,7 @@ impl Val {
             ValType::I64 => Val::I64(u64v as i64),
             ValType::F32 => Val::F32(u32v),
             ValType::F64 => Val::F64(u64v),
-            ValType::V128 => Val::V128(u128::from_ne_bytes(b)),
+            ValType::V128 => Val::V128(u128::from_le_bytes(b)),
             ValType::FuncRef | ValType::ExternRef => {
                 let mut bits = [0u8; size_of::<usize>()];
                 bits.copy_from_slice(&b[..size_of::<usize>()]);
@@ -570,5 +596,32 @@ unsafe fn run_host_function(
         Ok(Ok(())) => Ok(()),
         Ok(Err(trap)) => Err(Unwind::Trap(trap)),
         Err(payload) => Err(Unwind::Panic(payload)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn v128_hex_round_trips() {
+        let v = Val::v128_from_hex("0x000102030405060708090a0b0c0d0e0f").unwrap();
+        assert_eq!(v, Val::V128(0x0001_0203_0405_0607_0809_0a0b_0c0d_0e0f));
+        assert_eq!(
+            v.v128_hex().as_deref(),
+            Some("0x000102030405060708090a0b0c0d0e0f")
+        );
+        assert_eq!(Val::v128_from_hex("0xff_ff"), Some(Val::V128(0xffff)));
+        for bad in [
+            "",
+            "0x",
+            "12",
+            "0x1g",
+            "0x+1",
+            &format!("0x{}", "1".repeat(33)),
+        ] {
+            assert_eq!(Val::v128_from_hex(bad), None, "{bad}");
+        }
+        assert_eq!(Val::I32(1).v128_hex(), None);
     }
 }

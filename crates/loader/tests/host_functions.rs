@@ -1,5 +1,5 @@
-//! Host functions imported by compiled wasm: arguments and results of every scalar type, results
-//! written back, re-entrant calls into wasm, errors as traps, host functions in tables.
+//! Host functions imported by compiled wasm: arguments and results of every scalar type and of
+//! `v128` (with `v128` globals), results written back, re-entrant calls into wasm, errors as traps, host functions in tables.
 
 mod support;
 
@@ -7,7 +7,8 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use aotc_loader::{
-    Extern, Func, FuncType, HostError, Instance, Module, Table, TableType, TrapCode, Val, ValType,
+    Extern, Func, FuncType, Global, GlobalType, HostError, Instance, Module, Table, TableType,
+    TrapCode, Val, ValType,
 };
 
 fn load(wat: &str, xip: bool) -> Module {
@@ -54,6 +55,54 @@ fn arguments_and_results_of_every_scalar_type() {
         let out = run.call(&[Val::I32(7)]).unwrap();
         assert_eq!(out[0].f64(), Some(7000.0 - 300.0 + 15.0 + 0.25));
         assert_eq!(*logged.borrow(), [7]);
+    }
+}
+
+const VECTORS: &str = r#"
+(module
+  (import "env" "swap" (func $swap (param v128 i32) (result v128)))
+  (import "env" "bias" (global $bias v128))
+  (global $last (export "last") (mut v128) (v128.const i64x2 0 0))
+  (func (export "run") (param v128) (result v128)
+    (global.set $last (call $swap (local.get 0) (i32.const 7)))
+    (i32x4.add (global.get $last) (global.get $bias)))
+)
+"#;
+
+#[test]
+fn v128_crosses_host_functions_and_globals() {
+    for xip in [false, true] {
+        let module = load(VECTORS, xip);
+        let swap = Func::new_host(
+            FuncType::new([ValType::V128, ValType::I32], [ValType::V128]),
+            |args, results| {
+                let Val::V128(v) = args[0] else {
+                    return Err("not a v128".into());
+                };
+                let n = args[1].i32().unwrap() as u32;
+                results[0] = Val::V128(v.rotate_left(64) + u128::from(n));
+                Ok(())
+            },
+        );
+        let bias_type = GlobalType {
+            content: ValType::V128,
+            mutable: false,
+        };
+        let bias = Global::new(bias_type, Val::V128(0x1_0000_0000_0000_0000_0000_0000)).unwrap();
+        let imports: Vec<Extern> = vec![swap.into(), bias.into()];
+        let instance = Instance::new(&module, &imports).expect("instantiate");
+        let run = instance.get_func("run").unwrap();
+        let input = 0x0000_0001_0000_0002_0000_0003_0000_0004;
+        let swapped = 0x0000_0003_0000_0004_0000_0001_0000_0009;
+        let out = run.call(&[Val::V128(input)]).unwrap();
+        assert_eq!(
+            out,
+            [Val::V128(swapped + 0x1_0000_0000_0000_0000_0000_0000)]
+        );
+        let last = instance.get_global("last").unwrap();
+        assert_eq!(last.get(), Val::V128(swapped));
+        last.set(Val::V128(5)).unwrap();
+        assert_eq!(last.get(), Val::V128(5));
     }
 }
 

@@ -264,6 +264,13 @@ fn module_wat() -> String {
          (func (export \"c.fexpr\") (param f64) (result f64)\n    \
          (f64.mul (f64.add (local.get 0) (f64.const 0.1)) (f64.const -0.0)))\n",
     );
+    // The byte shuffles `i8x16_swizzle_half` serves.
+    wat.push_str(
+        "  (func (export \"i8x16.swizzle\") (param v128 v128) (result v128)\n    \
+         (i8x16.swizzle (local.get 0) (local.get 1)))\n  \
+         (func (export \"i8x16.shuffle\") (param v128 v128) (result v128)\n    \
+         (i8x16.shuffle 31 0 17 2 16 5 6 7 30 9 10 11 12 13 14 15 (local.get 0) (local.get 1)))\n",
+    );
     wat.push(')');
     wat
 }
@@ -787,6 +794,26 @@ fn truncations_trap_and_saturate_alike() {
 #[test]
 fn integer_operations() {
     run_group(INTEGER_OPS, 0xdead_beef_0000_0005);
+}
+
+#[test]
+fn byte_shuffles() {
+    let mut rng = Rng(0x5111_2233_4455_6677);
+    let mut vector = |selectors: bool| {
+        let bytes: [u8; 16] = std::array::from_fn(|_| match (selectors, rng.below(8)) {
+            (true, 0) => 0x80 | rng.next() as u8,
+            (true, _) => rng.below(20) as u8,
+            (false, _) => rng.next() as u8,
+        });
+        Val::V128(u128::from_le_bytes(bytes))
+    };
+    let args: Vec<Vec<Val>> = (0..4000)
+        .map(|_| vec![vector(false), vector(true)])
+        .collect();
+    let mut failures = Vec::new();
+    compare("i8x16.swizzle", true, &args, &mut failures);
+    compare("i8x16.shuffle", true, &args, &mut failures);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 #[test]

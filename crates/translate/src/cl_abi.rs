@@ -4,8 +4,10 @@
 use aotc_abi::builtins::BuiltinType;
 use aotc_abi::{Builtin, TrapCode, ValType};
 use aotc_format::write::FuncType;
-use cranelift_codegen::ir::types::{F32, F64, I32, I64};
-use cranelift_codegen::ir::{self, AbiParam, ArgumentPurpose, Signature, Type};
+use cranelift_codegen::ir::types::{F32, F64, I8X16, I32, I64};
+use cranelift_codegen::ir::{
+    self, AbiParam, ArgumentPurpose, Endianness, MemFlagsData, Signature, Type,
+};
 use cranelift_codegen::isa::CallConv;
 
 /// External-name namespace of the module's own functions (index: function index).
@@ -16,30 +18,40 @@ pub(crate) const NS_BUILTIN: u32 = 1;
 /// trampoline; only seen in IR dumps).
 pub(crate) const NS_TRAMPOLINE: u32 = 2;
 
-/// Cranelift type of a wasm value type (`None` for `v128`, which aotc does not compile).
-pub(crate) fn ir_type(t: ValType, pointer: Type) -> Option<Type> {
+/// The Cranelift type every `v128` value has outside a single operation (operand stack,
+/// locals, block parameters, signatures): operations bitcast to their lane type.
+pub(crate) const V128: Type = I8X16;
+
+/// Cranelift type of a wasm value type.
+pub(crate) fn ir_type(t: ValType, pointer: Type) -> Type {
     match t {
-        ValType::I32 => Some(I32),
-        ValType::I64 => Some(I64),
-        ValType::F32 => Some(F32),
-        ValType::F64 => Some(F64),
-        ValType::V128 => None,
-        ValType::FuncRef | ValType::ExternRef => Some(pointer),
+        ValType::I32 => I32,
+        ValType::I64 => I64,
+        ValType::F32 => F32,
+        ValType::F64 => F64,
+        ValType::V128 => V128,
+        ValType::FuncRef | ValType::ExternRef => pointer,
     }
 }
 
+/// Flags for moving a `v128` between memory or registers and a differently-laned view:
+/// lanes are numbered in little-endian byte order, as wasm numbers them, on every target.
+pub(crate) fn v128_flags(base: MemFlagsData) -> MemFlagsData {
+    base.with_endianness(Endianness::Little)
+}
+
 /// The Cranelift signature of a wasm function type: `(vmctx, params...) -> results`.
-pub(crate) fn wasm_signature(ty: &FuncType, pointer: Type, cc: CallConv) -> Option<Signature> {
+pub(crate) fn wasm_signature(ty: &FuncType, pointer: Type, cc: CallConv) -> Signature {
     let mut sig = Signature::new(cc);
     sig.params
         .push(AbiParam::special(pointer, ArgumentPurpose::VMContext));
     for p in &ty.params {
-        sig.params.push(AbiParam::new(ir_type(*p, pointer)?));
+        sig.params.push(AbiParam::new(ir_type(*p, pointer)));
     }
     for r in &ty.results {
-        sig.returns.push(AbiParam::new(ir_type(*r, pointer)?));
+        sig.returns.push(AbiParam::new(ir_type(*r, pointer)));
     }
-    Some(sig)
+    sig
 }
 
 /// The Cranelift signature of a builtin (the target's C calling convention; 32-bit integer

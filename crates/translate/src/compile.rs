@@ -177,8 +177,8 @@ struct Compiled<'a> {
     target: Target,
     functions: Vec<CompiledCode>,
     trampolines: Vec<TrampolinePair>,
-    /// For every type index, the index into `trampolines` (None: no trampolines, v128).
-    type_trampolines: Vec<Option<usize>>,
+    /// For every type index, the index into `trampolines`.
+    type_trampolines: Vec<usize>,
     /// The intrinsic set the code was compiled with.
     intrinsics: IntrinsicSet,
     /// The constant table's slots (target byte order).
@@ -247,24 +247,17 @@ fn compile_functions(env: &Env<'_>, xip: bool) -> Result<Vec<CompiledCode>, Comp
 }
 
 /// Compiles one pair of trampolines per distinct signature, in first-use order, in parallel;
-/// returns them and, for every type index, the index of its pair (`None`: v128, no
-/// trampolines).
+/// returns them and, for every type index, the index of its pair.
 #[allow(clippy::type_complexity)]
 fn compile_trampolines(
     module: &ModuleInfo<'_>,
     target: &Target,
-) -> Result<(Vec<TrampolinePair>, Vec<Option<usize>>), CompileError> {
+) -> Result<(Vec<TrampolinePair>, Vec<usize>), CompileError> {
     let isa = &*target.isa;
     let mut distinct: BTreeMap<(Vec<u8>, Vec<u8>), usize> = BTreeMap::new();
     let mut unique: Vec<(u32, &FuncType)> = Vec::new();
     let mut type_trampolines = Vec::with_capacity(module.types.len());
     for (i, ty) in module.types.iter().enumerate() {
-        if ty.params.contains(&aotc_abi::ValType::V128)
-            || ty.results.contains(&aotc_abi::ValType::V128)
-        {
-            type_trampolines.push(None);
-            continue;
-        }
         let encode = |ts: &[aotc_abi::ValType]| ts.iter().map(|t| *t as u8).collect::<Vec<u8>>();
         let key = (encode(&ty.params), encode(&ty.results));
         let next = unique.len();
@@ -272,7 +265,7 @@ fn compile_trampolines(
         if slot == next {
             unique.push((i as u32, ty));
         }
-        type_trampolines.push(Some(slot));
+        type_trampolines.push(slot);
     }
     let pairs: Vec<Result<TrampolinePair, CompileError>> = unique
         .par_iter()
@@ -322,7 +315,7 @@ fn emit(
     let per_type = c
         .type_trampolines
         .iter()
-        .map(|slot| slot.and_then(|s| offsets.get(s).copied()))
+        .map(|&slot| offsets.get(slot).copied())
         .collect();
     Ok((bodies, per_type))
 }

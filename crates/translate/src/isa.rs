@@ -61,8 +61,10 @@ impl Target {
 
     /// The intrinsics the ISA forces: the operations Cranelift would otherwise lower to a
     /// libcall (a relocation, which XIP text cannot have). Measured by compiling the spec suite
-    /// without intrinsics for every target: only float rounding on x86-64 without SSE4.1;
-    /// aarch64, riscv64 (RV64GC) and s390x (z14) lower every scalar wasm operation inline.
+    /// without intrinsics for every target: only float rounding on x86-64 without SSE4.1
+    /// (scalar, and each lane of the vector forms) and byte shuffles (`i8x16.swizzle`, and the
+    /// `i8x16.shuffle` masks Cranelift lowers through `pshufb`) on x86-64 without SSSE3;
+    /// aarch64, riscv64 (RV64GC, V for SIMD) and s390x (z14) lower every wasm operation inline.
     pub fn forced_intrinsics(&self) -> IntrinsicSet {
         let mut set = IntrinsicSet::EMPTY;
         if !self.native_rounding {
@@ -70,7 +72,18 @@ impl Target {
                 set.insert_builtin(b);
             }
         }
+        if self.arch == Arch::X86_64 && self.cpu_features & bits::X86_SSSE3 == 0 {
+            set.insert_builtin(Builtin::i8x16_swizzle_half);
+        }
         set
+    }
+
+    /// `None` when the ISA compiles `v128`; otherwise what is missing, naming the CPU feature
+    /// (riscv64 without the vector extension: Cranelift has no other SIMD lowering there).
+    pub fn missing_simd_feature(&self) -> Option<&'static str> {
+        (self.arch == Arch::Riscv64 && self.cpu_features & bits::RISCV_V == 0).then_some(
+            "SIMD (v128) on riscv64 needs the vector extension: compile with --cpu-features +v",
+        )
     }
 
     /// The default set of indirect/XIP mode (`--xip` without `--enable-builtin-intrinsics`):

@@ -13,9 +13,9 @@
 //! ([`aotc_abi::vmctx`]). In indirect/XIP mode even calls between the module's own functions and
 //! to builtins go through the vmctx, so the text needs no relocation at all.
 //!
-//! Coverage: the whole Wasm 2.0 feature set except fixed-width SIMD (`v128` values and
-//! operators give [`CompileError::Unsupported`]). Bulk memory and table operations and
-//! `memory.grow`/`table.grow` call builtins.
+//! Coverage: the whole Wasm 2.0 feature set, fixed-width SIMD included (riscv64 needs the `v`
+//! CPU feature for `v128`; without it, SIMD gives a one-line [`CompileError::Unsupported`]).
+//! Bulk memory and table operations and `memory.grow`/`table.grow` call builtins.
 //!
 //! Intrinsics ([`aotc_abi::intrinsics`]): an operation whose intrinsic is in the compilation's
 //! [`IntrinsicSet`] (see [`effective_intrinsics`]) calls the intrinsic library instead of using

@@ -12,7 +12,7 @@ use cranelift_codegen::ir::{
 };
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 
-use crate::cl_abi::{NS_TRAMPOLINE, wasm_signature};
+use crate::cl_abi::{NS_TRAMPOLINE, v128_flags, wasm_signature};
 use crate::isa::Target;
 
 fn slot_offset(i: usize) -> i32 {
@@ -20,11 +20,21 @@ fn slot_offset(i: usize) -> i32 {
     (i as u64 * u64::from(VAL_RAW_SIZE)).min(i32::MAX as u64) as i32
 }
 
-/// Builds the entry trampoline of `ty`; `None` when the type has `v128` values.
+/// Flags of a value slot access of type `ty`: `v128` slots hold the vector's bytes in lane
+/// order (little-endian), other values the target's byte order.
+fn slot_flags(ty: Type) -> MemFlagsData {
+    if ty.is_vector() {
+        v128_flags(MemFlagsData::trusted())
+    } else {
+        MemFlagsData::trusted()
+    }
+}
+
+/// Builds the entry trampoline of `ty` (`None` only on an internal inconsistency).
 pub(crate) fn entry(target: &Target, type_index: u32, ty: &FuncType) -> Option<ir::Function> {
     let pointer = target.isa.pointer_type();
     let cc = target.call_conv();
-    let wasm_sig = wasm_signature(ty, pointer, cc)?;
+    let wasm_sig = wasm_signature(ty, pointer, cc);
     let mut sig = Signature::new(cc);
     sig.params.extend([AbiParam::new(pointer); 3]);
     let mut func =
@@ -38,15 +48,16 @@ pub(crate) fn entry(target: &Target, type_index: u32, ty: &FuncType) -> Option<i
     let &[code, vmctx, values] = b.block_params(block) else {
         return None;
     };
-    let flags = MemFlagsData::trusted();
     let mut args = vec![vmctx];
     for (i, p) in wasm_sig.params.iter().skip(1).enumerate() {
-        args.push(b.ins().load(p.value_type, flags, values, slot_offset(i)));
+        let ty = p.value_type;
+        args.push(b.ins().load(ty, slot_flags(ty), values, slot_offset(i)));
     }
     let sig_ref = b.import_signature(wasm_sig);
     let call = b.ins().call_indirect(sig_ref, code, &args);
     let results = b.inst_results(call).to_vec();
     for (i, r) in results.into_iter().enumerate() {
+        let flags = slot_flags(b.func.dfg.value_type(r));
         b.ins().store(flags, r, values, slot_offset(i));
     }
     b.ins().return_(&[]);
@@ -54,11 +65,11 @@ pub(crate) fn entry(target: &Target, type_index: u32, ty: &FuncType) -> Option<i
     Some(func)
 }
 
-/// Builds the exit trampoline of `ty`; `None` when the type has `v128` values.
+/// Builds the exit trampoline of `ty` (`None` only on an internal inconsistency).
 pub(crate) fn exit(target: &Target, type_index: u32, ty: &FuncType) -> Option<ir::Function> {
     let pointer = target.isa.pointer_type();
     let cc = target.call_conv();
-    let sig = wasm_signature(ty, pointer, cc)?;
+    let sig = wasm_signature(ty, pointer, cc);
     let result_types: Vec<Type> = sig.returns.iter().map(|r| r.value_type).collect();
     let mut func = ir::Function::with_name_signature(
         UserFuncName::user(NS_TRAMPOLINE, 2 * type_index + 1),
@@ -79,6 +90,7 @@ pub(crate) fn exit(target: &Target, type_index: u32, ty: &FuncType) -> Option<ir
     let values = b.ins().stack_addr(pointer, slot, 0);
     let flags = MemFlagsData::trusted();
     for (i, &p) in wasm_params.iter().enumerate() {
+        let flags = slot_flags(b.func.dfg.value_type(p));
         b.ins().store(flags, p, values, slot_offset(i));
     }
     let callback = b
@@ -98,7 +110,7 @@ pub(crate) fn exit(target: &Target, type_index: u32, ty: &FuncType) -> Option<ir
         .call_indirect(cb_sig, callback, &[host_ctx, values, n_params, n_results]);
     let mut results = Vec::with_capacity(result_types.len());
     for (i, &ty) in result_types.iter().enumerate() {
-        results.push(b.ins().load(ty, flags, values, slot_offset(i)));
+        results.push(b.ins().load(ty, slot_flags(ty), values, slot_offset(i)));
     }
     b.ins().return_(&results);
     b.finalize(target.isa.frontend_config());

@@ -187,20 +187,32 @@ fn invalid_wasm_reports_wasmparser_message_and_offset() {
 }
 
 #[test]
-fn simd_is_unsupported_not_a_panic() {
-    let simd =
+fn simd_compiles_everywhere_but_riscv64_without_v() {
+    let params =
         to_wasm("(module (func (param v128) (result v128) local.get 0 local.get 0 i32x4.add))");
-    match compile(&simd, &opts(Arch::X86_64)) {
-        Err(CompileError::Unsupported { what, .. }) => assert!(what.contains("v128"), "{what}"),
-        other => panic!("expected unsupported, got {other:?}"),
-    }
-    let simd = to_wasm("(module (func (result i32) v128.const i64x2 1 2 i32x4.extract_lane 0))");
-    match compile(&simd, &opts(Arch::X86_64)) {
-        Err(CompileError::Unsupported { what, offset }) => {
-            assert!(what.contains("V128Const"), "{what}");
-            assert!(offset > 0);
+    let body = to_wasm("(module (func (result i32) v128.const i64x2 1 2 i32x4.extract_lane 0))");
+    for arch in Arch::ALL {
+        for wasm in [&params, &body] {
+            let result = compile(wasm, &opts(arch));
+            if arch != Arch::Riscv64 {
+                assert!(result.is_ok(), "{arch:?}: {result:?}");
+                continue;
+            }
+            match result {
+                Err(CompileError::Unsupported { what, offset }) => {
+                    assert!(what.contains("+v"), "{what}");
+                    assert!(!what.contains('\n'), "{what}");
+                    assert!(offset > 0);
+                }
+                other => panic!("expected unsupported, got {other:?}"),
+            }
         }
-        other => panic!("expected unsupported, got {other:?}"),
+    }
+    let mut with_v = opts(Arch::Riscv64);
+    with_v.cpu_features = vec!["+v".into()];
+    for wasm in [&params, &body] {
+        let result = compile(wasm, &with_v);
+        assert!(result.is_ok(), "{result:?}");
     }
 }
 

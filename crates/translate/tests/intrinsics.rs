@@ -79,6 +79,7 @@ const EVERY_OP: &str = r#"
     local.get 0 local.get 1 i64.or local.get 0 local.get 1 i64.and i64.xor
     local.get 0 local.get 1 i64.mul i64.xor local.get 0 local.get 1 i64.shl i64.xor
     local.get 0 local.get 1 i64.shr_s i64.xor local.get 0 local.get 1 i64.shr_u i64.xor)
+  (func (param v128 v128) (result v128) local.get 0 local.get 1 i8x16.swizzle)
   (func (result i32) i32.const 0x12345678)
   (func (result i64) i64.const 0x0102030405060708)
   (func (result f32) f32.const 1.5)
@@ -89,15 +90,22 @@ fn to_wasm(text: &str) -> Vec<u8> {
     wat_to_wasm(text.as_bytes()).expect("valid wat")
 }
 
+/// Options for `arch` (riscv64 with the vector extension, so SIMD compiles).
 fn opts(arch: Arch, xip: bool, intrinsics: Option<IntrinsicSet>) -> CompileOptions {
     let mode = if xip {
         CompileOptions::xip()
     } else {
         CompileOptions::default()
     };
+    let cpu_features = if arch == Arch::Riscv64 {
+        vec!["+v".to_string()]
+    } else {
+        Vec::new()
+    };
     CompileOptions {
         arch,
         intrinsics,
+        cpu_features,
         ..mode
     }
 }
@@ -171,7 +179,8 @@ fn without_intrinsics_operations_are_native() {
         assert!(m.builtins.is_empty(), "{arch:?}: {:?}", m.builtins);
         assert!(m.constants.is_empty() && m.intrinsics.is_empty());
     }
-    // Baseline x86_64: only the rounding the ISA cannot do, even with an empty explicit set.
+    // Baseline x86_64: only the rounding and byte shuffles the ISA cannot do, even with an
+    // empty explicit set.
     let m = compile(&wasm, &opts(Arch::X86_64, true, Some(IntrinsicSet::EMPTY))).unwrap();
     let mut builtins = m.builtins.clone();
     builtins.sort_by_key(|b| b.name());
@@ -186,12 +195,13 @@ fn without_intrinsics_operations_are_native() {
             Builtin::f64_floor,
             Builtin::f64_nearest,
             Builtin::f64_trunc,
+            Builtin::i8x16_swizzle_half,
         ]
     );
     assert_eq!(
         m.intrinsics,
         set(
-            "llvm.ceil.f32,llvm.floor.f32,llvm.trunc.f32,llvm.rint.f32,llvm.ceil.f64,llvm.floor.f64,llvm.trunc.f64,llvm.rint.f64"
+            "llvm.ceil.f32,llvm.floor.f32,llvm.trunc.f32,llvm.rint.f32,llvm.ceil.f64,llvm.floor.f64,llvm.trunc.f64,llvm.rint.f64,i8x16.swizzle"
         )
     );
     assert!(m.relocs.is_empty());
@@ -275,10 +285,16 @@ fn effective_intrinsics_defaults_per_target() {
         o.cpu_features = features.iter().map(|f| f.to_string()).collect();
         effective_intrinsics(&o).unwrap_or_else(|e| panic!("{arch:?}: {e}"))
     };
+    let swizzle = set("i8x16.swizzle");
+    let baseline = rounding.union(swizzle);
     // The documented --xip defaults.
-    assert_eq!(effective(Arch::X86_64, true, None, &[], None), rounding);
+    assert_eq!(effective(Arch::X86_64, true, None, &[], None), baseline);
     assert_eq!(
         effective(Arch::X86_64, true, None, &["+sse4.1"], None),
+        swizzle
+    );
+    assert_eq!(
+        effective(Arch::X86_64, true, None, &["+sse4.1", "+ssse3"], None),
         IntrinsicSet::EMPTY
     );
     assert_eq!(
@@ -307,9 +323,9 @@ fn effective_intrinsics_defaults_per_target() {
     // Indirect mode without XIP has the same default.
     let mut o = opts(Arch::X86_64, false, None);
     o.indirect = true;
-    assert_eq!(effective_intrinsics(&o).unwrap(), rounding);
+    assert_eq!(effective_intrinsics(&o).unwrap(), baseline);
     // Normal mode: only what the ISA forces.
-    assert_eq!(effective(Arch::X86_64, false, None, &[], None), rounding);
+    assert_eq!(effective(Arch::X86_64, false, None, &[], None), baseline);
     assert_eq!(
         effective(Arch::Aarch64, false, None, &[], None),
         IntrinsicSet::EMPTY
@@ -318,10 +334,16 @@ fn effective_intrinsics_defaults_per_target() {
     let constop = set("constop");
     assert_eq!(
         effective(Arch::X86_64, true, None, &[], Some(constop)),
-        constop.union(rounding)
+        constop.union(baseline)
     );
     assert_eq!(
-        effective(Arch::X86_64, true, None, &["+sse4.1"], Some(constop)),
+        effective(
+            Arch::X86_64,
+            true,
+            None,
+            &["+sse4.1", "+ssse3"],
+            Some(constop)
+        ),
         constop
     );
     assert_eq!(

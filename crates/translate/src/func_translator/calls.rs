@@ -45,8 +45,7 @@ impl Translator<'_, '_> {
             return Ok(sig);
         }
         let ty = self.func_type(type_index)?;
-        let sig = wasm_signature(ty, self.pointer, self.env.target.call_conv())
-            .ok_or_else(|| self.unsupported("v128 parameters or results (SIMD)"))?;
+        let sig = wasm_signature(ty, self.pointer, self.env.target.call_conv());
         let sig = self.b.import_signature(sig);
         self.sigs.insert(type_index, sig);
         Ok(sig)

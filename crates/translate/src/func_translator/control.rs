@@ -8,7 +8,6 @@ use wasmparser::{BlockType, BrTable, Operator};
 
 use super::{Translator, internal};
 use crate::CompileError;
-use crate::cl_abi::ir_type;
 use crate::module_env;
 
 /// A control construct being translated.
@@ -206,12 +205,7 @@ impl Translator<'_, '_> {
     /// The parameter and result types of a block type.
     fn block_type(&self, bt: BlockType) -> Result<(Vec<Type>, Vec<Type>), CompileError> {
         let conv = |ts: &[ValType]| -> Result<Vec<Type>, CompileError> {
-            ts.iter()
-                .map(|t| {
-                    ir_type(*t, self.pointer)
-                        .ok_or_else(|| self.unsupported("v128 block types (SIMD)"))
-                })
-                .collect()
+            ts.iter().map(|t| self.value_type(*t)).collect()
         };
         match bt {
             BlockType::Empty => Ok((Vec::new(), Vec::new())),

@@ -12,7 +12,7 @@ use wasmparser::MemArg;
 
 use super::Translator;
 use crate::CompileError;
-use crate::cl_abi::{cl_trap, ir_type};
+use crate::cl_abi::{cl_trap, v128_flags};
 
 /// Extension of a narrow memory access.
 #[derive(Copy, Clone)]
@@ -139,8 +139,21 @@ impl Translator<'_, '_> {
         Ok((addr, imm))
     }
 
-    /// A load of `ty`, extended from a narrower access by `ext`.
+    /// A load of `ty`, extended from a narrower access by `ext`, pushed.
     pub(super) fn load(&mut self, memarg: &MemArg, ty: Type, ext: Ext) -> Result<(), CompileError> {
+        let v = self.load_value(memarg, ty, ext)?;
+        self.stack.push(v);
+        Ok(())
+    }
+
+    /// A load of `ty` (a scalar or a vector, lanes little-endian), extended from a narrower
+    /// access by `ext`, at the popped address.
+    pub(super) fn load_value(
+        &mut self,
+        memarg: &MemArg,
+        ty: Type,
+        ext: Ext,
+    ) -> Result<Value, CompileError> {
         let size = match ext {
             Ext::None => ty.bytes(),
             Ext::S8 | Ext::U8 => 1,
@@ -159,8 +172,7 @@ impl Translator<'_, '_> {
             Ext::S32 => ins.sload32(f, addr, off),
             Ext::U32 => ins.uload32(f, addr, off),
         };
-        self.stack.push(v);
-        Ok(())
+        Ok(v)
     }
 
     /// A store of the popped value, truncated to `narrow` bits if given.
@@ -170,6 +182,16 @@ impl Translator<'_, '_> {
         narrow: Option<u8>,
     ) -> Result<(), CompileError> {
         let value = self.pop()?;
+        self.store_value(memarg, value, narrow)
+    }
+
+    /// A store of `value` (truncated to `narrow` bits if given) at the popped address.
+    pub(super) fn store_value(
+        &mut self,
+        memarg: &MemArg,
+        value: Value,
+        narrow: Option<u8>,
+    ) -> Result<(), CompileError> {
         let size = match narrow {
             Some(bits) => u32::from(bits) / 8,
             None => self.b.func.dfg.value_type(value).bytes(),
@@ -253,8 +275,7 @@ impl Translator<'_, '_> {
             .globals
             .get(index as usize)
             .ok_or_else(|| self.internal("global index out of range"))?;
-        let ty = ir_type(g.val_type, self.pointer)
-            .ok_or_else(|| self.unsupported("v128 globals (SIMD)"))?;
+        let ty = self.value_type(g.val_type)?;
         Ok((ty, g.mutable, g.init))
     }
 
@@ -276,12 +297,18 @@ impl Translator<'_, '_> {
             (false, Some(ConstValue::I64(v))) => self.b.ins().iconst(I64, v),
             (false, Some(ConstValue::F32(v))) => self.b.ins().f32const(Ieee32::with_bits(v)),
             (false, Some(ConstValue::F64(v))) => self.b.ins().f64const(Ieee64::with_bits(v)),
+            (false, Some(ConstValue::V128(v))) => self.v128_const(v),
             _ => {
                 let addr = self.global_addr(index)?;
                 let flags = if mutable {
                     MemFlagsData::trusted().with_alias_region(Some(self.regions.globals))
                 } else {
                     Self::pure_flags()
+                };
+                let flags = if ty.is_vector() {
+                    v128_flags(flags)
+                } else {
+                    flags
                 };
                 self.b.ins().load(ty, flags, addr, 0)
             }
@@ -295,6 +322,11 @@ impl Translator<'_, '_> {
         let value = self.pop()?;
         let addr = self.global_addr(index)?;
         let flags = MemFlagsData::trusted().with_alias_region(Some(self.regions.globals));
+        let flags = if self.b.func.dfg.value_type(value).is_vector() {
+            v128_flags(flags)
+        } else {
+            flags
+        };
         self.b.ins().store(flags, value, addr, 0);
         Ok(())
     }

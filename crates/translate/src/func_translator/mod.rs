@@ -1,7 +1,8 @@
 //! Translation of one wasm function body to Cranelift IR, split the way Cranelift's own wasm
 //! translator splits it. This module drives one function (its IR function, stack limit and
 //! alias regions, parameters and locals, the operator loop) and owns the translator state;
-//! [`operators`] gives every operator its semantics (one match); [`control`] the structured
+//! [`operators`] gives every scalar operator its semantics (one match) and [`simd`] every
+//! `v128` operator; [`control`] the structured
 //! control flow (blocks, loops, ifs, branches); [`environ`] everything reached through the
 //! vmctx (linear memory, globals, tables, bulk operations); [`calls`] direct, imported,
 //! indirect and builtin calls; [`intrinsics`] the routing of operations to intrinsic calls
@@ -15,6 +16,7 @@ mod environ;
 #[macro_use]
 mod intrinsics;
 mod operators;
+mod simd;
 mod stack;
 
 use std::borrow::Cow;
@@ -108,8 +110,16 @@ fn new_function(
     start: u64,
 ) -> Result<(ir::Function, AliasRegions), CompileError> {
     let pointer = env.target.isa.pointer_type();
-    let sig = wasm_signature(ty, pointer, env.target.call_conv())
-        .ok_or_else(|| unsupported("v128 parameters or results (SIMD)", start))?;
+    if let Some(missing) = env.target.missing_simd_feature()
+        && ty
+            .params
+            .iter()
+            .chain(&ty.results)
+            .any(|t| *t == ValType::V128)
+    {
+        return Err(unsupported(missing, start));
+    }
+    let sig = wasm_signature(ty, pointer, env.target.call_conv());
     let mut func = ir::Function::with_name_signature(UserFuncName::user(NS_FUNC, func_index), sig);
 
     let vmctx_gv = func.create_global_value(GlobalValueData::VMContext);
@@ -229,8 +239,7 @@ impl<'a, 'f> Translator<'a, 'f> {
             let offset = locals.original_position();
             let (count, vt) = locals.read()?;
             let vt = module_env::val_type(vt, offset)?;
-            let ty = ir_type(vt, self.pointer)
-                .ok_or_else(|| unsupported("v128 locals (SIMD)", offset))?;
+            let ty = self.value_type(vt)?;
             for _ in 0..count {
                 let zero = self.zero(ty);
                 let var = self.b.declare_var(ty);
@@ -249,10 +258,7 @@ impl<'a, 'f> Translator<'a, 'f> {
     ) -> Result<(), CompileError> {
         let mut types = Vec::with_capacity(results.len());
         for r in results {
-            types.push(
-                ir_type(*r, self.pointer)
-                    .ok_or_else(|| unsupported("v128 results", self.offset))?,
-            );
+            types.push(self.value_type(*r)?);
         }
         let exit = self.new_block(&types);
         let frame = Frame::new(FrameKind::Block, exit, 0, types.len(), 0);
@@ -281,6 +287,17 @@ impl<'a, 'f> Translator<'a, 'f> {
             .types
             .get(type_index as usize)
             .ok_or_else(|| self.internal("type index out of range"))
+    }
+
+    /// The Cranelift type of wasm value type `t`; `v128` fails when the target cannot compile
+    /// SIMD, naming the CPU feature it lacks.
+    fn value_type(&self, t: ValType) -> Result<Type, CompileError> {
+        if t == ValType::V128
+            && let Some(missing) = self.env.target.missing_simd_feature()
+        {
+            return Err(self.unsupported(missing));
+        }
+        Ok(ir_type(t, self.pointer))
     }
 
     /// An internal error at the current operator.

@@ -1,5 +1,6 @@
-//! Operator semantics: one match giving every supported wasm operator its Cranelift IR, or
-//! the environment, control or intrinsic-routing step that lowers it.
+//! Operator semantics: one match giving every supported scalar wasm operator its Cranelift IR,
+//! or the environment, control or intrinsic-routing step that lowers it; everything else goes
+//! to the `v128` match in [`simd`](super::simd), which rejects what is not SIMD.
 
 use aotc_abi::intrinsics::FloatCmp;
 use aotc_abi::{Builtin, TrapCode};
@@ -297,14 +298,7 @@ impl Translator<'_, '_> {
             O::MemoryCopy { dst_mem, src_mem } => self.memory_copy(dst_mem, src_mem)?,
             O::MemoryFill { mem } => self.memory_fill(mem)?,
 
-            other => {
-                let name = format!("{other:?}");
-                let name = name
-                    .split(|c: char| !c.is_alphanumeric() && c != '_')
-                    .next()
-                    .unwrap_or("operator");
-                return Err(self.unsupported(format!("operator {name}")));
-            }
+            other => self.simd_operator(other)?,
         }
         Ok(())
     }

@@ -8,6 +8,7 @@ use cranelift_frontend::Variable;
 
 use super::Translator;
 use crate::CompileError;
+use crate::cl_abi::V128;
 
 impl Translator<'_, '_> {
     /// Pops the top operand.
@@ -64,8 +65,20 @@ impl Translator<'_, '_> {
         match ty {
             F32 => self.b.ins().f32const(Ieee32::with_bits(0)),
             F64 => self.b.ins().f64const(Ieee64::with_bits(0)),
+            V128 => self.v128_const(0),
             _ => self.b.ins().iconst(ty, 0),
         }
+    }
+
+    /// A `v128` constant (lane 0 in the low bits).
+    pub(super) fn v128_const(&mut self, v: u128) -> Value {
+        let handle = self
+            .b
+            .func
+            .dfg
+            .constants
+            .insert(v.to_le_bytes().to_vec().into());
+        self.b.ins().vconst(V128, handle)
     }
 
     /// An `i32` constant.
