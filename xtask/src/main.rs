@@ -9,6 +9,7 @@
 
 mod bench;
 mod deps;
+mod wasi;
 
 use std::process::{Command, ExitCode};
 
@@ -22,7 +23,9 @@ commands:
           normal mode: [CRITERION-ARGS]
   spec    run the WebAssembly spec suite: [--xip | --mode normal|xip|both] [--suite DIR]
           [--compile-only] [--target ARCH] [--enable-builtin-intrinsics LIST]
-          [-- LIBTEST-ARGS]";
+          [-- LIBTEST-ARGS]
+  wasi    run the WASI preview 1 test suite through `aotc run`: [--mode normal|xip|both]
+          [--suite DIR]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -31,6 +34,7 @@ fn main() -> ExitCode {
         Some("deps") => check_deps(),
         Some("spec") => spec(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
+        Some("wasi") => wasi::run(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())

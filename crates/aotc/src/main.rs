@@ -51,7 +51,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse_from(with_subcommand(std::env::args_os().collect()));
     let result = match cli.command {
         Command::Compile(args) => compile_cmd::run(&args),
-        Command::Run(args) => run_cmd::run(&args),
+        Command::Run(args) => match run_cmd::run(&args) {
+            Ok(status) => return status,
+            Err(err) => Err(err),
+        },
         Command::Inspect(args) => inspect_cmd::inspect(&args),
         Command::Verify(args) => inspect_cmd::verify(&args),
         Command::Intrinsics(args) => intrinsics_cmd::run(&args),
@@ -65,12 +68,17 @@ fn main() -> ExitCode {
     }
 }
 
-/// One line: the context, then each cause.
+/// One line: the context, then each cause, each once (a cause whose message already contains
+/// its own source's is not followed by that source again).
 fn format_chain(err: &anyhow::Error) -> String {
     let mut out = err.to_string();
     for cause in err.chain().skip(1) {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
         out.push_str(": ");
-        out.push_str(&cause.to_string());
+        out.push_str(&text);
     }
     out
 }
