@@ -48,6 +48,10 @@ fn with_subcommand(mut args: Vec<OsString>) -> Vec<OsString> {
 }
 
 fn main() -> ExitCode {
+    // SAFETY: restoring the default action of SIGPIPE before any thread or output exists, so
+    // that `aotc inspect FILE | head` ends quietly when the pipe closes, as other tools do,
+    // instead of panicking in `println!`.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let cli = Cli::parse_from(with_subcommand(std::env::args_os().collect()));
     let result = match cli.command {
         Command::Compile(args) => compile_cmd::run(&args),

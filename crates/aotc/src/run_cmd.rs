@@ -179,16 +179,33 @@ fn load(args: &RunArgs, path: &Path) -> Result<Module> {
         // which is the trust `aotc run` documents.
         InputKind::Aot => unsafe { Module::from_file_with(path, &load_opts) }
             .with_context(|| format!("cannot load {}", path.display())),
-        InputKind::WasmBinary | InputKind::WasmText => {
+        kind @ (InputKind::WasmBinary | InputKind::WasmText) => {
             let opts = args.target.options()?;
-            aotc_pipeline::load(
-                &opts,
-                &read_input(path)?,
-                &aotc_loader::LoadOptions::default(),
-            )
-            .with_context(|| format!("cannot compile {}", path.display()))
+            let mut wasm = read_input(path)?;
+            if let InputKind::WasmText = kind {
+                wasm = parse_text(path, &wasm)?;
+            }
+            aotc_pipeline::load(&opts, &wasm, &aotc_loader::LoadOptions::default())
+                .with_context(|| format!("cannot compile {}", path.display()))
         }
     }
+}
+
+/// Wasm text to binary; an error is one line, `FILE:LINE:COL: message`.
+fn parse_text(path: &Path, text: &[u8]) -> Result<Vec<u8>> {
+    wat::Parser::new()
+        .parse_bytes(Some(path), text)
+        .map(|wasm| wasm.into_owned())
+        .map_err(|err| {
+            let full = err.to_string();
+            let message = full.lines().next().unwrap_or_default();
+            let location = full
+                .lines()
+                .find_map(|l| l.trim_start().strip_prefix("--> "))
+                .map(str::to_owned)
+                .unwrap_or_else(|| path.display().to_string());
+            anyhow::anyhow!("{location}: {message}")
+        })
 }
 
 fn no_export(module: &Module, path: &Path, name: &str) -> anyhow::Error {

@@ -212,7 +212,7 @@ impl fmt::Display for UnresolvedImport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{}.{} ({})",
+            "{}.{} {}",
             self.module.escape_debug(),
             self.name.escape_debug(),
             self.ty
@@ -291,7 +291,7 @@ impl WasiCtx {
                         module: module_name.to_owned(),
                         name: name.to_owned(),
                         ty: ty.clone(),
-                        wasi_type: wasi.map(|sig| format!("func {sig}")),
+                        wasi_type: wasi.map(|sig| sig.to_string()),
                     }),
                 },
             }
