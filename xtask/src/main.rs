@@ -5,6 +5,7 @@
 //!   dependency invariants and the spec suite.
 //! - `cargo xtask deps`: checks that the loader's dependency closure holds no compiler.
 //! - `cargo xtask spec [ARGS]`: the WebAssembly spec suite (`spec-tests`), e.g. `--mode both`.
+//! - `cargo xtask wasi [ARGS]`: the WASI preview 1 test suite through `aotc run`.
 //! - `cargo xtask bench [FILTER]`: criterion benchmarks, then the XIP and intrinsic cost ratios.
 
 mod bench;
@@ -17,7 +18,7 @@ const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
   test    the project's full test command (what CI runs): fmt, clippy (also the format reader
-          without `write`), tests, deps, spec suite
+          without `write`), tests, deps, spec suite, WASI suite
   deps    check the loader's dependency closure (no Cranelift, no wasmparser)
   bench   run the benchmarks and print XIP / all-intrinsics / load-time ratios against
           normal mode: [CRITERION-ARGS]
@@ -116,6 +117,7 @@ fn test() -> Result<(), String> {
     cargo(&["test", "--workspace"])?;
     check_deps()?;
     spec(&["--mode".to_string(), "both".to_string()])?;
+    wasi::run(&[])?;
     eprintln!("xtask: all checks passed");
     Ok(())
 }

@@ -93,6 +93,9 @@ pub(crate) mod rights {
     pub(crate) const FD_WRITE: u64 = 1 << 6;
     pub(crate) const FD_ADVISE: u64 = 1 << 7;
     pub(crate) const FD_ALLOCATE: u64 = 1 << 8;
+    pub(crate) const PATH_CREATE_FILE: u64 = 1 << 10;
+    pub(crate) const PATH_OPEN: u64 = 1 << 13;
+    pub(crate) const PATH_FILESTAT_SET_SIZE: u64 = 1 << 19;
     pub(crate) const FD_FILESTAT_GET: u64 = 1 << 21;
     pub(crate) const FD_FILESTAT_SET_SIZE: u64 = 1 << 22;
     pub(crate) const FD_FILESTAT_SET_TIMES: u64 = 1 << 23;

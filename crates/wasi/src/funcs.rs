@@ -687,7 +687,7 @@ impl State {
         &mut self,
         g: &Guest<'_>,
         old_fd: u32,
-        _old_flags: u32,
+        old_flags: u32,
         old_path: u32,
         old_len: u32,
         new_fd: u32,
@@ -696,6 +696,10 @@ impl State {
     ) -> R {
         let old_path = g.read_str(old_path, old_len)?;
         let new_path = g.read_str(new_path, new_len)?;
+        if old_flags & SYMLINK_FOLLOW != 0 {
+            // Linking the target of a symlink is not portable; WASI hosts refuse it.
+            return Err(Errno::Inval);
+        }
         let old_dir = self.fds.dir(old_fd)?.0;
         let new_dir = self.fds.writable_dir(new_fd)?;
         Ok(old_dir.hard_link(old_path, new_dir, new_path)?)
@@ -730,11 +734,26 @@ impl State {
         if readonly && (write || oflags & CREAT != 0) {
             return Err(Errno::Rofs);
         }
+        let needed = rights::PATH_OPEN
+            | if oflags & CREAT != 0 {
+                rights::PATH_CREATE_FILE
+            } else {
+                0
+            }
+            | if oflags & TRUNC != 0 {
+                rights::PATH_FILESTAT_SET_SIZE
+            } else {
+                0
+            };
+        parent.need(needed)?;
         let base = base & parent.rights_inheriting;
         let inheriting = inheriting & parent.rights_inheriting;
         let kind = if oflags & DIRECTORY != 0 {
             if oflags & (CREAT | TRUNC) != 0 {
                 return Err(Errno::Inval);
+            }
+            if write {
+                return Err(Errno::IsDir);
             }
             let opened = if follow {
                 dir.open_dir(&path)?
@@ -752,7 +771,11 @@ impl State {
                     opts.create(true);
                 }
             }
-            opts.truncate(oflags & TRUNC != 0).append(append);
+            opts.truncate(oflags & TRUNC != 0);
+            if append {
+                // As a flag, not `append(true)`: std refuses append with truncate.
+                cap_std::fs::OpenOptionsExt::custom_flags(&mut opts, libc::O_APPEND);
+            }
             opts.follow(if follow {
                 cap_fs_ext::FollowSymlinks::Yes
             } else {
