@@ -26,7 +26,7 @@ commands:
           [--compile-only] [--target ARCH] [--enable-builtin-intrinsics LIST]
           [-- LIBTEST-ARGS]
   wasi    run the WASI preview 1 test suite through `aotc run`: [--mode normal|xip|both]
-          [--suite DIR]";
+          [--suite DIR]; `--startup`: benchmark WASI start-up against an import-free run";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

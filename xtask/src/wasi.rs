@@ -4,7 +4,8 @@
 //! is compiled once per mode and run from its folder with the arguments, environment and root of
 //! `NAME.json`, and its exit code, stdout and stderr are compared with the expected ones.
 //! Known failures are listed, with a reason each, in `tests/wasi/known-failures.txt`; a listed
-//! test that passes is an error, so the list stays exact.
+//! test that passes is an error, so the list stays exact. `--startup` is a benchmark instead:
+//! whole-process start-up of a WASI program against an import-free one.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -36,6 +37,9 @@ struct Spec {
 }
 
 pub fn run(args: &[String]) -> Result<(), String> {
+    if args.first().map(String::as_str) == Some("--startup") {
+        return startup();
+    }
     let mut suite = None;
     let mut modes = vec!["normal", "xip"];
     let mut it = args.iter();
@@ -452,4 +456,80 @@ impl JsonParser<'_> {
         }
         String::from_utf8(out).map_err(|e| e.to_string())
     }
+}
+
+/// Runs of each program in the start-up benchmark.
+const STARTUP_RUNS: usize = 200;
+
+/// `cargo xtask wasi --startup`: whole-process start-up of a precompiled WASI "hello" (XIP)
+/// beside `aotc run --invoke` of an import-free XIP module, interleaved in one run; prints the
+/// medians and the cost of WASI set-up on top.
+fn startup() -> Result<(), String> {
+    let root = workspace_root();
+    cargo(&["build", "--quiet", "--package", "aotc"])?;
+    let aotc = root.join("target/debug/aotc");
+    let work = std::env::temp_dir().join(format!("aotc-startup-{}", std::process::id()));
+    std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
+    let hello_wasm = work.join("hello.wasm");
+    let status = Command::new("clang-16")
+        .args(["--target=wasm32-wasi", "--sysroot=/usr", "-O2"])
+        .arg(root.join("tests/wasi/hello.c"))
+        .arg("-o")
+        .arg(&hello_wasm)
+        .status()
+        .map_err(|e| format!("clang-16 (run .ci/install-wasi-deps.sh): {e}"))?;
+    if !status.success() {
+        return Err("clang-16 failed on tests/wasi/hello.c".into());
+    }
+    let hello = work.join("hello.aot");
+    let fib = work.join("fib.aot");
+    for (input, output) in [
+        (hello_wasm.as_path(), &hello),
+        (&root.join("examples/fib.wat"), &fib),
+    ] {
+        let out = Command::new(&aotc)
+            .args(["compile", "--xip"])
+            .arg(input)
+            .arg("-o")
+            .arg(output)
+            .output()
+            .map_err(|e| e.to_string())?;
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+        }
+    }
+    let time = |args: &[&std::ffi::OsStr]| -> Result<f64, String> {
+        let start = Instant::now();
+        let out = Command::new(&aotc)
+            .args(args)
+            .output()
+            .map_err(|e| e.to_string())?;
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+        }
+        Ok(start.elapsed().as_secs_f64() * 1e6)
+    };
+    let (mut wasi, mut plain) = (Vec::new(), Vec::new());
+    for _ in 0..STARTUP_RUNS {
+        wasi.push(time(&["run".as_ref(), hello.as_os_str()])?);
+        plain.push(time(&[
+            "run".as_ref(),
+            "--invoke".as_ref(),
+            "fib".as_ref(),
+            fib.as_os_str(),
+            "1".as_ref(),
+        ])?);
+    }
+    let _ = std::fs::remove_dir_all(&work);
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (w, p) = (median(&mut wasi), median(&mut plain));
+    println!(
+        "start-up, whole process, median of {STARTUP_RUNS}: WASI hello (XIP) {w:.0} us, \
+         import-free --invoke (XIP) {p:.0} us: WASI set-up costs {:+.1}%",
+        (w / p - 1.0) * 100.0
+    );
+    Ok(())
 }
