@@ -66,7 +66,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {}", format_chain(&err));
+            eprintln!("error: {}", name_unsupported_proposal(format_chain(&err)));
             ExitCode::FAILURE
         }
     }
@@ -85,4 +85,28 @@ fn format_chain(err: &anyhow::Error) -> String {
         out.push_str(&text);
     }
     out
+}
+
+/// Proposals by the word wasmparser uses for them, where the proposal's name differs.
+const PROPOSAL_NAMES: &[(&str, &str)] = &[("exceptions", "exception handling (try_table)")];
+
+/// wasmparser calls a module using a proposal it was not asked to accept invalid ("invalid wasm
+/// at offset O: X support is not enabled"); aotc says what it is: "at offset O: X is not
+/// supported".
+fn name_unsupported_proposal(message: String) -> String {
+    const NOT_ENABLED: &str = " support is not enabled";
+    let Some(end) = message.find(NOT_ENABLED) else {
+        return message;
+    };
+    let start = message[..end].rfind(": ").map_or(0, |i| i + 2);
+    let feature = &message[start..end];
+    let name = PROPOSAL_NAMES
+        .iter()
+        .find(|(word, _)| *word == feature)
+        .map_or(feature, |(_, name)| name);
+    format!(
+        "{}{name} is not supported{}",
+        message[..start].replace("invalid wasm at offset", "at offset"),
+        &message[end + NOT_ENABLED.len()..]
+    )
 }

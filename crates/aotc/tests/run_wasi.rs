@@ -264,6 +264,16 @@ fn error_messages_are_one_line_naming_the_file() {
         "{err}"
     );
 
+    let eh = write(
+        dir,
+        "eh.wat",
+        r#"(module (func (export "f") try_table end))"#,
+    );
+    assert_eq!(
+        run(&["run", &eh]),
+        "error: cannot compile eh.wat: at offset 0x1e: exception handling (try_table) is not supported\n"
+    );
+
     let escaped = write(
         dir,
         "escape.wat",
