@@ -177,8 +177,8 @@ fn load(args: &RunArgs, path: &Path) -> Result<Module> {
     match input_kind(path)? {
         // SAFETY: loading an AOT file runs its native code; the user asked to run this file,
         // which is the trust `aotc run` documents.
-        InputKind::Aot => unsafe { Module::from_file_with(path, &load_opts) }
-            .with_context(|| format!("cannot load {}", path.display())),
+        // The load error names the file itself (`load_opts.name`).
+        InputKind::Aot => Ok(unsafe { Module::from_file_with(path, &load_opts) }?),
         kind @ (InputKind::WasmBinary | InputKind::WasmText) => {
             let opts = args.target.options()?;
             let mut wasm = read_input(path)?;
