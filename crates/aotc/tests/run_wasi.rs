@@ -137,6 +137,47 @@ fn file_stdin_large_writes_many_files_and_poll_agree_in_both_modes() {
     assert_eq!(results[0], results[1], "normal and XIP runs agree");
 }
 
+#[test]
+fn env_args_and_directories_as_wasmtime_and_iwasm_users_type_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let wasm = compile_c("echo.c", tmp.path());
+    std::fs::create_dir(tmp.path().join("host")).unwrap();
+    std::fs::write(tmp.path().join("host/a.txt"), "").unwrap();
+    let wasm = wasm.to_str().unwrap();
+    let expected = "arg -v\narg --dir\nenv A=1\nenv AOTC_TEST_INHERITED=yes\nfile a.txt\n";
+    for options in [
+        &[
+            "--env",
+            "A=1",
+            "--env",
+            "AOTC_TEST_INHERITED",
+            "--dir",
+            "host::/data",
+        ][..],
+        &[
+            "--env=A=1",
+            "--env=AOTC_TEST_INHERITED",
+            "--map-dir=/data::host",
+        ][..],
+    ] {
+        let mut args = vec!["run"];
+        args.extend_from_slice(options);
+        args.extend([wasm, "-v", "--dir"]);
+        let out = Command::new(env!("CARGO_BIN_EXE_aotc"))
+            .args(&args)
+            .current_dir(tmp.path())
+            .env("AOTC_TEST_INHERITED", "yes")
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            expected,
+            "{options:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
 fn write(dir: &Path, name: &str, text: &str) -> String {
     std::fs::write(dir.join(name), text).unwrap();
     name.to_string()
