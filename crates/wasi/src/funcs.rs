@@ -488,6 +488,8 @@ impl State {
         offset: u64,
         out: u32,
     ) -> R {
+        // The result pointer first: a fault must not follow a transfer that happened.
+        g.check(out, 4)?;
         let entry = self.fds.get(fd)?;
         let file = entry.file()?;
         entry.need(rights::FD_READ)?;
@@ -507,6 +509,8 @@ impl State {
         offset: u64,
         out: u32,
     ) -> R {
+        // The result pointer first: a fault must not follow a transfer that happened.
+        g.check(out, 4)?;
         let entry = self.fds.get(fd)?;
         let file = entry.file()?;
         entry.need(rights::FD_WRITE)?;
@@ -545,6 +549,8 @@ impl State {
     }
 
     fn fd_read(&mut self, g: &Guest<'_>, fd: u32, iovs: u32, iovs_len: u32, out: u32) -> R {
+        // The result pointer first: a fault must not follow a transfer that happened.
+        g.check(out, 4)?;
         let entry = self.fds.get_mut(fd)?;
         entry.need(rights::FD_READ)?;
         let (targets, total) = g.scatter_targets(iovs, iovs_len)?;
@@ -559,6 +565,8 @@ impl State {
     }
 
     fn fd_write(&mut self, g: &Guest<'_>, fd: u32, iovs: u32, iovs_len: u32, out: u32) -> R {
+        // The result pointer first: a fault must not follow a transfer that happened.
+        g.check(out, 4)?;
         let entry = self.fds.get_mut(fd)?;
         entry.need(rights::FD_WRITE)?;
         let data = g.gather(iovs, iovs_len)?;
@@ -884,6 +892,7 @@ impl State {
     }
 
     fn random_get(&mut self, g: &Guest<'_>, buf: u32, buf_len: u32) -> R {
+        g.check(buf, buf_len)?;
         let mut bytes = vec![0u8; buf_len as usize];
         let mut filled = 0;
         while filled < bytes.len() {

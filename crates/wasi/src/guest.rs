@@ -6,6 +6,10 @@ use aotc_loader::Memory;
 
 use crate::errno::Errno;
 
+/// Most bytes one `fd_read`/`fd_write`-style call moves: iovecs may overlap, so their total is
+/// not bounded by the memory; a shorter transfer is always allowed and returned as such.
+const MAX_TRANSFER: usize = 16 << 20;
+
 /// The calling instance's linear memory.
 pub(crate) struct Guest<'m> {
     memory: &'m Memory,
@@ -23,8 +27,18 @@ impl<'m> Guest<'m> {
         Guest { memory }
     }
 
+    /// `EFAULT` unless `[ptr, ptr + len)` lies in memory: checked before a buffer of the
+    /// guest's length is allocated.
+    pub(crate) fn check(&self, ptr: u32, len: u32) -> Result<(), Errno> {
+        if u64::from(ptr) + u64::from(len) > self.memory.data_size() as u64 {
+            return Err(Errno::Fault);
+        }
+        Ok(())
+    }
+
     /// `len` bytes at `ptr`.
     pub(crate) fn read(&self, ptr: u32, len: u32) -> Result<Vec<u8>, Errno> {
+        self.check(ptr, len)?;
         let mut buf = vec![0; len as usize];
         self.memory
             .read(ptr as usize, &mut buf)
@@ -64,31 +78,33 @@ impl<'m> Guest<'m> {
             .collect())
     }
 
-    /// The bytes of the ciovecs at `ptr`, concatenated.
+    /// The bytes of the ciovecs at `ptr`, concatenated (at most `MAX_TRANSFER`).
     pub(crate) fn gather(&self, ptr: u32, count: u32) -> Result<Vec<u8>, Errno> {
         let mut out = Vec::new();
         for iov in self.iovecs(ptr, count)? {
-            out.extend_from_slice(&self.read(iov.ptr, iov.len)?);
+            let room = MAX_TRANSFER - out.len();
+            out.extend_from_slice(&self.read(iov.ptr, iov.len.min(room as u32))?);
+            if out.len() == MAX_TRANSFER {
+                break;
+            }
         }
         Ok(out)
     }
 
-    /// Checks that every iovec at `ptr` lies in memory; returns them and their total length.
+    /// Checks that every iovec at `ptr` lies in memory; returns them and their total length (at
+    /// most `MAX_TRANSFER`).
     pub(crate) fn scatter_targets(
         &self,
         ptr: u32,
         count: u32,
     ) -> Result<(Vec<IoVec>, usize), Errno> {
         let iovs = self.iovecs(ptr, count)?;
-        let size = self.memory.data_size() as u64;
         let mut total = 0usize;
         for iov in &iovs {
-            if u64::from(iov.ptr) + u64::from(iov.len) > size {
-                return Err(Errno::Fault);
-            }
+            self.check(iov.ptr, iov.len)?;
             total += iov.len as usize;
         }
-        Ok((iovs, total))
+        Ok((iovs, total.min(MAX_TRANSFER)))
     }
 
     /// Spreads `data` over `iovs` (checked by [`Guest::scatter_targets`]).

@@ -21,6 +21,7 @@ const PROGRAM: &str = r#"(module
   (import "wasi_snapshot_preview1" "path_open"
     (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (import "wasi_snapshot_preview1" "random_get" (func $random (param i32 i32) (result i32)))
   (memory (export "memory") 1)
   (data (i32.const 16) "\20\00\00\00\05\00\00\00")       ;; iovec: 5 bytes at 32
   (data (i32.const 24) "\f0\ff\00\00\20\00\00\00")       ;; iovec: 32 bytes at 0xfff0 (crosses the end)
@@ -30,6 +31,15 @@ const PROGRAM: &str = r#"(module
   (func (export "bad_iovec") (result i32) (call $write (i32.const 1) (i32.const 24) (i32.const 1) (i32.const 8)))
   (func (export "bad_array") (result i32) (call $write (i32.const 1) (i32.const 0xfffc) (i32.const 2) (i32.const 8)))
   (func (export "bad_result") (result i32) (call $write (i32.const 1) (i32.const 16) (i32.const 1) (i32.const 0x10000)))
+  (func (export "huge_random") (result i32) (call $random (i32.const 0) (i32.const -1)))
+  ;; 4 overlapping iovecs of the whole memory: a short write, not 256 KiB gathered
+  (func (export "overlapping") (result i32)
+    (i64.store (i32.const 128) (i64.const 0x0001000000000000))
+    (i64.store (i32.const 136) (i64.const 0x0001000000000000))
+    (i64.store (i32.const 144) (i64.const 0x0001000000000000))
+    (i64.store (i32.const 152) (i64.const 0x0001000000000000))
+    (drop (call $write (i32.const 1) (i32.const 128) (i32.const 4) (i32.const 8)))
+    (i32.load (i32.const 8)))
   (func (export "read_stdin") (result i32)
     (drop (call $read (i32.const 0) (i32.const 16) (i32.const 1) (i32.const 8)))
     (i32.load (i32.const 8)))
@@ -60,9 +70,11 @@ fn stdio_pointers_preopens_and_exit() {
 
         assert_eq!(errno(&instance, "hello", &[]), 0);
         assert_eq!(stdout.contents(), b"hello");
-        for bad in ["bad_iovec", "bad_array", "bad_result"] {
+        for bad in ["bad_iovec", "bad_array", "bad_result", "huge_random"] {
             assert_eq!(errno(&instance, bad, &[]), Errno::Fault as i32, "{bad}");
         }
+        assert_eq!(errno(&instance, "overlapping", &[]), 4 << 16);
+        assert_eq!(stdout.contents().len(), 5 + (4 << 16));
         assert_eq!(errno(&instance, "read_stdin", &[]), 3);
         // O_CREAT beneath a read-only pre-open.
         let create = |len, oflags| errno(&instance, "create", &[Val::I32(len), Val::I32(oflags)]);
