@@ -131,15 +131,12 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         .with_context(|| format!("cannot instantiate {}", path.display()))?;
     let instance = Instance::new(&module, &imports)
         .with_context(|| format!("cannot instantiate {}", path.display()))?;
-    let uses_wasi = module.imports().any(|(m, _, _)| m == aotc_wasi::MODULE);
     let outcome = match invoke {
         None => wasi
             .run_command(&instance)
             .map(|code| Some((code, Vec::new()))),
         Some(name) => {
-            if uses_wasi {
-                wasi.initialize_reactor(&instance)?;
-            }
+            wasi.initialize_reactor(&instance)?;
             let func = find_func(&instance, &module, path, name)?;
             let values = parse_args(&func.ty(), name, program_args)?;
             wasi.outcome(func.call(&values))

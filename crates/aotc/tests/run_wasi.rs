@@ -315,6 +315,12 @@ fn error_messages_are_one_line_naming_the_file() {
         "error: cannot compile eh.wat: at offset 0x1e: exception handling (try_table) is not supported\n"
     );
 
+    let no_start = write(dir, "no_start.wat", r#"(module (func (export "f")))"#);
+    assert_eq!(
+        run(&["run", &no_start]),
+        "error: no_start.wat exports no function `_start` (exports: f)\n"
+    );
+
     let escaped = write(
         dir,
         "escape.wat",

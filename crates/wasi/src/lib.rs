@@ -324,7 +324,8 @@ impl WasiCtx {
                     Err(HostError::new(format!("proc_exit({code})")))
                 }
                 Err(funcs::Stop::NoMemory) => Err(HostError::new(
-                    "a WASI function was called before the instance's memory was attached",
+                    "a WASI function needs the instance's memory: export it as `memory` (and \
+                     attach it with `WasiCtx::attach` when not running through `run_command`)",
                 )),
             }
         })
@@ -338,20 +339,28 @@ impl WasiCtx {
         Ok(())
     }
 
+    /// Attaches the exported `memory` if there is one: a module that exports none can still run
+    /// as long as it calls no WASI function that needs memory.
+    fn attach_if_exported(&self, instance: &Instance) {
+        if let Some(memory) = instance.get_memory("memory") {
+            self.state.borrow_mut().memory = Some(memory);
+        }
+    }
+
     /// Runs a command: attaches the memory, calls `_start`, and returns the exit code (that of
     /// `proc_exit`, or 0 when `_start` returns).
     pub fn run_command(&self, instance: &Instance) -> Result<i32, WasiError> {
-        self.attach(instance)?;
         let start = instance
             .get_func("_start")
             .ok_or(WasiError::NoEntryPoint("_start"))?;
+        self.attach_if_exported(instance);
         self.outcome(start.call(&[]))?;
         Ok(self.exit_code().unwrap_or(0))
     }
 
     /// Initialises a reactor: attaches the memory and calls `_initialize` if it is exported.
     pub fn initialize_reactor(&self, instance: &Instance) -> Result<(), WasiError> {
-        self.attach(instance)?;
+        self.attach_if_exported(instance);
         if let Some(init) = instance.get_func("_initialize") {
             self.outcome(init.call(&[]))?;
         }
