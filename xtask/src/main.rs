@@ -5,10 +5,12 @@
 //!   dependency invariants and the spec suite.
 //! - `cargo xtask deps`: checks that the loader's dependency closure holds no compiler.
 //! - `cargo xtask spec [ARGS]`: the WebAssembly spec suite (`spec-tests`), e.g. `--mode both`.
+//! - `cargo xtask wasi [ARGS]`: the WASI preview 1 test suite through `aotc run`.
 //! - `cargo xtask bench [FILTER]`: criterion benchmarks, then the XIP and intrinsic cost ratios.
 
 mod bench;
 mod deps;
+mod wasi;
 
 use std::process::{Command, ExitCode};
 
@@ -16,13 +18,15 @@ const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
   test    the project's full test command (what CI runs): fmt, clippy (also the format reader
-          without `write`), tests, deps, spec suite
+          without `write`), tests, deps, spec suite, WASI suite
   deps    check the loader's dependency closure (no Cranelift, no wasmparser)
   bench   run the benchmarks and print XIP / all-intrinsics / load-time ratios against
           normal mode: [CRITERION-ARGS]
   spec    run the WebAssembly spec suite: [--xip | --mode normal|xip|both] [--suite DIR]
           [--compile-only] [--target ARCH] [--enable-builtin-intrinsics LIST]
-          [-- LIBTEST-ARGS]";
+          [-- LIBTEST-ARGS]
+  wasi    run the WASI preview 1 test suite through `aotc run`: [--mode normal|xip|both]
+          [--suite DIR]; `--startup`: benchmark WASI start-up against an import-free run";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -31,6 +35,7 @@ fn main() -> ExitCode {
         Some("deps") => check_deps(),
         Some("spec") => spec(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
+        Some("wasi") => wasi::run(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
@@ -112,6 +117,7 @@ fn test() -> Result<(), String> {
     cargo(&["test", "--workspace"])?;
     check_deps()?;
     spec(&["--mode".to_string(), "both".to_string()])?;
+    wasi::run(&[])?;
     eprintln!("xtask: all checks passed");
     Ok(())
 }

@@ -48,10 +48,17 @@ fn with_subcommand(mut args: Vec<OsString>) -> Vec<OsString> {
 }
 
 fn main() -> ExitCode {
+    // SAFETY: restoring the default action of SIGPIPE before any thread or output exists, so
+    // that `aotc inspect FILE | head` ends quietly when the pipe closes, as other tools do,
+    // instead of panicking in `println!`.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let cli = Cli::parse_from(with_subcommand(std::env::args_os().collect()));
     let result = match cli.command {
         Command::Compile(args) => compile_cmd::run(&args),
-        Command::Run(args) => run_cmd::run(&args),
+        Command::Run(args) => match run_cmd::run(&args) {
+            Ok(status) => return status,
+            Err(err) => Err(err),
+        },
         Command::Inspect(args) => inspect_cmd::inspect(&args),
         Command::Verify(args) => inspect_cmd::verify(&args),
         Command::Intrinsics(args) => intrinsics_cmd::run(&args),
@@ -59,18 +66,47 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {}", format_chain(&err));
+            eprintln!("error: {}", name_unsupported_proposal(format_chain(&err)));
             ExitCode::FAILURE
         }
     }
 }
 
-/// One line: the context, then each cause.
+/// One line: the context, then each cause, each once (a cause whose message already contains
+/// its own source's is not followed by that source again).
 fn format_chain(err: &anyhow::Error) -> String {
     let mut out = err.to_string();
     for cause in err.chain().skip(1) {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
         out.push_str(": ");
-        out.push_str(&cause.to_string());
+        out.push_str(&text);
     }
     out
+}
+
+/// Proposals by the word wasmparser uses for them, where the proposal's name differs.
+const PROPOSAL_NAMES: &[(&str, &str)] = &[("exceptions", "exception handling (try_table)")];
+
+/// wasmparser calls a module using a proposal it was not asked to accept invalid ("invalid wasm
+/// at offset O: X support is not enabled"); aotc says what it is: "at offset O: X is not
+/// supported".
+fn name_unsupported_proposal(message: String) -> String {
+    const NOT_ENABLED: &str = " support is not enabled";
+    let Some(end) = message.find(NOT_ENABLED) else {
+        return message;
+    };
+    let start = message[..end].rfind(": ").map_or(0, |i| i + 2);
+    let feature = &message[start..end];
+    let name = PROPOSAL_NAMES
+        .iter()
+        .find(|(word, _)| *word == feature)
+        .map_or(feature, |(_, name)| name);
+    format!(
+        "{}{name} is not supported{}",
+        message[..start].replace("invalid wasm at offset", "at offset"),
+        &message[end + NOT_ENABLED.len()..]
+    )
 }

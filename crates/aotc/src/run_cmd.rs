@@ -1,105 +1,261 @@
-//! `aotc run`: load an AOT file (or compile a .wasm/.wat in memory), instantiate it and call an
-//! export, printing its results.
+//! `aotc run`: load an AOT file (mapped, never read whole) or compile a .wasm/.wat in memory,
+//! instantiate it with WASI preview 1 (`aotc-wasi`), and run it: a command's `_start` (the exit
+//! status is its `proc_exit` code), or `--invoke NAME ARGS` (after a reactor's `_initialize`),
+//! printing the results.
 
-use std::path::PathBuf;
+use std::io::Read;
+use std::path::Path;
+use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
 
 use aotc_abi::ValType;
 use aotc_loader::{Instance, Module, Val};
+use aotc_wasi::{WasiCtx, WasiError};
 
 use crate::compile_cmd::{TargetArgs, read_input};
 
-/// `aotc run` arguments.
+/// Exit status of a run that trapped (wasmtime's: 128 + SIGABRT).
+const TRAP_EXIT_STATUS: u8 = 134;
+
+/// `aotc run` arguments. aotc's own options come before FILE; everything after FILE goes to
+/// the program (or, after `--invoke NAME` there, to the invoked function).
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// An .aot file, or a .wasm/.wat file to compile in memory first.
-    pub file: PathBuf,
-    /// Exported function to call (default: `_start`).
+    /// Exported function to call (default: `_start`), with ARGS as its arguments.
     #[arg(long, value_name = "NAME")]
     pub invoke: Option<String>,
+    /// Pre-open the host directory HOST as GUEST (default: HOST) for WASI.
+    #[arg(long = "dir", value_name = "HOST[::GUEST]")]
+    pub dirs: Vec<String>,
+    /// Pre-open HOST as GUEST (iwasm's spelling of `--dir HOST::GUEST`).
+    #[arg(long = "map-dir", value_name = "GUEST::HOST")]
+    pub map_dirs: Vec<String>,
+    /// Set an environment variable of the program (`NAME` alone: inherit it from aotc's).
+    #[arg(long = "env", value_name = "NAME[=VALUE]")]
+    pub envs: Vec<String>,
     /// Check the text checksum before running (loading normally skips it).
     #[arg(long)]
     pub verify: bool,
-    /// Arguments of the invoked function (integers, or floats such as 1.5, inf, nan).
-    #[arg(allow_hyphen_values = true, trailing_var_arg = true)]
-    pub args: Vec<String>,
+    /// The .aot, .wasm or .wat file, then the program's arguments.
+    #[arg(
+        value_name = "FILE [ARGS]",
+        required = true,
+        allow_hyphen_values = true,
+        trailing_var_arg = true
+    )]
+    pub file_and_args: Vec<String>,
     /// Compiler options, for .wasm/.wat input.
     #[command(flatten)]
     pub target: TargetArgs,
 }
 
-fn is_aot(bytes: &[u8]) -> bool {
-    bytes.starts_with(&aotc_format::layout::MAGIC)
+/// What the first bytes of a file say it is.
+enum InputKind {
+    Aot,
+    WasmBinary,
+    WasmText,
 }
 
-pub fn run(args: &RunArgs) -> Result<()> {
-    let path = &args.file;
-    let head = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+/// Reads at most the first 8 bytes of `path` to tell its kind.
+fn input_kind(path: &Path) -> Result<InputKind> {
+    let mut head = Vec::with_capacity(8);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(8).read_to_end(&mut head))
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let magic = aotc_format::layout::MAGIC;
+    if head.len() >= 2 && magic.starts_with(&head) {
+        return Ok(InputKind::Aot);
+    }
+    if head.starts_with(b"\0asm") {
+        return Ok(InputKind::WasmBinary);
+    }
+    let textual = std::str::from_utf8(&head)
+        .is_ok_and(|s| s.trim_start().is_empty() || s.trim_start().starts_with(['(', ';']));
+    if textual {
+        return Ok(InputKind::WasmText);
+    }
+    bail!(
+        "{}: not an AOT file, a wasm binary or wasm text (bad magic: expected `\\0aotc` or `\\0asm`, found {})",
+        path.display(),
+        head.escape_ascii()
+    )
+}
+
+/// Splits `HOST[::GUEST]`.
+fn host_guest(spec: &str) -> (&str, &str) {
+    spec.split_once("::").unwrap_or((spec, spec))
+}
+
+fn wasi_context(args: &RunArgs, file: &str, program_args: &[String]) -> Result<WasiCtx> {
+    let mut builder = WasiCtx::builder()
+        .args(std::iter::once(file.to_owned()).chain(program_args.iter().cloned()))
+        .inherit_stdio();
+    for spec in &args.envs {
+        builder = match spec.split_once('=') {
+            Some((name, value)) => builder.env(name, value),
+            None => match std::env::var(spec) {
+                Ok(value) => builder.env(spec, value),
+                Err(_) => builder,
+            },
+        };
+    }
+    let dirs = args.dirs.iter().map(|d| host_guest(d));
+    let mapped = args
+        .map_dirs
+        .iter()
+        .map(|d| host_guest(d))
+        .map(|(guest, host)| (host, guest));
+    for (host, guest) in dirs.chain(mapped) {
+        builder = builder.preopen_dir(host, guest)?;
+    }
+    Ok(builder.build())
+}
+
+pub fn run(args: &RunArgs) -> Result<ExitCode> {
+    let (file, rest) = args.file_and_args.split_first().context("no FILE given")?;
+    let path = Path::new(file);
+    // `FILE --invoke NAME ARGS`, as before: the call's arguments follow.
+    let (invoke, program_args) = match (rest.first().map(String::as_str), &args.invoke) {
+        (Some("--invoke"), None) => match rest.get(1) {
+            Some(name) => (Some(name.as_str()), &rest[2..]),
+            None => bail!("--invoke needs a function name"),
+        },
+        (_, invoke) => (invoke.as_deref(), rest),
+    };
+    let module = load(args, path)?;
+    let wasi = wasi_context(args, file, program_args)?;
+    let imports = wasi
+        .imports(&module)
+        .with_context(|| format!("cannot instantiate {}", path.display()))?;
+    let instance = Instance::new(&module, &imports)
+        .with_context(|| format!("cannot instantiate {}", path.display()))?;
+    let outcome = match invoke {
+        None => wasi
+            .run_command(&instance)
+            .map(|code| Some((code, Vec::new()))),
+        Some(name) => {
+            wasi.initialize_reactor(&instance)?;
+            let func = find_func(&instance, &module, path, name)?;
+            let values = parse_args(&func.ty(), name, program_args)?;
+            wasi.outcome(func.call(&values))
+                .map(|values| values.map(|values| (0, values)))
+        }
+    };
+    match outcome {
+        Ok(Some((code, values))) => {
+            for r in values {
+                println!("{}", format_val(&r));
+            }
+            Ok(exit_status(code))
+        }
+        Ok(None) => Ok(exit_status(wasi.exit_code().unwrap_or(0))),
+        Err(WasiError::Trap(trap)) => {
+            eprintln!("error: {}: {trap}", path.display());
+            Ok(ExitCode::from(TRAP_EXIT_STATUS))
+        }
+        Err(WasiError::NoEntryPoint(name)) => Err(no_export(&module, path, name)),
+        Err(other) => {
+            Err(anyhow::Error::new(other).context(format!("cannot run {}", path.display())))
+        }
+    }
+}
+
+fn exit_status(code: i32) -> ExitCode {
+    ExitCode::from(code as u8)
+}
+
+fn load(args: &RunArgs, path: &Path) -> Result<Module> {
     let load_opts = aotc_loader::LoadOptions {
         verify_text_checksum: args.verify,
         name: Some(path.display().to_string()),
     };
-    let module = if is_aot(&head) {
-        drop(head);
+    match input_kind(path)? {
         // SAFETY: loading an AOT file runs its native code; the user asked to run this file,
         // which is the trust `aotc run` documents.
-        unsafe { Module::from_file_with(path, &load_opts) }
-            .with_context(|| format!("cannot load {}", path.display()))?
-    } else {
-        let opts = args.target.options()?;
-        aotc_pipeline::load(
-            &opts,
-            &read_input(path)?,
-            &aotc_loader::LoadOptions::default(),
-        )
-        .with_context(|| format!("cannot run {}", path.display()))?
-    };
-    let instance = Instance::new(&module, &[])
-        .with_context(|| format!("cannot instantiate {}", path.display()))?;
-    let name = args.invoke.as_deref().unwrap_or("_start");
-    let func = instance.get_func(name).with_context(|| {
-        let exports: Vec<String> = module.exports().map(|(n, _)| n.to_string()).collect();
-        format!(
-            "{} exports no function `{name}` (exports: {})",
-            path.display(),
-            if exports.is_empty() {
-                "none".to_string()
-            } else {
-                exports.join(", ")
+        // The load error names the file itself (`load_opts.name`).
+        InputKind::Aot => Ok(unsafe { Module::from_file_with(path, &load_opts) }?),
+        kind @ (InputKind::WasmBinary | InputKind::WasmText) => {
+            let opts = args.target.options()?;
+            let mut wasm = read_input(path)?;
+            if let InputKind::WasmText = kind {
+                wasm = parse_text(path, &wasm)?;
             }
-        )
-    })?;
-    let ty = func.ty();
-    if ty.params.len() != args.args.len() {
+            aotc_pipeline::load(&opts, &wasm, &aotc_loader::LoadOptions::default())
+                .with_context(|| format!("cannot compile {}", path.display()))
+        }
+    }
+}
+
+/// Wasm text to binary; an error is one line, `FILE:LINE:COL: message`.
+fn parse_text(path: &Path, text: &[u8]) -> Result<Vec<u8>> {
+    wat::Parser::new()
+        .parse_bytes(Some(path), text)
+        .map(|wasm| wasm.into_owned())
+        .map_err(|err| {
+            let full = err.to_string();
+            let message = full.lines().next().unwrap_or_default();
+            let location = full
+                .lines()
+                .find_map(|l| l.trim_start().strip_prefix("--> "))
+                .map(str::to_owned)
+                .unwrap_or_else(|| path.display().to_string());
+            anyhow::anyhow!("{location}: {message}")
+        })
+}
+
+fn no_export(module: &Module, path: &Path, name: &str) -> anyhow::Error {
+    let exports: Vec<String> = module
+        .exports()
+        .map(|(n, _)| format!("{}", n.escape_debug()))
+        .collect();
+    anyhow::anyhow!(
+        "{} exports no function `{}` (exports: {})",
+        path.display(),
+        name.escape_debug(),
+        if exports.is_empty() {
+            "none".to_string()
+        } else {
+            exports.join(", ")
+        }
+    )
+}
+
+fn find_func(
+    instance: &Instance,
+    module: &Module,
+    path: &Path,
+    name: &str,
+) -> Result<aotc_loader::Func> {
+    instance
+        .get_func(name)
+        .ok_or_else(|| no_export(module, path, name))
+}
+
+fn parse_args(ty: &aotc_loader::FuncType, name: &str, args: &[String]) -> Result<Vec<Val>> {
+    if ty.params.len() != args.len() {
         bail!(
-            "`{name}` takes {} argument(s) ({}), {} given",
+            "`{}` takes {} argument(s) ({}), {} given (every word after `--invoke NAME` is an argument of the call; aotc's options go before FILE)",
+            name.escape_debug(),
             ty.params.len(),
             ty.params
                 .iter()
                 .map(|t| t.name())
                 .collect::<Vec<_>>()
                 .join(", "),
-            args.args.len()
+            args.len()
         );
     }
-    let values = ty
-        .params
+    ty.params
         .iter()
-        .zip(&args.args)
+        .zip(args)
         .enumerate()
         .map(|(i, (t, s))| {
-            parse_val(*t, s).with_context(|| format!("argument {} of `{name}`", i + 1))
+            parse_val(*t, s)
+                .with_context(|| format!("argument {} of `{}`", i + 1, name.escape_debug()))
         })
-        .collect::<Result<Vec<_>>>()?;
-    let results = func
-        .call(&values)
-        .with_context(|| format!("`{name}` in {}", path.display()))?;
-    for r in results {
-        println!("{}", format_val(&r));
-    }
-    Ok(())
+        .collect()
 }
 
 fn parse_int(s: &str) -> Option<i128> {
