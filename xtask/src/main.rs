@@ -93,6 +93,7 @@ fn spec(args: &[String]) -> Result<(), String> {
 }
 
 fn test() -> Result<(), String> {
+    install_test_dependencies()?;
     cargo(&["fmt", "--all", "--check"])?;
     cargo(&[
         "clippy",
@@ -117,7 +118,26 @@ fn test() -> Result<(), String> {
     cargo(&["test", "--workspace"])?;
     check_deps()?;
     spec(&["--mode".to_string(), "both".to_string()])?;
-    wasi::run(&[])?;
+    wasi::run_in_test()?;
     eprintln!("xtask: all checks passed");
     Ok(())
+}
+
+/// Installs what the tests need beyond Rust (the WASI C programs' clang and wasi-libc), with the
+/// project's idempotent script: nothing happens when everything is there.
+fn install_test_dependencies() -> Result<(), String> {
+    let script = workspace_root().join(".ci/install-wasi-deps.sh");
+    eprintln!("xtask: running bash {}", script.display());
+    let status = Command::new("bash")
+        .arg(&script)
+        .status()
+        .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} failed ({status}); it installs Debian packages, so run it as root once",
+            script.display()
+        ))
+    }
 }

@@ -36,6 +36,27 @@ struct Spec {
     stderr: Option<String>,
 }
 
+/// The suite named by `$AOTC_WASI_SUITE`, else `../shared/wasi-testsuite` beside the workspace.
+fn default_suite() -> PathBuf {
+    std::env::var_os("AOTC_WASI_SUITE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("../shared/wasi-testsuite"))
+}
+
+/// The WASI suite as a step of `cargo xtask test`. The suite is not on a package registry, so a
+/// fresh clone without it skips this step, saying so; under CI (`CI` set) it is required.
+pub fn run_in_test() -> Result<(), String> {
+    let suite = default_suite();
+    if !suite.join("tests").is_dir() && std::env::var_os("CI").is_none() {
+        eprintln!(
+            "xtask: no WASI test suite at {} (set $AOTC_WASI_SUITE): WASI conformance skipped",
+            suite.display()
+        );
+        return Ok(());
+    }
+    run(&[])
+}
+
 pub fn run(args: &[String]) -> Result<(), String> {
     if args.first().map(String::as_str) == Some("--startup") {
         return startup();
@@ -58,9 +79,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         }
     }
     let root = workspace_root();
-    let suite = suite
-        .or_else(|| std::env::var_os("AOTC_WASI_SUITE").map(PathBuf::from))
-        .unwrap_or_else(|| root.join("../shared/wasi-testsuite"));
+    let suite = suite.unwrap_or_else(default_suite);
     if !suite.join("tests").is_dir() {
         return Err(format!(
             "no WASI test suite at {} (use --suite DIR or $AOTC_WASI_SUITE)",
