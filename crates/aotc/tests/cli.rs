@@ -400,3 +400,62 @@ fn cross_targets_with_every_intrinsic_have_no_relocations() {
         );
     }
 }
+
+/// A module returning `value` from its export `answer`.
+fn answer_wat(value: i32) -> String {
+    format!(r#"(module (func (export "answer") (result i32) i32.const {value}))"#)
+}
+
+#[test]
+fn recompiling_keeps_a_running_module_on_the_old_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (old_wat, new_wat) = (dir.path().join("old.wat"), dir.path().join("new.wat"));
+    std::fs::write(&old_wat, answer_wat(1)).unwrap();
+    std::fs::write(&new_wat, answer_wat(2)).unwrap();
+    let out = dir.path().join("answer.aot");
+    let compile = |wat: &Path| {
+        ok(&aotc(&[
+            "compile",
+            "--xip",
+            wat.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ]))
+    };
+    compile(&old_wat);
+    let call = |module: &aotc_loader::Module| {
+        let instance = aotc_loader::Instance::new(module, &[]).unwrap();
+        instance.call("answer", &[]).unwrap()[0].i32()
+    };
+    // SAFETY: the file was just compiled by this workspace's compiler.
+    let running = unsafe { aotc_loader::Module::from_file(&out) }.unwrap();
+    assert!(running.is_text_mapped_from_file());
+    assert_eq!(call(&running), Some(1));
+
+    // Another process recompiles the file this process has mapped and runs.
+    compile(&new_wat);
+    assert_eq!(call(&running), Some(1), "still the old code");
+    // SAFETY: as above.
+    let reloaded = unsafe { aotc_loader::Module::from_file(&out) }.unwrap();
+    assert_eq!(call(&reloaded), Some(2));
+}
+
+#[test]
+fn output_equal_to_the_input_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let wat = dir.path().join("fib.wat");
+    std::fs::copy(workspace().join("examples/fib.wat"), &wat).unwrap();
+    let source = std::fs::read(&wat).unwrap();
+    let link = dir.path().join("link.aot");
+    std::os::unix::fs::symlink(&wat, &link).unwrap();
+    for out in [&wat, &link] {
+        let err = fail(&aotc(&[
+            "compile",
+            wat.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ]));
+        assert!(err.contains("is the input file"), "{err}");
+        assert_eq!(std::fs::read(&wat).unwrap(), source, "input unchanged");
+    }
+}
