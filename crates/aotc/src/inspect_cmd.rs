@@ -38,10 +38,10 @@ pub fn inspect(args: &InspectArgs) -> Result<()> {
 pub fn verify(args: &VerifyArgs) -> Result<()> {
     let bytes = read(&args.file)?;
     let file = AotFile::parse(&bytes).with_context(|| format!("{}", args.file.display()))?;
-    file.verify_text()
+    file.verify()
         .with_context(|| format!("{}", args.file.display()))?;
     println!(
-        "{}: OK (metadata and text checksums match, {} bytes of text)",
+        "{}: OK (metadata, function table, trap table and text check out, {} bytes of text)",
         args.file.display(),
         file.text().len()
     );
@@ -149,7 +149,13 @@ pub fn describe(file: &AotFile<'_>) -> String {
         file.constants().len(),
         file.constants().len() * 8
     );
-    let _ = writeln!(out, "trap sites:     {}", file.traps().len());
+    let traps = file.traps();
+    let _ = writeln!(
+        out,
+        "trap table:     {} sites, {} bytes",
+        traps.len(),
+        traps.byte_size()
+    );
     let m = file.module();
     let _ = writeln!(
         out,
@@ -158,6 +164,13 @@ pub fn describe(file: &AotFile<'_>) -> String {
         m.imported_functions
     );
     for (i, f) in file.functions().iter().enumerate() {
+        let f = match f {
+            Ok(f) => f,
+            Err(e) => {
+                let _ = writeln!(out, "  [{i}] damaged: {e}");
+                continue;
+            }
+        };
         let sig = file
             .types()
             .get(f.type_index as usize)

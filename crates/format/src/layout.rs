@@ -9,6 +9,8 @@
 //! [section_table_offset, ..)    section_count × SectionEntry
 //! ...                           metadata sections (records, pool)
 //! [0, metadata_size)            covered by metadata_checksum (with that field read as zero)
+//! [metadata_size, ..)           lookup sections: Functions (functions_checksum), Traps
+//!                               (traps_checksum), used in place and checked at lookup
 //! [text offset, ..)             Text: page-aligned (header.text_align), covered by text_checksum
 //! ```
 
@@ -71,6 +73,12 @@ pub struct FileHeader {
     pub file_size: U64,
     /// The [`aotc_abi::intrinsics::IntrinsicSet`] the code was compiled with (u128, little-endian).
     pub intrinsics: [u8; 16],
+    /// Checksum of the [`SectionKind::Functions`] section (checked at instantiation, which
+    /// reads every record, and by verify; never at load).
+    pub functions_checksum: U64,
+    /// Checksum of the [`SectionKind::Traps`] section (checked at the first trap and by
+    /// verify; never at load).
+    pub traps_checksum: U64,
 }
 
 /// Offset of `FileHeader.metadata_checksum`, the 8 bytes the metadata checksum reads as zero.
@@ -101,7 +109,8 @@ aotc_abi::stored_enum! {
         Types = 3 => "Types",
         /// [`ImportRecord`]s, in import order.
         Imports = 4 => "Imports",
-        /// [`FunctionRecord`]s, by function index (imports first).
+        /// [`FunctionRecord`]s, by function index (imports first). A lookup section: after the
+        /// metadata, checked record by record when used.
         Functions = 5 => "Functions",
         /// [`TableRecord`]s, by table index.
         Tables = 6 => "Tables",
@@ -117,7 +126,8 @@ aotc_abi::stored_enum! {
         ElementItems = 11 => "ElementItems",
         /// [`DataRecord`]s, by data segment index.
         Data = 12 => "Data",
-        /// [`TrapRecord`]s, sorted by code offset.
+        /// [`TrapRecord`]s, sorted by code offset. A lookup section: after the metadata, checked
+        /// when a trap is looked up.
         Traps = 13 => "Traps",
         /// [`RelocRecord`]s against the text.
         Relocs = 14 => "Relocs",
@@ -131,6 +141,12 @@ aotc_abi::stored_enum! {
 }
 
 impl SectionKind {
+    /// Whether the section is a lookup section: stored after the checksummed metadata, never
+    /// read at load, checked record by record when looked up (and by its own checksum).
+    pub const fn is_lookup(self) -> bool {
+        matches!(self, SectionKind::Functions | SectionKind::Traps)
+    }
+
     /// Position of this kind in [`SectionKind::ALL`]: a dense index for per-kind tables.
     pub fn position(self) -> usize {
         SectionKind::ALL
@@ -478,7 +494,7 @@ macro_rules! pod_records {
 }
 
 pod_records! {
-    FileHeader = 152,
+    FileHeader = 168,
     SectionEntry = 24,
     Range = 8,
     ModuleRecord = 32,

@@ -581,19 +581,35 @@ impl AotModule {
         Ok(())
     }
 
-    /// Lays out the header, the section table, the metadata sections (pool first, 8-aligned)
-    /// and the page-aligned text, then seals the metadata with its checksum.
+    /// Lays out the header, the section table, the metadata sections (pool first, 8-aligned),
+    /// the lookup sections after them (outside the metadata checksum) and the page-aligned
+    /// text, then seals the metadata with its checksum.
     fn lay_out(&self, b: Sections) -> Result<Vec<u8>, WriteError> {
         let mut sections = b.sections;
         sections.insert(0, (SectionKind::Pool, 0, b.pool.bytes));
+        // Metadata first, then the lookup sections (a stable partition keeps kind order).
+        sections.sort_by_key(|(kind, _, _)| kind.is_lookup());
 
-        // Layout: header, section table, metadata sections (8-aligned), padding, text.
+        // Layout: header, section table, metadata sections (8-aligned), lookup sections,
+        // padding, text.
         let section_count = sections.len() + 1; // + text
         let header_size = size_of::<FileHeader>();
         let table_offset = header_size;
         let mut offset = table_offset + section_count * size_of::<SectionEntry>();
         let mut entries = Vec::with_capacity(section_count);
+        let mut metadata_size = None;
+        let lookup_checksum = |kind| {
+            sections
+                .iter()
+                .find(|(k, _, _)| *k == kind)
+                .map_or(checksum(&[]), |(_, _, bytes)| checksum(bytes))
+        };
+        let functions_checksum = lookup_checksum(SectionKind::Functions);
+        let traps_checksum = lookup_checksum(SectionKind::Traps);
         for (kind, n, bytes) in &sections {
+            if kind.is_lookup() && metadata_size.is_none() {
+                metadata_size = Some(offset);
+            }
             offset = offset.next_multiple_of(8);
             entries.push(SectionEntry {
                 kind: U32::new(*kind as u32),
@@ -603,9 +619,9 @@ impl AotModule {
             });
             offset += bytes.len();
         }
-        let metadata_size = offset;
+        let metadata_size = metadata_size.unwrap_or(offset);
         let text_align = self.arch.max_page_size() as usize;
-        let text_offset = metadata_size.next_multiple_of(text_align);
+        let text_offset = offset.next_multiple_of(text_align);
         entries.push(SectionEntry {
             kind: U32::new(SectionKind::Text as u32),
             count: U32::new(0),
@@ -634,6 +650,8 @@ impl AotModule {
             text_checksum: U64::new(checksum(&self.text)),
             file_size: U64::new(file_size as u64),
             intrinsics: self.intrinsics.bits().to_le_bytes(),
+            functions_checksum: U64::new(functions_checksum),
+            traps_checksum: U64::new(traps_checksum),
         };
 
         let mut out = Vec::with_capacity(file_size);

@@ -226,6 +226,14 @@ pub enum InstantiationError {
         /// The system error.
         source: io::Error,
     },
+    /// A record instantiation reads (the function table, which loading does not read) is
+    /// damaged.
+    Damaged {
+        /// The module's name.
+        file: String,
+        /// What is wrong, where.
+        source: ReadError,
+    },
 }
 
 impl fmt::Display for InstantiationError {
@@ -242,6 +250,7 @@ impl fmt::Display for InstantiationError {
             InstantiationError::Resource { what, source } => {
                 write!(f, "cannot create {what}: {source}")
             }
+            InstantiationError::Damaged { file, source } => write!(f, "{file}: {source}"),
         }
     }
 }
@@ -251,6 +260,7 @@ impl std::error::Error for InstantiationError {
         match self {
             InstantiationError::Trap(t) => Some(t),
             InstantiationError::Resource { source, .. } => Some(source),
+            InstantiationError::Damaged { source, .. } => Some(source),
             InstantiationError::Link { .. } => None,
         }
     }

@@ -5,14 +5,14 @@
 use std::fs::File;
 use std::mem::offset_of;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use memmap2::{Mmap, MmapMut, MmapOptions};
 
 use aotc_abi::target::cpu_features;
-use aotc_abi::{Arch, Builtin, ValType};
-use aotc_format::AotFile;
+use aotc_abi::{Arch, Builtin, TrapCode, ValType};
 use aotc_format::layout::{ExternKind, FileHeader, NONE, RelocKind, RelocTarget};
+use aotc_format::{AotFile, ReadError};
 
 use crate::builtins::builtin_address;
 use crate::code_registry::{self, Registration};
@@ -114,6 +114,8 @@ pub(crate) struct ModuleInner {
     types: Box<[FuncType]>,
     /// Process-wide signature id of each type index.
     pub(crate) type_ids: Box<[u32]>,
+    /// The result of checking the trap table's checksum, at the first trap.
+    traps_checked: OnceLock<Result<(), ReadError>>,
 }
 
 impl ModuleInner {
@@ -171,18 +173,19 @@ impl ModuleInner {
             .map_or(0, |f| f.type_index)
     }
 
-    /// The function whose body contains text offset `offset`.
+    /// The function whose body contains text offset `offset` (`None` also when its record is
+    /// damaged: a trap then names no function rather than a wrong one).
     pub(crate) fn function_containing(&self, offset: u32) -> Option<u32> {
-        let file = self.file();
-        file.functions()
-            .iter()
-            .enumerate()
-            .find(|(_, f)| {
-                f.body.is_some_and(|(start, len)| {
-                    offset >= start && u64::from(offset) < u64::from(start) + u64::from(len)
-                })
-            })
-            .map(|(i, _)| i as u32)
+        self.file().functions().containing(offset).ok().flatten()
+    }
+
+    /// The trap code recorded for the instruction at text offset `offset`. The trap table is
+    /// checked against its checksum at the first lookup (never at load), so a damaged table
+    /// gives an error rather than a wrong trap kind.
+    pub(crate) fn trap_code_at(&self, offset: u32) -> Result<Option<TrapCode>, ReadError> {
+        let traps = self.file.traps();
+        self.traps_checked.get_or_init(|| traps.verify()).clone()?;
+        traps.lookup(offset)
     }
 
     /// A name for function `index`: its first export name.
@@ -397,7 +400,7 @@ impl Module {
     }
 }
 
-fn format_error(name: &str, e: Option<aotc_format::ReadError>) -> LoadError {
+fn format_error(name: &str, e: Option<ReadError>) -> LoadError {
     match e {
         Some(source) => LoadError::Format {
             file: name.to_owned(),
@@ -555,6 +558,7 @@ fn build(
             name: name.clone(),
             types,
             type_ids,
+            traps_checked: OnceLock::new(),
         }
     });
     if full {

@@ -45,7 +45,7 @@ pub trait Record: Pod {
 #[derive(Copy, Clone, Debug)]
 pub struct Records<'data, R> {
     raw: &'data [R],
-    cx: Context<'data>,
+    pub(crate) cx: Context<'data>,
     file_offset: u64,
 }
 
