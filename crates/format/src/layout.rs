@@ -9,9 +9,9 @@
 //! [section_table_offset, ..)    section_count × SectionEntry
 //! ...                           metadata sections (records, pool)
 //! [0, metadata_size)            covered by metadata_checksum (with that field read as zero)
-//! [metadata_size, ..)           lookup sections: Functions (functions_checksum), Traps
-//!                               (traps_checksum), used in place and checked at lookup
 //! [text offset, ..)             Text: page-aligned (header.text_align), covered by text_checksum
+//! after the text                lookup sections: Functions (functions_checksum), Traps
+//!                               (traps_checksum), used in place and checked at lookup
 //! ```
 
 use crate::pod::{I64, Pod, U16, U32, U64};

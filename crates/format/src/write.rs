@@ -582,53 +582,46 @@ impl AotModule {
     }
 
     /// Lays out the header, the section table, the metadata sections (pool first, 8-aligned),
-    /// the lookup sections after them (outside the metadata checksum) and the page-aligned
-    /// text, then seals the metadata with its checksum.
+    /// the text (at a multiple of the text alignment) and the lookup sections after it
+    /// (8-aligned, outside the metadata checksum, away from the pages loading touches), then
+    /// seals the metadata with its checksum.
     fn lay_out(&self, b: Sections) -> Result<Vec<u8>, WriteError> {
         let mut sections = b.sections;
         sections.insert(0, (SectionKind::Pool, 0, b.pool.bytes));
-        // Metadata first, then the lookup sections (a stable partition keeps kind order).
-        sections.sort_by_key(|(kind, _, _)| kind.is_lookup());
-
-        // Layout: header, section table, metadata sections (8-aligned), lookup sections,
-        // padding, text.
-        let section_count = sections.len() + 1; // + text
-        let header_size = size_of::<FileHeader>();
-        let table_offset = header_size;
-        let mut offset = table_offset + section_count * size_of::<SectionEntry>();
-        let mut entries = Vec::with_capacity(section_count);
-        let mut metadata_size = None;
+        let (lookup, metadata): (Vec<_>, Vec<_>) = sections
+            .into_iter()
+            .partition(|(kind, _, _)| kind.is_lookup());
         let lookup_checksum = |kind| {
-            sections
+            lookup
                 .iter()
                 .find(|(k, _, _)| *k == kind)
                 .map_or(checksum(&[]), |(_, _, bytes)| checksum(bytes))
         };
         let functions_checksum = lookup_checksum(SectionKind::Functions);
         let traps_checksum = lookup_checksum(SectionKind::Traps);
-        for (kind, n, bytes) in &sections {
-            if kind.is_lookup() && metadata_size.is_none() {
-                metadata_size = Some(offset);
-            }
+
+        // Every section's bytes and file offset, in file order.
+        let section_count = metadata.len() + 1 + lookup.len();
+        let header_size = size_of::<FileHeader>();
+        let table_offset = header_size;
+        let mut offset = table_offset + section_count * size_of::<SectionEntry>();
+        let mut placed: Vec<(SectionKind, u32, usize, &[u8])> = Vec::with_capacity(section_count);
+        for (kind, n, bytes) in &metadata {
             offset = offset.next_multiple_of(8);
-            entries.push(SectionEntry {
-                kind: U32::new(*kind as u32),
-                count: U32::new(*n),
-                offset: U64::new(offset as u64),
-                size: U64::new(bytes.len() as u64),
-            });
+            placed.push((*kind, *n, offset, bytes));
             offset += bytes.len();
         }
-        let metadata_size = metadata_size.unwrap_or(offset);
+        let metadata_size = offset;
         let text_align = self.arch.max_page_size() as usize;
-        let text_offset = offset.next_multiple_of(text_align);
-        entries.push(SectionEntry {
-            kind: U32::new(SectionKind::Text as u32),
-            count: U32::new(0),
-            offset: U64::new(text_offset as u64),
-            size: U64::new(self.text.len() as u64),
-        });
-        let file_size = text_offset + self.text.len();
+        let text_offset = metadata_size.next_multiple_of(text_align);
+        placed.push((SectionKind::Text, 0, text_offset, &self.text));
+        offset = text_offset + self.text.len();
+        for (kind, n, bytes) in &lookup {
+            offset = offset.next_multiple_of(8);
+            placed.push((*kind, *n, offset, bytes));
+            offset += bytes.len();
+        }
+        let file_size = offset;
 
         let header = FileHeader {
             magic: MAGIC,
@@ -656,15 +649,18 @@ impl AotModule {
 
         let mut out = Vec::with_capacity(file_size);
         out.extend_from_slice(bytes_of(&header));
-        for e in &entries {
-            out.extend_from_slice(bytes_of(e));
+        for (kind, n, offset, bytes) in &placed {
+            out.extend_from_slice(bytes_of(&SectionEntry {
+                kind: U32::new(*kind as u32),
+                count: U32::new(*n),
+                offset: U64::new(*offset as u64),
+                size: U64::new(bytes.len() as u64),
+            }));
         }
-        for ((_, _, bytes), e) in sections.iter().zip(&entries) {
-            out.resize(e.offset.get() as usize, 0);
+        for (_, _, offset, bytes) in &placed {
+            out.resize(*offset, 0);
             out.extend_from_slice(bytes);
         }
-        out.resize(text_offset, 0);
-        out.extend_from_slice(&self.text);
 
         seal(&mut out[..metadata_size]);
         Ok(out)

@@ -7,7 +7,7 @@ use std::mem::offset_of;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
-use memmap2::{Mmap, MmapMut, MmapOptions};
+use memmap2::{Advice, Mmap, MmapMut, MmapOptions};
 
 use aotc_abi::target::cpu_features;
 use aotc_abi::{Arch, Builtin, TrapCode, ValType};
@@ -250,6 +250,7 @@ impl Module {
                 what: "file",
                 source,
             })?;
+        advise_metadata_pages(&file, &mapping);
         // SAFETY: the mapping's bytes never move and live in `Backing::Mapped` as long as the
         // module; the caller promises the file is not modified meanwhile.
         let bytes: &'static [u8] =
@@ -398,6 +399,30 @@ impl Module {
             )),
         }
     }
+}
+
+/// Before anything is read from `mapping` (the whole file), marks the pages of the header and
+/// metadata (all that loading reads) random-access and never huge. That splits them off into a
+/// mapping of their own, so a fault there maps only metadata pages: no read-ahead, no fault
+/// around and no huge page reaching into the text and the lookup sections after them. Only
+/// hints: a refusal changes nothing but the number of pages mapped.
+fn advise_metadata_pages(file: &File, mapping: &Mmap) {
+    use std::os::unix::fs::FileExt;
+    let mut header = [0u8; size_of::<FileHeader>()];
+    if file.read_exact_at(&mut header, 0).is_err() {
+        return; // The reader reports what is missing.
+    }
+    let Some(header) = aotc_format::pod::from_bytes::<FileHeader>(&header) else {
+        return;
+    };
+    let metadata_size = usize::try_from(header.metadata_size.get()).unwrap_or(usize::MAX);
+    let len = metadata_size
+        .min(mapping.len())
+        .next_multiple_of(sys::page_size())
+        .min(mapping.len());
+    let _ = mapping.advise_range(Advice::Random, 0, len);
+    #[cfg(target_os = "linux")]
+    let _ = mapping.advise_range(Advice::NoHugePage, 0, len);
 }
 
 fn format_error(name: &str, e: Option<ReadError>) -> LoadError {
