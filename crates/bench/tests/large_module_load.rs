@@ -2,7 +2,8 @@
 //! maps into this process no page of its text, function table or trap table, only the pages of
 //! its header and metadata, as `/proc/self/smaps` shows (the `Rss` of the file's mappings in
 //! this process; the page cache holds the freshly written file whole, so `mincore` could not
-//! tell).
+//! tell). And its trap table takes at most a quarter of format version 2's bytes per memory
+//! access.
 
 #![cfg(all(target_os = "linux", target_arch = "x86_64"))]
 
@@ -53,12 +54,31 @@ fn loading_a_large_module_maps_only_header_and_metadata_pages() {
     let (metadata_size, text, lookup_start) = {
         let file = AotFile::parse(&bytes).expect("parse");
         assert_eq!(file.functions().len(), FUNCTIONS as usize);
-        let traps = file.section(SectionKind::Traps).unwrap();
-        let functions = file.section(SectionKind::Functions).unwrap();
+        // The trap table: format version 2 stored 8 bytes per site.
+        let (sites, trap_bytes) = (file.traps().len(), file.traps().byte_size());
+        let accesses = aotc_bench::ACCESSES_PER_FUNCTION * FUNCTIONS as usize;
+        let (per_access, v2_per_access) = (
+            trap_bytes as f64 / accesses as f64,
+            (8 * sites) as f64 / accesses as f64,
+        );
+        eprintln!(
+            "trap table: {sites} sites, {trap_bytes} bytes: {per_access:.2} bytes per memory \
+             access (format version 2: {v2_per_access:.2})"
+        );
+        assert!(per_access * 4.0 <= v2_per_access);
+        let lookup_start = [
+            SectionKind::Functions,
+            SectionKind::Traps,
+            SectionKind::TrapDeltas,
+        ]
+        .map(|kind| file.section(kind).unwrap().offset)
+        .into_iter()
+        .min()
+        .unwrap();
         (
             file.header().metadata_size.get(),
             file.text().len() as u64,
-            traps.offset.min(functions.offset),
+            lookup_start,
         )
     };
     assert!(text >= 20_000_000, "text of {text} bytes");

@@ -33,6 +33,11 @@ pub fn checksum(bytes: &[u8]) -> u64 {
     fold(OFFSET_BASIS, bytes)
 }
 
+/// The checksum of `parts` fed one after the other (the trap table's two sections).
+pub fn checksum_of_parts(parts: &[&[u8]]) -> u64 {
+    parts.iter().fold(OFFSET_BASIS, |h, part| fold(h, part))
+}
+
 /// The metadata checksum: the checksum of `metadata`, a file's first `metadata_size` bytes,
 /// with the 8 bytes of `FileHeader.metadata_checksum` read as zero. The reader, the writer and
 /// tests that re-seal a damaged file all call this.

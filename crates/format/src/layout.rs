@@ -10,8 +10,8 @@
 //! ...                           metadata sections (records, pool)
 //! [0, metadata_size)            covered by metadata_checksum (with that field read as zero)
 //! [text offset, ..)             Text: page-aligned (header.text_align), covered by text_checksum
-//! after the text                lookup sections: Functions (functions_checksum), Traps
-//!                               (traps_checksum), used in place and checked at lookup
+//! after the text                lookup sections: Functions (functions_checksum), Traps and
+//!                               TrapDeltas (traps_checksum), used in place, checked at lookup
 //! ```
 
 use crate::pod::{I64, Pod, U16, U32, U64};
@@ -76,8 +76,9 @@ pub struct FileHeader {
     /// Checksum of the [`SectionKind::Functions`] section (checked at instantiation, which
     /// reads every record, and by verify; never at load).
     pub functions_checksum: U64,
-    /// Checksum of the [`SectionKind::Traps`] section (checked at the first trap and by
-    /// verify; never at load).
+    /// Checksum of the [`SectionKind::Traps`] section followed by the
+    /// [`SectionKind::TrapDeltas`] section (checked at the first trap and by verify; never at
+    /// load).
     pub traps_checksum: U64,
 }
 
@@ -126,8 +127,8 @@ aotc_abi::stored_enum! {
         ElementItems = 11 => "ElementItems",
         /// [`DataRecord`]s, by data segment index.
         Data = 12 => "Data",
-        /// [`TrapRecord`]s, sorted by code offset. A lookup section: after the metadata, checked
-        /// when a trap is looked up.
+        /// [`TrapBlock`]s, ascending by first offset. A lookup section: after the metadata,
+        /// checked when a trap is looked up.
         Traps = 13 => "Traps",
         /// [`RelocRecord`]s against the text.
         Relocs = 14 => "Relocs",
@@ -137,6 +138,8 @@ aotc_abi::stored_enum! {
         Text = 16 => "Text",
         /// The constant table (`constop` intrinsics): 8-byte slots in the target's byte order.
         Constants = 17 => "Constants",
+        /// The delta-encoded trap sites of the [`TrapBlock`]s (raw bytes). A lookup section.
+        TrapDeltas = 18 => "TrapDeltas",
     }
 }
 
@@ -144,7 +147,10 @@ impl SectionKind {
     /// Whether the section is a lookup section: stored after the checksummed metadata, never
     /// read at load, checked record by record when looked up (and by its own checksum).
     pub const fn is_lookup(self) -> bool {
-        matches!(self, SectionKind::Functions | SectionKind::Traps)
+        matches!(
+            self,
+            SectionKind::Functions | SectionKind::Traps | SectionKind::TrapDeltas
+        )
     }
 
     /// Position of this kind in [`SectionKind::ALL`]: a dense index for per-kind tables.
@@ -400,16 +406,27 @@ pub struct DataRecord {
     pub bytes: Range,
 }
 
-/// A trap site: the code at `code_offset` traps with `trap_code`.
+/// Trap sites per [`TrapBlock`] (the last block may hold fewer).
+pub const TRAP_BLOCK_SITES: usize = 64;
+
+/// A block of up to [`TRAP_BLOCK_SITES`] trap sites, ascending by text offset. The first site is
+/// stored here; each following one is a LEB128 varint in [`SectionKind::TrapDeltas`] at
+/// `deltas_offset` on: `(offset - previous offset) << 1 | code changes`, followed, when the code
+/// changes, by the new [`aotc_abi::TrapCode`] byte. A lookup binary-searches the blocks by
+/// `first_offset`, then decodes at most one block.
 #[derive(Copy, Clone, Debug)]
 #[repr(C)]
-pub struct TrapRecord {
-    /// Text offset of the trapping instruction.
-    pub code_offset: U32,
-    /// [`aotc_abi::TrapCode`] discriminant.
-    pub trap_code: u8,
+pub struct TrapBlock {
+    /// Text offset of the block's first trap site.
+    pub first_offset: U32,
+    /// Offset in the `TrapDeltas` section of the block's second site.
+    pub deltas_offset: U32,
+    /// [`aotc_abi::TrapCode`] of the first site.
+    pub first_code: u8,
+    /// Number of sites in the block, 1 to [`TRAP_BLOCK_SITES`].
+    pub sites: u8,
     /// Zero.
-    pub pad: [u8; 3],
+    pub pad: [u8; 2],
 }
 
 aotc_abi::stored_enum! {
@@ -508,7 +525,7 @@ pod_records! {
     ExportRecord = 16,
     ElementRecord = 40,
     DataRecord = 40,
-    TrapRecord = 8,
+    TrapBlock = 12,
     RelocRecord = 24,
     BuiltinRecord = 12,
 }

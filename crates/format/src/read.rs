@@ -577,14 +577,22 @@ impl<'data> AotFile<'data> {
             text_len: text.len(),
             stored_checksum: header.functions_checksum.get(),
         };
-        let traps_entry = sections.get(SectionKind::Traps)?;
+        let blocks_entry = sections.get(SectionKind::Traps)?;
+        let deltas_entry = sections.get(SectionKind::TrapDeltas)?;
         let traps = Traps {
-            records: sections.records(&cx, view, SectionKind::Traps, "trap records")?,
-            bytes: cx.slice(
-                traps_entry.offset.get(),
-                traps_entry.size.get(),
-                "trap records",
+            blocks: cx.raw_records(blocks_entry, "trap blocks")?,
+            blocks_at: blocks_entry.offset.get(),
+            block_bytes: cx.slice(
+                blocks_entry.offset.get(),
+                blocks_entry.size.get(),
+                "trap blocks",
             )?,
+            deltas: cx.slice(
+                deltas_entry.offset.get(),
+                deltas_entry.size.get(),
+                "trap deltas",
+            )?,
+            deltas_at: deltas_entry.offset.get(),
             stored_checksum: header.traps_checksum.get(),
         };
         let file = AotFile {

@@ -10,7 +10,7 @@ use core::mem::size_of;
 
 use aotc_abi::{Arch, Builtin, TrapCode, ValType};
 
-use crate::checksum::{checksum, metadata_checksum};
+use crate::checksum::{checksum, checksum_of_parts, metadata_checksum};
 use crate::layout::*;
 use crate::pod::{I64, Pod, U16, U32, U64, bytes_of};
 
@@ -279,6 +279,42 @@ impl Sections {
     }
 }
 
+/// Encodes trap sites, ascending and distinct by offset, as [`TrapBlock`]s and their deltas.
+fn encode_traps(traps: &[(u32, TrapCode)]) -> Result<(Vec<TrapBlock>, Vec<u8>), WriteError> {
+    let mut blocks = Vec::with_capacity(traps.len().div_ceil(TRAP_BLOCK_SITES));
+    let mut deltas = Vec::new();
+    for chunk in traps.chunks(TRAP_BLOCK_SITES) {
+        let (first_offset, first_code) = chunk[0];
+        blocks.push(TrapBlock {
+            first_offset: U32::new(first_offset),
+            deltas_offset: U32::new(u32_of(deltas.len(), "trap delta offset")?),
+            first_code: first_code as u8,
+            sites: chunk.len() as u8,
+            pad: [0; 2],
+        });
+        for pair in chunk.windows(2) {
+            let [(previous, previous_code), (offset, code)] = pair else {
+                continue;
+            };
+            let changes = code != previous_code;
+            let mut v = (u64::from(offset - previous) << 1) | u64::from(changes);
+            loop {
+                let byte = (v & 0x7f) as u8;
+                v >>= 7;
+                if v == 0 {
+                    deltas.push(byte);
+                    break;
+                }
+                deltas.push(byte | 0x80);
+            }
+            if changes {
+                deltas.push(*code as u8);
+            }
+        }
+    }
+    Ok((blocks, deltas))
+}
+
 fn records<T: Pod>(items: &[T]) -> Vec<u8> {
     let mut out = Vec::with_capacity(size_of_val(items));
     for item in items {
@@ -533,15 +569,9 @@ impl AotModule {
         let mut traps: Vec<(u32, TrapCode)> = self.traps.clone();
         traps.sort_by_key(|t| t.0);
         traps.dedup_by_key(|t| t.0);
-        let traps: Vec<TrapRecord> = traps
-            .iter()
-            .map(|(off, code)| TrapRecord {
-                code_offset: U32::new(*off),
-                trap_code: *code as u8,
-                pad: [0; 3],
-            })
-            .collect();
-        b.push(SectionKind::Traps, &traps)?;
+        let (blocks, deltas) = encode_traps(&traps)?;
+        b.push(SectionKind::Traps, &blocks)?;
+        b.sections.push((SectionKind::TrapDeltas, 0, deltas));
 
         let mut relocs_sorted = self.relocs.clone();
         relocs_sorted.sort_by_key(|r| r.offset);
@@ -591,14 +621,17 @@ impl AotModule {
         let (lookup, metadata): (Vec<_>, Vec<_>) = sections
             .into_iter()
             .partition(|(kind, _, _)| kind.is_lookup());
-        let lookup_checksum = |kind| {
+        let lookup_bytes = |kind| {
             lookup
                 .iter()
                 .find(|(k, _, _)| *k == kind)
-                .map_or(checksum(&[]), |(_, _, bytes)| checksum(bytes))
+                .map_or(&[][..], |(_, _, bytes)| &bytes[..])
         };
-        let functions_checksum = lookup_checksum(SectionKind::Functions);
-        let traps_checksum = lookup_checksum(SectionKind::Traps);
+        let traps_checksum = checksum_of_parts(&[
+            lookup_bytes(SectionKind::Traps),
+            lookup_bytes(SectionKind::TrapDeltas),
+        ]);
+        let functions_checksum = checksum(lookup_bytes(SectionKind::Functions));
 
         // Every section's bytes and file offset, in file order.
         let section_count = metadata.len() + 1 + lookup.len();

@@ -320,7 +320,11 @@ fn lookup_section_flips_are_found_at_lookup_or_by_verify() {
     // give an error or a value (never a panic), and `verify` finds every flip by checksum.
     let bytes = sample(false).write().unwrap();
     let f = AotFile::parse(&bytes).unwrap();
-    for kind in [SectionKind::Functions, SectionKind::Traps] {
+    for kind in [
+        SectionKind::Functions,
+        SectionKind::Traps,
+        SectionKind::TrapDeltas,
+    ] {
         let s = f.section(kind).unwrap();
         assert!(
             s.offset >= metadata_size(&bytes) as u64,
@@ -343,11 +347,38 @@ fn lookup_section_flips_are_found_at_lookup_or_by_verify() {
 }
 
 #[test]
+fn trap_sites_round_trip_through_blocks_and_deltas() {
+    let mut m = sample(false);
+    m.text = vec![0; 1 << 20];
+    let codes = [TrapCode::MemoryOutOfBounds, TrapCode::IntegerOverflow];
+    // Small and large gaps, code changes, more than one block.
+    m.traps = (0..300u32)
+        .map(|i| (i * i * 7 + i, codes[(i as usize / 3) % 2]))
+        .collect();
+    let bytes = m.write().unwrap();
+    let f = AotFile::parse(&bytes).unwrap();
+    f.verify().unwrap();
+    let traps = f.traps();
+    assert_eq!(traps.len(), 300);
+    let sites: Vec<(u32, TrapCode)> = traps
+        .iter()
+        .map(|s| s.map(|s| (s.code_offset, s.code)))
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(sites, m.traps);
+    for (offset, code) in &m.traps {
+        assert_eq!(traps.lookup(*offset), Ok(Some(*code)));
+        assert_eq!(traps.lookup(offset + 1), Ok(None));
+    }
+    assert!(traps.byte_size() < 300 * 3, "{} bytes", traps.byte_size());
+}
+
+#[test]
 fn damaged_lookup_records_are_errors_at_lookup() {
     let bytes = sample(false).write().unwrap();
     let f = AotFile::parse(&bytes).unwrap();
     let traps = f.section(SectionKind::Traps).unwrap().offset as usize;
-    let code = traps + offset_of!(TrapRecord, trap_code);
+    let code = traps + offset_of!(TrapBlock, first_code);
     let mut damaged = bytes.clone();
     damaged[code] = 0xee;
     let d = AotFile::parse(&damaged).unwrap();

@@ -171,7 +171,11 @@ fn flips_in_the_function_and_trap_tables_end_in_an_error_or_an_honest_trap() {
         // SAFETY: only parsed here.
         let module = unsafe { Module::from_bytes(&bytes) }.unwrap();
         let file = module.file();
-        for kind in [SectionKind::Functions, SectionKind::Traps] {
+        for kind in [
+            SectionKind::Functions,
+            SectionKind::Traps,
+            SectionKind::TrapDeltas,
+        ] {
             let s = file.section(kind).unwrap();
             for offset in s.offset as usize..(s.offset + s.size) as usize {
                 let mut damaged = bytes.clone();
@@ -183,7 +187,7 @@ fn flips_in_the_function_and_trap_tables_end_in_an_error_or_an_honest_trap() {
                     assert_eq!(kind, SectionKind::Functions, "offset {offset}");
                     continue;
                 };
-                assert_eq!(kind, SectionKind::Traps, "offset {offset}");
+                assert_ne!(kind, SectionKind::Functions, "offset {offset}");
                 let trap = instance.call("oob", &[]).expect_err("traps");
                 let message = trap.message.unwrap_or_default();
                 assert!(message.contains("trap table is damaged"), "{message}");

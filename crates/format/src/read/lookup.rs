@@ -7,7 +7,7 @@
 use aotc_abi::TrapCode;
 
 use super::{ReadError, ReadErrorKind, Records, TrapSite, bad, field_at};
-use crate::checksum::checksum;
+use crate::checksum::{checksum, checksum_of_parts};
 use crate::layout::*;
 use crate::read::view::{Function, Record};
 
@@ -145,73 +145,192 @@ impl<'data> Functions<'data> {
     }
 }
 
-/// The trap table: trap sites by ascending text offset, checked on lookup.
+/// The trap table: blocks of delta-encoded trap sites (see [`TrapBlock`]), checked on lookup.
 #[derive(Copy, Clone, Debug)]
 pub struct Traps<'data> {
-    pub(super) records: Records<'data, TrapRecord>,
-    /// The section's bytes.
-    pub(super) bytes: &'data [u8],
+    /// The blocks, ascending by first offset.
+    pub(super) blocks: &'data [TrapBlock],
+    /// File offset of the blocks.
+    pub(super) blocks_at: u64,
+    /// The blocks' bytes (for the checksum).
+    pub(super) block_bytes: &'data [u8],
+    /// The [`SectionKind::TrapDeltas`] bytes.
+    pub(super) deltas: &'data [u8],
+    /// File offset of the deltas.
+    pub(super) deltas_at: u64,
     /// `FileHeader.traps_checksum`.
     pub(super) stored_checksum: u64,
 }
 
+/// The sites of one block, decoded one at a time (a damaged byte ends it with an error).
+struct BlockSites<'t, 'data> {
+    traps: &'t Traps<'data>,
+    /// The next site, if any is left.
+    next: Option<Result<TrapSite, ReadError>>,
+    /// Sites left after `next`.
+    left: u8,
+    /// Position in the deltas.
+    at: usize,
+}
+
+impl BlockSites<'_, '_> {
+    fn byte(&mut self, what: &'static str) -> Result<u8, ReadError> {
+        let b = self.traps.deltas.get(self.at).copied().ok_or_else(|| {
+            bad(
+                self.traps.deltas_at + self.at as u64,
+                what,
+                self.at as u64,
+                "a byte within the trap deltas",
+            )
+        })?;
+        self.at += 1;
+        Ok(b)
+    }
+
+    /// Decodes the site after `previous`.
+    fn decode(&mut self, previous: TrapSite) -> Result<TrapSite, ReadError> {
+        let start = self.traps.deltas_at + self.at as u64;
+        let mut v: u64 = 0;
+        for shift in (0..35).step_by(7) {
+            let b = self.byte("trap site delta")?;
+            v |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                let delta = u32::try_from(v >> 1).ok().filter(|d| *d > 0);
+                let offset = delta.and_then(|d| previous.code_offset.checked_add(d));
+                let Some(code_offset) = offset else {
+                    return Err(bad(
+                        start,
+                        "trap site delta",
+                        v >> 1,
+                        "strictly ascending sites within the text's offsets",
+                    ));
+                };
+                let code = if v & 1 == 0 {
+                    previous.code
+                } else {
+                    let at = self.traps.deltas_at + self.at as u64;
+                    let b = self.byte("trap code")?;
+                    TrapCode::from_u8(b)
+                        .ok_or_else(|| bad(at, "trap code", b.into(), "a known trap code"))?
+                };
+                return Ok(TrapSite { code_offset, code });
+            }
+        }
+        Err(bad(
+            start,
+            "trap site delta",
+            v,
+            "a varint of at most 5 bytes",
+        ))
+    }
+}
+
+impl Iterator for BlockSites<'_, '_> {
+    type Item = Result<TrapSite, ReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let current = self.next.take()?;
+        if let Ok(site) = &current
+            && self.left > 0
+        {
+            self.left -= 1;
+            self.next = Some(self.decode(*site));
+        }
+        Some(current)
+    }
+}
+
 impl<'data> Traps<'data> {
-    /// Number of trap sites.
+    /// Number of trap sites (O(blocks): `inspect` shows it; a lookup never needs it).
     pub fn len(&self) -> usize {
-        self.records.len()
+        self.blocks.iter().map(|b| usize::from(b.sites)).sum()
     }
 
     /// Whether there is none.
     pub fn is_empty(&self) -> bool {
-        self.records.is_empty()
+        self.blocks.is_empty()
     }
 
-    /// Size of the section in bytes.
+    /// Size of the trap table in bytes (both sections).
     pub fn byte_size(&self) -> usize {
-        self.bytes.len()
+        self.block_bytes.len() + self.deltas.len()
     }
 
-    /// Trap site `index`, checked (a known trap code).
-    pub fn get(&self, index: usize) -> Result<TrapSite, ReadError> {
-        let o = self.records.file_offset(index);
-        let Some(t) = self.records.raw().get(index) else {
-            return Err(bad(o, "trap site index", index as u64, "an existing site"));
+    /// The sites of block `index`, checked as they are decoded.
+    fn block(&self, index: usize) -> BlockSites<'_, 'data> {
+        let at = self.blocks_at + (index * size_of::<TrapBlock>()) as u64;
+        let mut sites = BlockSites {
+            traps: self,
+            next: None,
+            left: 0,
+            at: 0,
         };
-        if TrapCode::from_u8(t.trap_code).is_none() {
-            return Err(bad(
-                field_at!(o, TrapRecord.trap_code),
+        let Some(b) = self.blocks.get(index) else {
+            sites.next = Some(Err(bad(at, "trap block index", index as u64, "a block")));
+            return sites;
+        };
+        let first = match TrapCode::from_u8(b.first_code) {
+            _ if b.sites == 0 || usize::from(b.sites) > TRAP_BLOCK_SITES => Err(bad(
+                field_at!(at, TrapBlock.sites),
+                "trap block sites",
+                b.sites.into(),
+                "1 to 64 sites",
+            )),
+            Some(code) => Ok(TrapSite {
+                code_offset: b.first_offset.get(),
+                code,
+            }),
+            None => Err(bad(
+                field_at!(at, TrapBlock.first_code),
                 "trap code",
-                t.trap_code.into(),
+                b.first_code.into(),
                 "a known trap code",
-            ));
-        }
-        Ok(t.view(self.records.cx))
+            )),
+        };
+        sites.next = Some(first);
+        sites.left = b.sites.saturating_sub(1);
+        sites.at = b.deltas_offset.get() as usize;
+        sites
     }
 
     /// Every trap site, checked, in order.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = Result<TrapSite, ReadError>> + use<'data> {
-        let this = *self;
-        (0..self.len()).map(move |i| this.get(i))
+    pub fn iter(&self) -> impl Iterator<Item = Result<TrapSite, ReadError>> + '_ {
+        (0..self.blocks.len()).flat_map(|i| self.block(i))
     }
 
-    /// The trap code of the instruction at text offset `offset`, if it is a trap site. A
-    /// binary search: on a damaged (unsorted) table it may miss a site, never read out of
-    /// bounds; a damaged code is an error.
+    /// The trap code of the instruction at text offset `offset`, if it is a trap site: a
+    /// binary search over the blocks, then the decoding of one block. On a damaged (unsorted)
+    /// table it may miss a site, never read out of bounds; a damaged entry on the way is an
+    /// error.
     pub fn lookup(&self, offset: u32) -> Result<Option<TrapCode>, ReadError> {
-        let raw = self.records.raw();
-        match raw.binary_search_by_key(&offset, |t| t.code_offset.get()) {
-            Ok(i) => Ok(Some(self.get(i)?.code)),
-            Err(_) => Ok(None),
+        let i = self
+            .blocks
+            .partition_point(|b| b.first_offset.get() <= offset);
+        let Some(i) = i.checked_sub(1) else {
+            return Ok(None);
+        };
+        for site in self.block(i) {
+            let site = site?;
+            if site.code_offset >= offset {
+                return Ok((site.code_offset == offset).then_some(site.code));
+            }
         }
+        Ok(None)
     }
 
-    /// Checks the section against `FileHeader.traps_checksum`.
+    /// Checks both sections against `FileHeader.traps_checksum`.
     pub fn verify(&self) -> Result<(), ReadError> {
-        verify_section(
-            &self.records,
-            self.bytes,
-            SectionKind::Traps,
-            self.stored_checksum,
-        )
+        let computed = checksum_of_parts(&[self.block_bytes, self.deltas]);
+        if computed != self.stored_checksum {
+            return Err(ReadError {
+                offset: self.blocks_at,
+                kind: ReadErrorKind::SectionChecksum {
+                    section: SectionKind::Traps,
+                    stored: self.stored_checksum,
+                    computed,
+                },
+            });
+        }
+        Ok(())
     }
 }

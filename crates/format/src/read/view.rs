@@ -416,16 +416,6 @@ pub struct TrapSite {
     pub code: TrapCode,
 }
 
-impl Record for TrapRecord {
-    type View<'data> = TrapSite;
-    fn view(&self, _: Context<'_>) -> TrapSite {
-        TrapSite {
-            code_offset: self.code_offset.get(),
-            code: TrapCode::from_u8(self.trap_code).unwrap_or(TrapCode::HostError),
-        }
-    }
-}
-
 impl Record for RelocRecord {
     type View<'data> = Reloc;
     fn view(&self, _: Context<'_>) -> Reloc {
