@@ -126,6 +126,11 @@ pub struct CompileArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Aot)]
     pub format: OutputFormat,
+    /// Alignment of the text in the AOT file (a power of two, at least 16). Default: the
+    /// target's largest page size, so the posix loader maps the text alone; smaller packs the
+    /// file for flash and ROM (the posix loader then maps the pages around the text).
+    #[arg(long, value_name = "N")]
+    pub text_align: Option<u32>,
     #[command(flatten)]
     pub target: TargetArgs,
 }
@@ -137,7 +142,9 @@ pub fn read_input(path: &Path) -> Result<Vec<u8>> {
 
 pub fn run(args: &CompileArgs) -> Result<()> {
     refuse_overwriting_input(&args.input, &args.output)?;
-    let opts = args.target.options()?;
+    let mut opts = args.target.options()?;
+    opts.text_align = args.text_align;
+    opts.validate()?;
     let input = read_input(&args.input)?;
     let bytes = aotc_pipeline::file_bytes(&opts, &input, args.format)
         .with_context(|| format!("cannot compile {}", args.input.display()))?;

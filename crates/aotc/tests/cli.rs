@@ -179,21 +179,22 @@ fn errors_are_one_clear_line() {
     assert!(err.contains("offset") && err.contains("expected"), "{err}");
 }
 
+/// Compiles `input` with `--xip --target target` and `flags` into `dir`; the output's path.
+fn compile_xip_for(dir: &Path, target: &str, flags: &[&str], input: &str) -> String {
+    let out = dir.join(format!("{target}.aot"));
+    let out = out.to_str().unwrap();
+    let mut args = vec!["compile", "--xip", "--target", target];
+    args.extend_from_slice(flags);
+    args.extend_from_slice(&[input, "-o", out]);
+    ok(&aotc(&args));
+    out.to_owned()
+}
+
 #[test]
 fn cross_targets_produce_xip_files_without_relocations() {
     let dir = tempfile::tempdir().unwrap();
     for target in ["x86_64", "aarch64", "riscv64", "s390x"] {
-        let out = dir.path().join(format!("fib-{target}.aot"));
-        let out = out.to_str().unwrap();
-        ok(&aotc(&[
-            "compile",
-            "--xip",
-            "--target",
-            target,
-            "examples/float.wat",
-            "-o",
-            out,
-        ]));
+        let out = &compile_xip_for(dir.path(), target, &[], "examples/float.wat");
         let inspect = ok(&aotc(&["inspect", out]));
         assert!(inspect.contains("relocations:    0"), "{target}: {inspect}");
         assert!(
@@ -458,4 +459,37 @@ fn output_equal_to_the_input_is_refused() {
         assert!(err.contains("is the input file"), "{err}");
         assert_eq!(std::fs::read(&wat).unwrap(), source, "input unchanged");
     }
+}
+
+#[test]
+fn packed_fib_is_small_and_runs_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    for target in ["x86_64", "aarch64"] {
+        let packed = ["--text-align", "16"];
+        let out = &compile_xip_for(dir.path(), target, &packed, "examples/fib.wat");
+        let size = std::fs::metadata(out).unwrap().len();
+        assert!(size <= 1536, "{target}: {size} bytes");
+        let inspect = ok(&aotc(&["inspect", out]));
+        assert!(inspect.contains("text layout:    packed"), "{inspect}");
+        ok(&aotc(&["verify", out]));
+        if target == std::env::consts::ARCH {
+            assert_eq!(
+                ok(&aotc(&["run", out, "--invoke", "fib", "30"])),
+                "832040\n"
+            );
+            // SAFETY: compiled just above by this workspace's compiler.
+            let module = unsafe { aotc_loader::Module::from_file(out) }.unwrap();
+            assert!(module.is_text_mapped_from_file());
+        }
+    }
+    let err = fail(&aotc(&[
+        "compile",
+        "--xip",
+        "--text-align",
+        "24",
+        "examples/fib.wat",
+        "-o",
+        dir.path().join("bad.aot").to_str().unwrap(),
+    ]));
+    assert!(err.contains("--text-align 24"), "{err}");
 }

@@ -28,6 +28,11 @@ pub const FLAG_INDIRECT_CALLS: u32 = 1 << 2;
 /// Every flag this version knows; a file with any other bit set is refused.
 pub const KNOWN_FLAGS: u32 = FLAG_XIP | FLAG_EXPLICIT_BOUNDS_CHECKS | FLAG_INDIRECT_CALLS;
 
+/// The smallest `FileHeader.text_align`: every target's function alignment divides it, so the
+/// code is aligned wherever the text lies. Page alignment (the target's largest page size) lets
+/// a posix loader map the text alone; a packed file (`--text-align`) is for flash and ROM.
+pub const MIN_TEXT_ALIGN: u32 = 16;
+
 /// Sentinel for "none" in u32 index fields (no start function, no trampoline, ...).
 pub const NONE: u32 = u32::MAX;
 
@@ -51,7 +56,8 @@ pub struct FileHeader {
     pub pointer_size: u8,
     /// [`aotc_abi::target::Endianness`] discriminant.
     pub endianness: u8,
-    /// Alignment of the text's file offset: the largest page size of the target.
+    /// Alignment of the text's file offset: by default the largest page size of the target;
+    /// a power of two no smaller than [`MIN_TEXT_ALIGN`].
     pub text_align: U32,
     /// [`aotc_abi::target::cpu_features`] bits the code needs.
     pub cpu_features: U64,

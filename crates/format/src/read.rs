@@ -435,12 +435,12 @@ fn check_target(header: &FileHeader) -> Result<Arch, ReadError> {
         ));
     }
     let text_align = header.text_align.get();
-    if !text_align.is_power_of_two() || text_align < arch.max_page_size() {
+    if !text_align.is_power_of_two() || text_align < MIN_TEXT_ALIGN {
         return Err(bad(
             header_at!(text_align),
             "text alignment",
             text_align.into(),
-            "a power of two no smaller than the target's largest page",
+            "a power of two of at least 16",
         ));
     }
     Ok(arch)

@@ -156,6 +156,8 @@ pub struct AotModule {
     pub data: Vec<DataSegment>,
     /// Machine code.
     pub text: Vec<u8>,
+    /// Alignment of the text's file offset; `None`: the target's largest page size.
+    pub text_align: Option<u32>,
     /// Trap sites `(text offset, code)`, in any order.
     pub traps: Vec<(u32, TrapCode)>,
     /// Relocations against the text.
@@ -193,6 +195,7 @@ impl AotModule {
             builtins: Vec::new(),
             intrinsics: aotc_abi::intrinsics::IntrinsicSet::EMPTY,
             constants: Vec::new(),
+            text_align: None,
         }
     }
 
@@ -645,7 +648,15 @@ impl AotModule {
             offset += bytes.len();
         }
         let metadata_size = offset;
-        let text_align = self.arch.max_page_size() as usize;
+        let text_align = match self.text_align {
+            None => self.arch.max_page_size(),
+            Some(align) if align.is_power_of_two() && align >= MIN_TEXT_ALIGN => align,
+            Some(align) => {
+                return Err(invalid(alloc::format!(
+                    "text alignment {align} must be a power of two of at least {MIN_TEXT_ALIGN}"
+                )));
+            }
+        } as usize;
         let text_offset = metadata_size.next_multiple_of(text_align);
         placed.push((SectionKind::Text, 0, text_offset, &self.text));
         offset = text_offset + self.text.len();

@@ -76,15 +76,6 @@ pub enum LoadError {
         /// What went wrong.
         reason: String,
     },
-    /// An XIP text cannot be mapped in place because its file offset is not page aligned.
-    TextNotPageAligned {
-        /// The file.
-        file: String,
-        /// File offset of the text.
-        offset: u64,
-        /// The host's page size.
-        page_size: usize,
-    },
     /// Mapping or protecting memory failed.
     Map {
         /// The file.
@@ -162,14 +153,6 @@ impl fmt::Display for LoadError {
             } => write!(
                 f,
                 "{file}: at offset {offset:#x}: relocation at text offset {text_offset:#x}: {reason}"
-            ),
-            LoadError::TextNotPageAligned {
-                file,
-                offset,
-                page_size,
-            } => write!(
-                f,
-                "{file}: at offset {offset:#x}: the XIP text cannot be mapped in place: expected an offset that is a multiple of the host page size {page_size:#x}"
             ),
             LoadError::Map {
                 file,

@@ -595,17 +595,12 @@ fn build(
     Ok(Module { inner })
 }
 
-/// Maps an XIP text read + execute from the file it is in.
+/// Maps an XIP text read + execute from the file it is in. A packed text (`--text-align` below
+/// the page size) is mapped with the enclosing pages, so the file bytes that share its first and
+/// last pages (metadata before, lookup sections after) are mapped executable too, never
+/// writable.
 fn map_text_in_place(name: &str, file: &AotFile<'_>, source: &File) -> Result<Text, LoadError> {
     let offset = file.text_file_offset();
-    let page = sys::page_size();
-    if !offset.is_multiple_of(page as u64) {
-        return Err(LoadError::TextNotPageAligned {
-            file: name.to_owned(),
-            offset,
-            page_size: page,
-        });
-    }
     // A shared read + execute mapping of a file opened read-only: the kernel refuses ever to
     // make it writable, and it shares the page cache with every process running the file.
     // SAFETY: the caller of `Module::from_file` promises the file is not modified or truncated
