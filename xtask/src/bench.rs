@@ -9,6 +9,8 @@ const COMPARISONS: &[(&str, &[&str])] = &[
     ("int_heavy", &["normal", "xip", "xip_all_intrinsics"]),
     ("float_heavy", &["normal", "xip", "xip_all_intrinsics"]),
     ("load", &["normal", "xip"]),
+    ("xip_load", &["fib", "large"]),
+    ("xip_instantiate", &["fib", "large"]),
 ];
 
 fn criterion_dir() -> PathBuf {

@@ -457,8 +457,8 @@ fn complete<T>(imports: Vec<Option<T>>) -> Result<Vec<T>, InstantiationError> {
 }
 
 /// Fills the `FuncRef`s of the defined functions (those after the `imported` ones). Reads the
-/// whole function table (which loading never reads), so checks it here: its checksum and each
-/// record.
+/// whole function table (which loading never reads), so checks it here: its checksum (at the
+/// module's first instantiation) and each record.
 fn define_functions(
     module: &Module,
     vmctx: *mut VmctxHeader,
@@ -473,7 +473,7 @@ fn define_functions(
         file: m.name().to_owned(),
         source,
     };
-    functions.verify().map_err(damaged)?;
+    m.check_function_table().map_err(damaged)?;
     for (index, f) in functions.iter().enumerate().skip(imported) {
         let f = f.map_err(damaged)?;
         let t = f.type_index as usize;

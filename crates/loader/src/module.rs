@@ -114,6 +114,8 @@ pub(crate) struct ModuleInner {
     types: Box<[FuncType]>,
     /// Process-wide signature id of each type index.
     pub(crate) type_ids: Box<[u32]>,
+    /// The result of checking the function table's checksum, at the first instantiation.
+    functions_checked: OnceLock<Result<(), ReadError>>,
     /// The result of checking the trap table's checksum, at the first trap.
     traps_checked: OnceLock<Result<(), ReadError>>,
 }
@@ -177,6 +179,15 @@ impl ModuleInner {
     /// damaged: a trap then names no function rather than a wrong one).
     pub(crate) fn function_containing(&self, offset: u32) -> Option<u32> {
         self.file().functions().containing(offset).ok().flatten()
+    }
+
+    /// Checks the function table against its checksum, once (at the first instantiation, which
+    /// reads every record; loading never does).
+    pub(crate) fn check_function_table(&self) -> Result<(), ReadError> {
+        let functions = self.file.functions();
+        self.functions_checked
+            .get_or_init(|| functions.verify())
+            .clone()
     }
 
     /// The trap code recorded for the instruction at text offset `offset`. The trap table is
@@ -583,6 +594,7 @@ fn build(
             name: name.clone(),
             types,
             type_ids,
+            functions_checked: OnceLock::new(),
             traps_checked: OnceLock::new(),
         }
     });
