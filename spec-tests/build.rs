@@ -4,7 +4,11 @@
 use std::path::Path;
 
 fn main() {
-    let lock = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.lock");
+    // At run time, not `env!`: a build script compiled for another checkout of the workspace
+    // must still read this checkout's lock file.
+    let manifest_dir =
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let lock = Path::new(&manifest_dir).join("../Cargo.lock");
     println!("cargo::rerun-if-changed={}", lock.display());
     let text = std::fs::read_to_string(&lock)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", lock.display()));

@@ -14,6 +14,8 @@ const COMPARISONS: &[(&str, &[&str])] = &[
         &["scalar_normal", "simd_normal", "scalar_xip", "simd_xip"],
     ),
     ("load", &["normal", "xip"]),
+    ("xip_load", &["fib", "large"]),
+    ("xip_instantiate", &["fib", "large"]),
 ];
 
 fn criterion_dir() -> PathBuf {

@@ -126,6 +126,11 @@ pub struct CompileArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Aot)]
     pub format: OutputFormat,
+    /// Alignment of the text in the AOT file (a power of two, at least 16). Default: the
+    /// target's largest page size, so the posix loader maps the text alone; smaller packs the
+    /// file for flash and ROM (the posix loader then maps the pages around the text).
+    #[arg(long, value_name = "N")]
+    pub text_align: Option<u32>,
     #[command(flatten)]
     pub target: TargetArgs,
 }
@@ -136,11 +141,64 @@ pub fn read_input(path: &Path) -> Result<Vec<u8>> {
 }
 
 pub fn run(args: &CompileArgs) -> Result<()> {
-    let opts = args.target.options()?;
+    refuse_overwriting_input(&args.input, &args.output)?;
+    let mut opts = args.target.options()?;
+    opts.text_align = args.text_align;
+    opts.validate()?;
     let input = read_input(&args.input)?;
     let bytes = aotc_pipeline::file_bytes(&opts, &input, args.format)
         .with_context(|| format!("cannot compile {}", args.input.display()))?;
-    std::fs::write(&args.output, &bytes)
-        .with_context(|| format!("cannot write {}", args.output.display()))?;
+    write_replacing(&args.output, &bytes)
+}
+
+/// Refuses an output that is the input file itself (the same path, a symlink to it or a hard
+/// link), which would destroy the source.
+fn refuse_overwriting_input(input: &Path, output: &Path) -> Result<()> {
+    if same_file::is_same_file(input, output).unwrap_or(false) {
+        bail!(
+            "output {} is the input file {}: refusing to overwrite the source",
+            output.display(),
+            input.display()
+        );
+    }
     Ok(())
+}
+
+/// Writes `bytes` to a temporary file in `output`'s directory and renames it over `output` (over
+/// the file a symlink `output` points to). A process that has the old file mapped keeps its
+/// inode, so it runs on undisturbed instead of dying with SIGBUS or executing the new code.
+fn write_replacing(output: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let cannot = || format!("cannot write {}", output.display());
+    let target = std::fs::canonicalize(output).unwrap_or_else(|_| output.to_owned());
+    let dir = match target.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let mut temp = tempfile::NamedTempFile::new_in(dir).with_context(cannot)?;
+    temp.write_all(bytes).with_context(cannot)?;
+    give_output_permissions(temp.path(), &target).with_context(cannot)?;
+    temp.persist(&target)
+        .map_err(|e| e.error)
+        .with_context(cannot)?;
+    Ok(())
+}
+
+/// A fresh temporary file is private (0600): give it the permissions of the file it replaces,
+/// or, for a new output, those `std::fs::write` gives under the usual umask (0644).
+fn give_output_permissions(temp: &Path, target: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let permissions = std::fs::metadata(target).map_or_else(
+            |_| std::fs::Permissions::from_mode(0o644),
+            |old| old.permissions(),
+        );
+        std::fs::set_permissions(temp, permissions)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (temp, target);
+        Ok(())
+    }
 }

@@ -38,10 +38,10 @@ pub fn inspect(args: &InspectArgs) -> Result<()> {
 pub fn verify(args: &VerifyArgs) -> Result<()> {
     let bytes = read(&args.file)?;
     let file = AotFile::parse(&bytes).with_context(|| format!("{}", args.file.display()))?;
-    file.verify_text()
+    file.verify()
         .with_context(|| format!("{}", args.file.display()))?;
     println!(
-        "{}: OK (metadata and text checksums match, {} bytes of text)",
+        "{}: OK (metadata, function table, trap table and text check out, {} bytes of text)",
         args.file.display(),
         file.text().len()
     );
@@ -100,6 +100,7 @@ pub fn describe(file: &AotFile<'_>) -> String {
         file.text_file_offset(),
         file.text_align()
     );
+    let _ = writeln!(out, "text layout:    {}", text_layout(file));
     let _ = writeln!(out, "sections:");
     for s in file.sections() {
         let _ = writeln!(
@@ -149,7 +150,13 @@ pub fn describe(file: &AotFile<'_>) -> String {
         file.constants().len(),
         file.constants().len() * 8
     );
-    let _ = writeln!(out, "trap sites:     {}", file.traps().len());
+    let traps = file.traps();
+    let _ = writeln!(
+        out,
+        "trap table:     {} sites, {} bytes",
+        traps.len(),
+        traps.byte_size()
+    );
     let m = file.module();
     let _ = writeln!(
         out,
@@ -158,6 +165,13 @@ pub fn describe(file: &AotFile<'_>) -> String {
         m.imported_functions
     );
     for (i, f) in file.functions().iter().enumerate() {
+        let f = match f {
+            Ok(f) => f,
+            Err(e) => {
+                let _ = writeln!(out, "  [{i}] damaged: {e}");
+                continue;
+            }
+        };
         let sig = file
             .types()
             .get(f.type_index as usize)
@@ -195,6 +209,23 @@ pub fn describe(file: &AotFile<'_>) -> String {
         let _ = writeln!(out, "start:          function {s}");
     }
     out
+}
+
+/// How a posix loader maps the text: alone when it is page-aligned, else with the pages around
+/// it (the target's largest page size), whose other bytes become executable, never writable.
+fn text_layout(file: &AotFile<'_>) -> String {
+    let page = u64::from(file.arch().max_page_size());
+    let start = file.text_file_offset();
+    let end = start + file.text().len() as u64;
+    if start.is_multiple_of(page) {
+        return "page-aligned: mapped read + execute alone, in place".to_owned();
+    }
+    let file_size = file.data().len() as u64;
+    let exposed = (start - start / page * page) + (end.next_multiple_of(page).min(file_size) - end);
+    format!(
+        "packed: the posix loader maps the enclosing {page:#x}-byte pages read + execute in \
+         place, so {exposed} bytes of metadata around the text are executable (never writable)"
+    )
 }
 
 fn format_sig(ty: aotc_format::read::FuncType<'_>) -> String {

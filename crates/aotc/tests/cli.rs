@@ -205,21 +205,22 @@ fn errors_are_one_clear_line() {
     assert!(err.contains("offset") && err.contains("expected"), "{err}");
 }
 
+/// Compiles `input` with `--xip --target target` and `flags` into `dir`; the output's path.
+fn compile_xip_for(dir: &Path, target: &str, flags: &[&str], input: &str) -> String {
+    let out = dir.join(format!("{target}.aot"));
+    let out = out.to_str().unwrap();
+    let mut args = vec!["compile", "--xip", "--target", target];
+    args.extend_from_slice(flags);
+    args.extend_from_slice(&[input, "-o", out]);
+    ok(&aotc(&args));
+    out.to_owned()
+}
+
 #[test]
 fn cross_targets_produce_xip_files_without_relocations() {
     let dir = tempfile::tempdir().unwrap();
     for target in ["x86_64", "aarch64", "riscv64", "s390x"] {
-        let out = dir.path().join(format!("fib-{target}.aot"));
-        let out = out.to_str().unwrap();
-        ok(&aotc(&[
-            "compile",
-            "--xip",
-            "--target",
-            target,
-            "examples/float.wat",
-            "-o",
-            out,
-        ]));
+        let out = &compile_xip_for(dir.path(), target, &[], "examples/float.wat");
         let inspect = ok(&aotc(&["inspect", out]));
         assert!(inspect.contains("relocations:    0"), "{target}: {inspect}");
         assert!(
@@ -432,4 +433,96 @@ fn cross_targets_with_every_intrinsic_have_no_relocations() {
             "{target}: {inspect}"
         );
     }
+}
+
+/// A module returning `value` from its export `answer`.
+fn answer_wat(value: i32) -> String {
+    format!(r#"(module (func (export "answer") (result i32) i32.const {value}))"#)
+}
+
+#[test]
+fn recompiling_keeps_a_running_module_on_the_old_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (old_wat, new_wat) = (dir.path().join("old.wat"), dir.path().join("new.wat"));
+    std::fs::write(&old_wat, answer_wat(1)).unwrap();
+    std::fs::write(&new_wat, answer_wat(2)).unwrap();
+    let out = dir.path().join("answer.aot");
+    let compile = |wat: &Path| {
+        ok(&aotc(&[
+            "compile",
+            "--xip",
+            wat.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ]))
+    };
+    compile(&old_wat);
+    let call = |module: &aotc_loader::Module| {
+        let instance = aotc_loader::Instance::new(module, &[]).unwrap();
+        instance.call("answer", &[]).unwrap()[0].i32()
+    };
+    // SAFETY: the file was just compiled by this workspace's compiler.
+    let running = unsafe { aotc_loader::Module::from_file(&out) }.unwrap();
+    assert!(running.is_text_mapped_from_file());
+    assert_eq!(call(&running), Some(1));
+
+    // Another process recompiles the file this process has mapped and runs.
+    compile(&new_wat);
+    assert_eq!(call(&running), Some(1), "still the old code");
+    // SAFETY: as above.
+    let reloaded = unsafe { aotc_loader::Module::from_file(&out) }.unwrap();
+    assert_eq!(call(&reloaded), Some(2));
+}
+
+#[test]
+fn output_equal_to_the_input_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let wat = dir.path().join("fib.wat");
+    std::fs::copy(workspace().join("examples/fib.wat"), &wat).unwrap();
+    let source = std::fs::read(&wat).unwrap();
+    let link = dir.path().join("link.aot");
+    std::os::unix::fs::symlink(&wat, &link).unwrap();
+    for out in [&wat, &link] {
+        let err = fail(&aotc(&[
+            "compile",
+            wat.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ]));
+        assert!(err.contains("is the input file"), "{err}");
+        assert_eq!(std::fs::read(&wat).unwrap(), source, "input unchanged");
+    }
+}
+
+#[test]
+fn packed_fib_is_small_and_runs_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    for target in ["x86_64", "aarch64"] {
+        let packed = ["--text-align", "16"];
+        let out = &compile_xip_for(dir.path(), target, &packed, "examples/fib.wat");
+        let size = std::fs::metadata(out).unwrap().len();
+        assert!(size <= 1536, "{target}: {size} bytes");
+        let inspect = ok(&aotc(&["inspect", out]));
+        assert!(inspect.contains("text layout:    packed"), "{inspect}");
+        ok(&aotc(&["verify", out]));
+        if target == std::env::consts::ARCH {
+            assert_eq!(
+                ok(&aotc(&["run", out, "--invoke", "fib", "30"])),
+                "832040\n"
+            );
+            // SAFETY: compiled just above by this workspace's compiler.
+            let module = unsafe { aotc_loader::Module::from_file(out) }.unwrap();
+            assert!(module.is_text_mapped_from_file());
+        }
+    }
+    let err = fail(&aotc(&[
+        "compile",
+        "--xip",
+        "--text-align",
+        "24",
+        "examples/fib.wat",
+        "-o",
+        dir.path().join("bad.aot").to_str().unwrap(),
+    ]));
+    assert!(err.contains("--text-align 24"), "{err}");
 }

@@ -1,6 +1,8 @@
 //! Run time of the benchmark programs in normal mode, `--xip` and `--xip` with every
 //! intrinsic, measured side by side; the auto-vectorised C kernel scalar against SIMD, in normal
-//! and XIP mode; and load time of XIP against normal files.
+//! and XIP mode; load time of XIP against normal files; and XIP load and instantiation of
+//! `examples/fib.wat` against a large module (20,000 functions, over 20 MB of text), side by
+//! side: loading must not grow with the size of the program.
 //! `cargo xtask bench` runs this and prints the ratios.
 
 use std::hint::black_box;
@@ -74,5 +76,47 @@ fn load_time(c: &mut Criterion) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-criterion_group!(benches, run_time, simd_speedup, load_time);
+fn large_module_load(c: &mut Criterion) {
+    let dir = std::env::temp_dir().join(format!("aotc-bench-large-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let fib = std::fs::read(aotc_bench::workspace_root().join("examples/fib.wat")).expect("fib");
+    let fib = aotc_pipeline::file_bytes(
+        &aotc_translate::CompileOptions::xip(),
+        &fib,
+        aotc_pipeline::OutputFormat::Aot,
+    )
+    .expect("compile fib");
+    let large = aotc_bench::large_module(20_000).expect("large module");
+    let files = [("fib", fib), ("large", large)].map(|(name, bytes)| {
+        let path = dir.join(format!("{name}.aot"));
+        std::fs::write(&path, bytes).expect("write");
+        (name, path)
+    });
+    // SAFETY: the files were just written by aotc's compiler.
+    let load = |path: &std::path::Path| unsafe { aotc_loader::Module::from_file(path) };
+
+    let mut group = c.benchmark_group("xip_load");
+    for (name, path) in &files {
+        group.bench_function(*name, |b| b.iter(|| black_box(load(path).expect("load"))));
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("xip_instantiate");
+    for (name, path) in &files {
+        let module = load(path).expect("load");
+        group.bench_function(*name, |b| {
+            b.iter(|| black_box(aotc_loader::Instance::new(&module, &[]).expect("instantiate")))
+        });
+    }
+    group.finish();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+criterion_group!(
+    benches,
+    run_time,
+    simd_speedup,
+    load_time,
+    large_module_load
+);
 criterion_main!(benches);

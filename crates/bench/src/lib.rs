@@ -138,6 +138,73 @@ pub fn run(loaded: &Loaded, program: &Program) -> Result<Val, String> {
         .ok_or_else(|| "`run` returned nothing".to_string())
 }
 
+/// Memory accesses in the function a [`large_module`] repeats (loads and stores).
+pub const ACCESSES_PER_FUNCTION: usize = 281;
+
+/// The wat of the function a [`large_module`] repeats: `work(p)` adds `k` to 140 words from `p`
+/// on and returns the first ([`ACCESSES_PER_FUNCTION`] memory accesses).
+fn work_wat() -> String {
+    let mut body = String::new();
+    for k in 0..(ACCESSES_PER_FUNCTION - 1) / 2 {
+        let at = 4 * k;
+        body += &format!(
+            "(i32.store offset={at} (local.get 0) \
+             (i32.add (i32.load offset={at} (local.get 0)) (i32.const {k})))\n"
+        );
+    }
+    format!(
+        r#"(module (memory (export "memory") 1)
+             (func (export "work") (param i32) (result i32)
+               {body} (i32.load (local.get 0))))"#
+    )
+}
+
+/// A large XIP module for the load-time test and benchmark: `functions` copies of one compiled
+/// function (XIP code is position-independent, so each copy runs), with the trap sites of each
+/// copy; exports `work` (the first) and `work_last` (the last). Built from one compilation, so
+/// it takes a moment whatever its size.
+pub fn large_module(functions: u32) -> Result<Vec<u8>, String> {
+    let compiled = aotc_pipeline::compile(&CompileOptions::xip(), work_wat().as_bytes())
+        .map_err(|e| e.to_string())?;
+    let mut module: aotc_format::write::AotModule = compiled.module().clone();
+    let Some(aotc_format::write::Function {
+        type_index,
+        body: Some((start, len)),
+    }) = module.functions.first().cloned()
+    else {
+        return Err("the work function has no body".into());
+    };
+    let body = module.text[start as usize..(start + len) as usize].to_vec();
+    let sites: Vec<_> = module
+        .traps
+        .iter()
+        .filter(|(offset, _)| (start..start + len).contains(offset))
+        .map(|(offset, code)| (offset - start, *code))
+        .collect();
+    // A cache line: at least every target's function alignment.
+    const ALIGN: usize = 64;
+    for _ in 1..functions {
+        module
+            .text
+            .resize(module.text.len().next_multiple_of(ALIGN), 0);
+        let at = u32::try_from(module.text.len()).map_err(|_| "text over 4 GiB")?;
+        module.text.extend_from_slice(&body);
+        module
+            .traps
+            .extend(sites.iter().map(|(offset, code)| (at + offset, *code)));
+        module.functions.push(aotc_format::write::Function {
+            type_index,
+            body: Some((at, len)),
+        });
+    }
+    module.exports.push(aotc_format::write::Export {
+        name: "work_last".into(),
+        kind: aotc_format::layout::ExternKind::Func,
+        index: functions - 1,
+    });
+    module.write().map_err(|e| e.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

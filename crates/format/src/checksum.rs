@@ -1,7 +1,10 @@
-//! The checksum used for the metadata and text integrity checks: 64-bit FNV-1a.
+//! The checksum of every integrity check (metadata, function table, trap table, text): FNV-1a
+//! over little-endian 64-bit words, then over the last `len % 8` bytes one at a time.
 //!
-//! Every step `h = (h ^ byte) * prime` is a bijection of the state, so any change confined to
-//! one byte always changes the result; that is the property the integrity checks rely on.
+//! Every step `h = (h ^ w) * prime` (odd prime, modulo 2^64) is a bijection of the state and,
+//! for a given state, injective in the word `w`, so any change confined to one word (hence to
+//! one byte) always changes the result: the property the integrity checks rely on. One
+//! multiply per 8 bytes keeps it near memory speed.
 
 use core::mem::size_of;
 
@@ -11,68 +14,44 @@ use crate::pod::U64;
 const OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
 const PRIME: u64 = 0x0000_0100_0000_01b3;
 
-/// An incremental FNV-1a-64 hasher.
-#[derive(Clone, Debug)]
-pub struct Checksum(u64);
-
-impl Default for Checksum {
-    fn default() -> Self {
-        Checksum(OFFSET_BASIS)
+/// Feeds `bytes` to the state `h`: whole words first, then the tail bytes.
+fn fold(mut h: u64, bytes: &[u8]) -> u64 {
+    let mut words = bytes.chunks_exact(size_of::<u64>());
+    for w in &mut words {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(w);
+        h = (h ^ u64::from_le_bytes(word)).wrapping_mul(PRIME);
     }
+    for &b in words.remainder() {
+        h = (h ^ u64::from(b)).wrapping_mul(PRIME);
+    }
+    h
 }
 
-impl Checksum {
-    /// A fresh hasher.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Feeds `bytes`.
-    pub fn update(&mut self, bytes: &[u8]) {
-        let mut h = self.0;
-        for &b in bytes {
-            h = (h ^ u64::from(b)).wrapping_mul(PRIME);
-        }
-        self.0 = h;
-    }
-
-    /// Feeds `n` zero bytes.
-    pub fn update_zeros(&mut self, n: usize) {
-        let mut h = self.0;
-        for _ in 0..n {
-            h = h.wrapping_mul(PRIME);
-        }
-        self.0 = h;
-    }
-
-    /// The checksum of everything fed so far.
-    pub fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-/// The checksum of `bytes` (the text checksum).
+/// The checksum of `bytes` (text, function table and trap table).
 pub fn checksum(bytes: &[u8]) -> u64 {
-    let mut c = Checksum::new();
-    c.update(bytes);
-    c.finish()
+    fold(OFFSET_BASIS, bytes)
+}
+
+/// The checksum of `parts` fed one after the other (the trap table's two sections).
+pub fn checksum_of_parts(parts: &[&[u8]]) -> u64 {
+    parts.iter().fold(OFFSET_BASIS, |h, part| fold(h, part))
 }
 
 /// The metadata checksum: the checksum of `metadata`, a file's first `metadata_size` bytes,
 /// with the 8 bytes of `FileHeader.metadata_checksum` read as zero. The reader, the writer and
 /// tests that re-seal a damaged file all call this.
 pub fn metadata_checksum(metadata: &[u8]) -> u64 {
+    // The field is 8-aligned, so folding around it keeps the word boundaries of the whole.
+    const _: () = assert!(METADATA_CHECKSUM_OFFSET.is_multiple_of(size_of::<u64>()));
     let field = METADATA_CHECKSUM_OFFSET..METADATA_CHECKSUM_OFFSET + size_of::<U64>();
-    let mut c = Checksum::new();
     match metadata.get(field.end..) {
         Some(rest) => {
-            c.update(&metadata[..field.start]);
-            c.update_zeros(field.len());
-            c.update(rest);
+            let h = fold(OFFSET_BASIS, &metadata[..field.start]);
+            fold(fold(h, &[0; size_of::<u64>()]), rest)
         }
-        None => c.update(metadata),
+        None => checksum(metadata),
     }
-    c.finish()
 }
 
 #[cfg(test)]
@@ -81,11 +60,37 @@ mod tests {
 
     #[test]
     fn known_vectors() {
+        // Under 8 bytes it is plain FNV-1a-64.
         assert_eq!(checksum(b""), 0xcbf2_9ce4_8422_2325);
         assert_eq!(checksum(b"a"), 0xaf63_dc4c_8601_ec8c);
-        let mut c = Checksum::new();
-        c.update(b"ab");
-        c.update_zeros(2);
-        assert_eq!(c.finish(), checksum(b"ab\0\0"));
+        let word = u64::from_le_bytes(*b"abcdefgh");
+        assert_eq!(
+            checksum(b"abcdefghi"),
+            ((OFFSET_BASIS ^ word).wrapping_mul(PRIME) ^ u64::from(b'i')).wrapping_mul(PRIME)
+        );
+    }
+
+    #[test]
+    fn the_metadata_checksum_reads_its_field_as_zero() {
+        let mut metadata = [7u8; 200];
+        let zeroed = {
+            let mut z = metadata;
+            z[METADATA_CHECKSUM_OFFSET..][..8].fill(0);
+            checksum(&z)
+        };
+        metadata[METADATA_CHECKSUM_OFFSET] = 1;
+        assert_eq!(metadata_checksum(&metadata), zeroed);
+    }
+
+    #[test]
+    fn every_single_byte_change_changes_the_checksum() {
+        let bytes: [u8; 37] = core::array::from_fn(|i| i as u8);
+        for i in 0..bytes.len() {
+            for mask in 1..=255u8 {
+                let mut changed = bytes;
+                changed[i] ^= mask;
+                assert_ne!(checksum(&changed), checksum(&bytes), "byte {i} ^ {mask:#x}");
+            }
+        }
     }
 }

@@ -10,6 +10,8 @@
 //! ...                           metadata sections (records, pool)
 //! [0, metadata_size)            covered by metadata_checksum (with that field read as zero)
 //! [text offset, ..)             Text: page-aligned (header.text_align), covered by text_checksum
+//! after the text                lookup sections: Functions (functions_checksum), Traps and
+//!                               TrapDeltas (traps_checksum), used in place, checked at lookup
 //! ```
 
 use crate::pod::{I64, Pod, U16, U32, U64};
@@ -25,6 +27,11 @@ pub const FLAG_EXPLICIT_BOUNDS_CHECKS: u32 = 1 << 1;
 pub const FLAG_INDIRECT_CALLS: u32 = 1 << 2;
 /// Every flag this version knows; a file with any other bit set is refused.
 pub const KNOWN_FLAGS: u32 = FLAG_XIP | FLAG_EXPLICIT_BOUNDS_CHECKS | FLAG_INDIRECT_CALLS;
+
+/// The smallest `FileHeader.text_align`: every target's function alignment divides it, so the
+/// code is aligned wherever the text lies. Page alignment (the target's largest page size) lets
+/// a posix loader map the text alone; a packed file (`--text-align`) is for flash and ROM.
+pub const MIN_TEXT_ALIGN: u32 = 16;
 
 /// Sentinel for "none" in u32 index fields (no start function, no trampoline, ...).
 pub const NONE: u32 = u32::MAX;
@@ -49,7 +56,8 @@ pub struct FileHeader {
     pub pointer_size: u8,
     /// [`aotc_abi::target::Endianness`] discriminant.
     pub endianness: u8,
-    /// Alignment of the text's file offset: the largest page size of the target.
+    /// Alignment of the text's file offset: by default the largest page size of the target;
+    /// a power of two no smaller than [`MIN_TEXT_ALIGN`].
     pub text_align: U32,
     /// [`aotc_abi::target::cpu_features`] bits the code needs.
     pub cpu_features: U64,
@@ -71,6 +79,13 @@ pub struct FileHeader {
     pub file_size: U64,
     /// The [`aotc_abi::intrinsics::IntrinsicSet`] the code was compiled with (u128, little-endian).
     pub intrinsics: [u8; 16],
+    /// Checksum of the [`SectionKind::Functions`] section (checked at instantiation, which
+    /// reads every record, and by verify; never at load).
+    pub functions_checksum: U64,
+    /// Checksum of the [`SectionKind::Traps`] section followed by the
+    /// [`SectionKind::TrapDeltas`] section (checked at the first trap and by verify; never at
+    /// load).
+    pub traps_checksum: U64,
 }
 
 /// Offset of `FileHeader.metadata_checksum`, the 8 bytes the metadata checksum reads as zero.
@@ -101,7 +116,8 @@ aotc_abi::stored_enum! {
         Types = 3 => "Types",
         /// [`ImportRecord`]s, in import order.
         Imports = 4 => "Imports",
-        /// [`FunctionRecord`]s, by function index (imports first).
+        /// [`FunctionRecord`]s, by function index (imports first). A lookup section: after the
+        /// metadata, checked record by record when used.
         Functions = 5 => "Functions",
         /// [`TableRecord`]s, by table index.
         Tables = 6 => "Tables",
@@ -117,7 +133,8 @@ aotc_abi::stored_enum! {
         ElementItems = 11 => "ElementItems",
         /// [`DataRecord`]s, by data segment index.
         Data = 12 => "Data",
-        /// [`TrapRecord`]s, sorted by code offset.
+        /// [`TrapBlock`]s, ascending by first offset. A lookup section: after the metadata,
+        /// checked when a trap is looked up.
         Traps = 13 => "Traps",
         /// [`RelocRecord`]s against the text.
         Relocs = 14 => "Relocs",
@@ -127,10 +144,21 @@ aotc_abi::stored_enum! {
         Text = 16 => "Text",
         /// The constant table (`constop` intrinsics): 8-byte slots in the target's byte order.
         Constants = 17 => "Constants",
+        /// The delta-encoded trap sites of the [`TrapBlock`]s (raw bytes). A lookup section.
+        TrapDeltas = 18 => "TrapDeltas",
     }
 }
 
 impl SectionKind {
+    /// Whether the section is a lookup section: stored after the checksummed metadata, never
+    /// read at load, checked record by record when looked up (and by its own checksum).
+    pub const fn is_lookup(self) -> bool {
+        matches!(
+            self,
+            SectionKind::Functions | SectionKind::Traps | SectionKind::TrapDeltas
+        )
+    }
+
     /// Position of this kind in [`SectionKind::ALL`]: a dense index for per-kind tables.
     pub fn position(self) -> usize {
         SectionKind::ALL
@@ -384,16 +412,27 @@ pub struct DataRecord {
     pub bytes: Range,
 }
 
-/// A trap site: the code at `code_offset` traps with `trap_code`.
+/// Trap sites per [`TrapBlock`] (the last block may hold fewer).
+pub const TRAP_BLOCK_SITES: usize = 64;
+
+/// A block of up to [`TRAP_BLOCK_SITES`] trap sites, ascending by text offset. The first site is
+/// stored here; each following one is a LEB128 varint in [`SectionKind::TrapDeltas`] at
+/// `deltas_offset` on: `(offset - previous offset) << 1 | code changes`, followed, when the code
+/// changes, by the new [`aotc_abi::TrapCode`] byte. A lookup binary-searches the blocks by
+/// `first_offset`, then decodes at most one block.
 #[derive(Copy, Clone, Debug)]
 #[repr(C)]
-pub struct TrapRecord {
-    /// Text offset of the trapping instruction.
-    pub code_offset: U32,
-    /// [`aotc_abi::TrapCode`] discriminant.
-    pub trap_code: u8,
+pub struct TrapBlock {
+    /// Text offset of the block's first trap site.
+    pub first_offset: U32,
+    /// Offset in the `TrapDeltas` section of the block's second site.
+    pub deltas_offset: U32,
+    /// [`aotc_abi::TrapCode`] of the first site.
+    pub first_code: u8,
+    /// Number of sites in the block, 1 to [`TRAP_BLOCK_SITES`].
+    pub sites: u8,
     /// Zero.
-    pub pad: [u8; 3],
+    pub pad: [u8; 2],
 }
 
 aotc_abi::stored_enum! {
@@ -478,7 +517,7 @@ macro_rules! pod_records {
 }
 
 pod_records! {
-    FileHeader = 152,
+    FileHeader = 168,
     SectionEntry = 24,
     Range = 8,
     ModuleRecord = 32,
@@ -492,7 +531,7 @@ pod_records! {
     ExportRecord = 16,
     ElementRecord = 40,
     DataRecord = 40,
-    TrapRecord = 8,
+    TrapBlock = 12,
     RelocRecord = 24,
     BuiltinRecord = 12,
 }

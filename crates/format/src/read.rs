@@ -2,26 +2,33 @@
 //!
 //! [`AotFile::parse`] checks, in O(metadata) time and without allocating: the magic, versions,
 //! header fields, the section table, the metadata checksum, and (in `check`, one step per
-//! section) every record's enumerations and every offset, length and index a record holds.
-//! After it succeeds, accessors cannot fail for reasons of file damage (they return values, not
-//! `Result`s) and hand out typed values (`view`: enums, `Option`s, names as `&str`), never raw
-//! bytes to decode again. Errors name the file offset of the offending field, taken from the
-//! layout with `offset_of!`. The text's own checksum is checked only by
-//! [`AotFile::verify_text`], so that loading stays O(1) in the size of code.
+//! section) every metadata record's enumerations and every offset, length and index it holds.
+//! After it succeeds, metadata accessors cannot fail for reasons of file damage (they return
+//! values, not `Result`s) and hand out typed values (`view`: enums, `Option`s, names as `&str`),
+//! never raw bytes to decode again. Errors name the file offset of the offending field, taken
+//! from the layout with `offset_of!`.
+//!
+//! The per-function data is not metadata: the function table and the trap table (`lookup`) lie
+//! after the checksummed metadata, are never read by `parse`, and are checked record by record
+//! when looked up (accessors return `Result`s) and against their own checksums on request. The
+//! text's checksum is checked only by [`AotFile::verify`]. So parsing costs the same whatever
+//! the size of the code and the number of functions and trap sites.
 
 mod check;
+mod lookup;
 mod view;
 
 use core::fmt;
 use core::mem::size_of;
 
+use aotc_abi::Arch;
 use aotc_abi::target::Endianness;
-use aotc_abi::{Arch, TrapCode};
 
 use crate::checksum::{checksum, metadata_checksum};
 use crate::layout::*;
 use crate::pod::{Pod, from_bytes, slice_from_bytes};
 
+pub use lookup::{Functions, Traps};
 pub use view::{
     ConstValues, Context, DataSegment, ElementSegment, Export, FuncType, Function, Global, Import,
     Memory, ModuleInfo, Record, Records, Table, TrapSite, ValTypes,
@@ -85,6 +92,15 @@ pub enum ReadErrorKind {
         /// Computed over the file.
         computed: u64,
     },
+    /// The checksum of a lookup section (function table, trap table) does not match.
+    SectionChecksum {
+        /// The section.
+        section: SectionKind,
+        /// Stored in the header.
+        stored: u64,
+        /// Computed over the section.
+        computed: u64,
+    },
     /// The text checksum does not match.
     TextChecksum {
         /// Stored in the header.
@@ -127,6 +143,15 @@ impl fmt::Display for ReadError {
             ReadErrorKind::MetadataChecksum { stored, computed } => write!(
                 f,
                 "metadata checksum mismatch: header says {stored:#018x}, contents give {computed:#018x}"
+            ),
+            ReadErrorKind::SectionChecksum {
+                section,
+                stored,
+                computed,
+            } => write!(
+                f,
+                "{} section checksum mismatch: header says {stored:#018x}, section gives {computed:#018x}",
+                section.name()
             ),
             ReadErrorKind::TextChecksum { stored, computed } => write!(
                 f,
@@ -203,7 +228,7 @@ pub struct AotFile<'data> {
     module: &'data ModuleRecord,
     types: Records<'data, TypeRecord>,
     imports: Records<'data, ImportRecord>,
-    functions: Records<'data, FunctionRecord>,
+    functions: Functions<'data>,
     tables: Records<'data, TableRecord>,
     memories: Records<'data, MemoryRecord>,
     globals: Records<'data, GlobalRecord>,
@@ -211,7 +236,7 @@ pub struct AotFile<'data> {
     elements: Records<'data, ElementRecord>,
     element_items: Records<'data, ConstExpr>,
     data_segments: Records<'data, DataRecord>,
-    traps: Records<'data, TrapRecord>,
+    traps: Traps<'data>,
     relocs: Records<'data, RelocRecord>,
     builtins: Records<'data, BuiltinRecord>,
     constants: &'data [[u8; 8]],
@@ -330,7 +355,7 @@ fn parse_header<'data>(cx: &Cx<'data>) -> Result<&'data FileHeader, ReadError> {
             header_at!(header_size),
             "header size",
             header.header_size.get().into(),
-            "152",
+            "the size of this format version's header",
         ));
     }
     if header.file_size.get() != data.len() as u64 {
@@ -410,12 +435,12 @@ fn check_target(header: &FileHeader) -> Result<Arch, ReadError> {
         ));
     }
     let text_align = header.text_align.get();
-    if !text_align.is_power_of_two() || text_align < arch.max_page_size() {
+    if !text_align.is_power_of_two() || text_align < MIN_TEXT_ALIGN {
         return Err(bad(
             header_at!(text_align),
             "text alignment",
             text_align.into(),
-            "a power of two no smaller than the target's largest page",
+            "a power of two of at least 16",
         ));
     }
     Ok(arch)
@@ -474,8 +499,8 @@ fn parse_sections<'data>(
             ));
         }
         let end = s.offset.get().checked_add(s.size.get());
-        let is_text = kind == SectionKind::Text;
-        let within = if is_text {
+        let after_metadata = kind == SectionKind::Text || kind.is_lookup();
+        let within = if after_metadata {
             end.is_some_and(|e| e <= cx.data.len() as u64) && s.offset.get() >= metadata_size
         } else {
             end.is_some_and(|e| e <= metadata_size)
@@ -485,8 +510,8 @@ fn parse_sections<'data>(
                 field_at!(at, SectionEntry.offset),
                 "section offset",
                 s.offset.get(),
-                if is_text {
-                    "a text section after the metadata and within the file"
+                if after_metadata {
+                    "a text or lookup section after the metadata and within the file"
                 } else {
                     "a metadata section within the checksummed metadata"
                 },
@@ -538,6 +563,38 @@ impl<'data> AotFile<'data> {
             pool,
             element_items,
         };
+        let types = sections.records(&cx, view, SectionKind::Types, "type records")?;
+        let functions_entry = sections.get(SectionKind::Functions)?;
+        let functions = Functions {
+            records: sections.records(&cx, view, SectionKind::Functions, "function records")?,
+            bytes: cx.slice(
+                functions_entry.offset.get(),
+                functions_entry.size.get(),
+                "function records",
+            )?,
+            types: types.len(),
+            imported: module.imported_functions.get(),
+            text_len: text.len(),
+            stored_checksum: header.functions_checksum.get(),
+        };
+        let blocks_entry = sections.get(SectionKind::Traps)?;
+        let deltas_entry = sections.get(SectionKind::TrapDeltas)?;
+        let traps = Traps {
+            blocks: cx.raw_records(blocks_entry, "trap blocks")?,
+            blocks_at: blocks_entry.offset.get(),
+            block_bytes: cx.slice(
+                blocks_entry.offset.get(),
+                blocks_entry.size.get(),
+                "trap blocks",
+            )?,
+            deltas: cx.slice(
+                deltas_entry.offset.get(),
+                deltas_entry.size.get(),
+                "trap deltas",
+            )?,
+            deltas_at: deltas_entry.offset.get(),
+            stored_checksum: header.traps_checksum.get(),
+        };
         let file = AotFile {
             data,
             header,
@@ -545,9 +602,9 @@ impl<'data> AotFile<'data> {
             sections: sections.entries,
             cx: view,
             module,
-            types: sections.records(&cx, view, SectionKind::Types, "type records")?,
+            types,
             imports: sections.records(&cx, view, SectionKind::Imports, "import records")?,
-            functions: sections.records(&cx, view, SectionKind::Functions, "function records")?,
+            functions,
             tables: sections.records(&cx, view, SectionKind::Tables, "table records")?,
             memories: sections.records(&cx, view, SectionKind::Memories, "memory records")?,
             globals: sections.records(&cx, view, SectionKind::Globals, "global records")?,
@@ -555,7 +612,7 @@ impl<'data> AotFile<'data> {
             elements: sections.records(&cx, view, SectionKind::Elements, "element records")?,
             element_items: Records::new(element_items, view, items_entry.offset.get()),
             data_segments: sections.records(&cx, view, SectionKind::Data, "data records")?,
-            traps: sections.records(&cx, view, SectionKind::Traps, "trap records")?,
+            traps,
             relocs: sections.records(&cx, view, SectionKind::Relocs, "relocation records")?,
             builtins: sections.records(&cx, view, SectionKind::Builtins, "builtin records")?,
             constants: cx.raw_records(sections.get(SectionKind::Constants)?, "constant table")?,
@@ -564,6 +621,20 @@ impl<'data> AotFile<'data> {
         };
         file.check_records(module_entry.offset.get())?;
         Ok(file)
+    }
+
+    /// Checks everything parsing leaves to lookups: the function table and the trap table
+    /// (every record, and each section's checksum) and the text checksum. O(file size).
+    pub fn verify(&self) -> Result<(), ReadError> {
+        self.functions.verify()?;
+        for f in self.functions.iter() {
+            f?;
+        }
+        self.traps.verify()?;
+        for t in self.traps.iter() {
+            t?;
+        }
+        self.verify_text()
     }
 
     /// Checks the text against its checksum (O(text); loading does not do this).
@@ -661,8 +732,8 @@ impl<'data> AotFile<'data> {
     pub fn imports(&self) -> Records<'data, ImportRecord> {
         self.imports
     }
-    /// Functions (imports first).
-    pub fn functions(&self) -> Records<'data, FunctionRecord> {
+    /// Functions (imports first), checked on access.
+    pub fn functions(&self) -> Functions<'data> {
         self.functions
     }
     /// Tables (imports first).
@@ -689,17 +760,9 @@ impl<'data> AotFile<'data> {
     pub fn data_segments(&self) -> Records<'data, DataRecord> {
         self.data_segments
     }
-    /// Trap sites, ascending by code offset.
-    pub fn traps(&self) -> Records<'data, TrapRecord> {
+    /// Trap sites, ascending by code offset, checked on lookup.
+    pub fn traps(&self) -> Traps<'data> {
         self.traps
-    }
-    /// The trap code of the instruction at text offset `offset`, if it is a trap site.
-    pub fn trap_at(&self, offset: u32) -> Option<TrapCode> {
-        let raw = self.traps.raw();
-        let i = raw
-            .binary_search_by_key(&offset, |t| t.code_offset.get())
-            .ok()?;
-        Some(self.traps.get(i)?.code)
     }
     /// Relocations against the text.
     pub fn relocs(&self) -> Records<'data, RelocRecord> {

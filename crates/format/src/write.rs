@@ -10,7 +10,7 @@ use core::mem::size_of;
 
 use aotc_abi::{Arch, Builtin, TrapCode, ValType};
 
-use crate::checksum::{checksum, metadata_checksum};
+use crate::checksum::{checksum, checksum_of_parts, metadata_checksum};
 use crate::layout::*;
 use crate::pod::{I64, Pod, U16, U32, U64, bytes_of};
 
@@ -156,6 +156,8 @@ pub struct AotModule {
     pub data: Vec<DataSegment>,
     /// Machine code.
     pub text: Vec<u8>,
+    /// Alignment of the text's file offset; `None`: the target's largest page size.
+    pub text_align: Option<u32>,
     /// Trap sites `(text offset, code)`, in any order.
     pub traps: Vec<(u32, TrapCode)>,
     /// Relocations against the text.
@@ -193,6 +195,7 @@ impl AotModule {
             builtins: Vec::new(),
             intrinsics: aotc_abi::intrinsics::IntrinsicSet::EMPTY,
             constants: Vec::new(),
+            text_align: None,
         }
     }
 
@@ -277,6 +280,42 @@ impl Sections {
             .push((kind, count(items.len())?, records(items)));
         Ok(())
     }
+}
+
+/// Encodes trap sites, ascending and distinct by offset, as [`TrapBlock`]s and their deltas.
+fn encode_traps(traps: &[(u32, TrapCode)]) -> Result<(Vec<TrapBlock>, Vec<u8>), WriteError> {
+    let mut blocks = Vec::with_capacity(traps.len().div_ceil(TRAP_BLOCK_SITES));
+    let mut deltas = Vec::new();
+    for chunk in traps.chunks(TRAP_BLOCK_SITES) {
+        let (first_offset, first_code) = chunk[0];
+        blocks.push(TrapBlock {
+            first_offset: U32::new(first_offset),
+            deltas_offset: U32::new(u32_of(deltas.len(), "trap delta offset")?),
+            first_code: first_code as u8,
+            sites: chunk.len() as u8,
+            pad: [0; 2],
+        });
+        for pair in chunk.windows(2) {
+            let [(previous, previous_code), (offset, code)] = pair else {
+                continue;
+            };
+            let changes = code != previous_code;
+            let mut v = (u64::from(offset - previous) << 1) | u64::from(changes);
+            loop {
+                let byte = (v & 0x7f) as u8;
+                v >>= 7;
+                if v == 0 {
+                    deltas.push(byte);
+                    break;
+                }
+                deltas.push(byte | 0x80);
+            }
+            if changes {
+                deltas.push(*code as u8);
+            }
+        }
+    }
+    Ok((blocks, deltas))
 }
 
 fn records<T: Pod>(items: &[T]) -> Vec<u8> {
@@ -533,15 +572,9 @@ impl AotModule {
         let mut traps: Vec<(u32, TrapCode)> = self.traps.clone();
         traps.sort_by_key(|t| t.0);
         traps.dedup_by_key(|t| t.0);
-        let traps: Vec<TrapRecord> = traps
-            .iter()
-            .map(|(off, code)| TrapRecord {
-                code_offset: U32::new(*off),
-                trap_code: *code as u8,
-                pad: [0; 3],
-            })
-            .collect();
-        b.push(SectionKind::Traps, &traps)?;
+        let (blocks, deltas) = encode_traps(&traps)?;
+        b.push(SectionKind::Traps, &blocks)?;
+        b.sections.push((SectionKind::TrapDeltas, 0, deltas));
 
         let mut relocs_sorted = self.relocs.clone();
         relocs_sorted.sort_by_key(|r| r.offset);
@@ -581,38 +614,58 @@ impl AotModule {
         Ok(())
     }
 
-    /// Lays out the header, the section table, the metadata sections (pool first, 8-aligned)
-    /// and the page-aligned text, then seals the metadata with its checksum.
+    /// Lays out the header, the section table, the metadata sections (pool first, 8-aligned),
+    /// the text (at a multiple of the text alignment) and the lookup sections after it
+    /// (8-aligned, outside the metadata checksum, away from the pages loading touches), then
+    /// seals the metadata with its checksum.
     fn lay_out(&self, b: Sections) -> Result<Vec<u8>, WriteError> {
         let mut sections = b.sections;
         sections.insert(0, (SectionKind::Pool, 0, b.pool.bytes));
+        let (lookup, metadata): (Vec<_>, Vec<_>) = sections
+            .into_iter()
+            .partition(|(kind, _, _)| kind.is_lookup());
+        let lookup_bytes = |kind| {
+            lookup
+                .iter()
+                .find(|(k, _, _)| *k == kind)
+                .map_or(&[][..], |(_, _, bytes)| &bytes[..])
+        };
+        let traps_checksum = checksum_of_parts(&[
+            lookup_bytes(SectionKind::Traps),
+            lookup_bytes(SectionKind::TrapDeltas),
+        ]);
+        let functions_checksum = checksum(lookup_bytes(SectionKind::Functions));
 
-        // Layout: header, section table, metadata sections (8-aligned), padding, text.
-        let section_count = sections.len() + 1; // + text
+        // Every section's bytes and file offset, in file order.
+        let section_count = metadata.len() + 1 + lookup.len();
         let header_size = size_of::<FileHeader>();
         let table_offset = header_size;
         let mut offset = table_offset + section_count * size_of::<SectionEntry>();
-        let mut entries = Vec::with_capacity(section_count);
-        for (kind, n, bytes) in &sections {
+        let mut placed: Vec<(SectionKind, u32, usize, &[u8])> = Vec::with_capacity(section_count);
+        for (kind, n, bytes) in &metadata {
             offset = offset.next_multiple_of(8);
-            entries.push(SectionEntry {
-                kind: U32::new(*kind as u32),
-                count: U32::new(*n),
-                offset: U64::new(offset as u64),
-                size: U64::new(bytes.len() as u64),
-            });
+            placed.push((*kind, *n, offset, bytes));
             offset += bytes.len();
         }
         let metadata_size = offset;
-        let text_align = self.arch.max_page_size() as usize;
+        let text_align = match self.text_align {
+            None => self.arch.max_page_size(),
+            Some(align) if align.is_power_of_two() && align >= MIN_TEXT_ALIGN => align,
+            Some(align) => {
+                return Err(invalid(alloc::format!(
+                    "text alignment {align} must be a power of two of at least {MIN_TEXT_ALIGN}"
+                )));
+            }
+        } as usize;
         let text_offset = metadata_size.next_multiple_of(text_align);
-        entries.push(SectionEntry {
-            kind: U32::new(SectionKind::Text as u32),
-            count: U32::new(0),
-            offset: U64::new(text_offset as u64),
-            size: U64::new(self.text.len() as u64),
-        });
-        let file_size = text_offset + self.text.len();
+        placed.push((SectionKind::Text, 0, text_offset, &self.text));
+        offset = text_offset + self.text.len();
+        for (kind, n, bytes) in &lookup {
+            offset = offset.next_multiple_of(8);
+            placed.push((*kind, *n, offset, bytes));
+            offset += bytes.len();
+        }
+        let file_size = offset;
 
         let header = FileHeader {
             magic: MAGIC,
@@ -634,19 +687,24 @@ impl AotModule {
             text_checksum: U64::new(checksum(&self.text)),
             file_size: U64::new(file_size as u64),
             intrinsics: self.intrinsics.bits().to_le_bytes(),
+            functions_checksum: U64::new(functions_checksum),
+            traps_checksum: U64::new(traps_checksum),
         };
 
         let mut out = Vec::with_capacity(file_size);
         out.extend_from_slice(bytes_of(&header));
-        for e in &entries {
-            out.extend_from_slice(bytes_of(e));
+        for (kind, n, offset, bytes) in &placed {
+            out.extend_from_slice(bytes_of(&SectionEntry {
+                kind: U32::new(*kind as u32),
+                count: U32::new(*n),
+                offset: U64::new(*offset as u64),
+                size: U64::new(bytes.len() as u64),
+            }));
         }
-        for ((_, _, bytes), e) in sections.iter().zip(&entries) {
-            out.resize(e.offset.get() as usize, 0);
+        for (_, _, offset, bytes) in &placed {
+            out.resize(*offset, 0);
             out.extend_from_slice(bytes);
         }
-        out.resize(text_offset, 0);
-        out.extend_from_slice(&self.text);
 
         seal(&mut out[..metadata_size]);
         Ok(out)

@@ -169,9 +169,11 @@ fn round_trip() {
     let export = f.find_export("run").unwrap();
     assert_eq!((export.kind, export.index), (ExternKind::Func, 1));
     assert_eq!(f.start_function(), Some(2));
-    assert_eq!(f.trap_at(10), Some(TrapCode::MemoryOutOfBounds));
-    assert_eq!(f.trap_at(42), Some(TrapCode::UnreachableCodeReached));
-    assert_eq!(f.trap_at(11), None);
+    let traps = f.traps();
+    assert_eq!(traps.lookup(10), Ok(Some(TrapCode::MemoryOutOfBounds)));
+    assert_eq!(traps.lookup(42), Ok(Some(TrapCode::UnreachableCodeReached)));
+    assert_eq!(traps.lookup(11), Ok(None));
+    f.verify().unwrap();
     let relocs: Vec<Reloc> = f.relocs().iter().collect();
     assert_eq!(relocs, sample(false).relocs);
     let builtins: Vec<(u32, &str)> = f.builtins().collect();
@@ -286,7 +288,7 @@ fn resealed_flips_never_panic() {
 
 /// Calls every accessor, as a loader would.
 fn exercise(f: &AotFile<'_>) {
-    let _ = f.verify_text();
+    let _ = f.verify();
     let _ = (
         f.target_triple(),
         f.cpu_name(),
@@ -298,15 +300,99 @@ fn exercise(f: &AotFile<'_>) {
     }
     let _ = f.imports().iter().count() + f.exports().iter().count();
     let _ = f.functions().iter().count() + f.tables().iter().count();
+    for off in 0..f.text().len() as u32 {
+        let _ = f.functions().containing(off);
+    }
     let _ = f.memories().iter().count() + f.globals().iter().count();
     for e in f.elements().iter() {
         let _ = e.items.iter().count();
     }
     let _ = f.data_segments().iter().count() + f.relocs().iter().count();
     for off in 0..f.text().len() as u32 {
-        let _ = f.trap_at(off);
+        let _ = f.traps().lookup(off);
     }
     let _ = (f.builtins().count(), f.intrinsics(), f.constants().len());
+}
+
+#[test]
+fn lookup_section_flips_are_found_at_lookup_or_by_verify() {
+    // Loading never reads the function and trap tables: a flip there still parses, lookups
+    // give an error or a value (never a panic), and `verify` finds every flip by checksum.
+    let bytes = sample(false).write().unwrap();
+    let f = AotFile::parse(&bytes).unwrap();
+    for kind in [
+        SectionKind::Functions,
+        SectionKind::Traps,
+        SectionKind::TrapDeltas,
+    ] {
+        let s = f.section(kind).unwrap();
+        assert!(
+            s.offset >= metadata_size(&bytes) as u64,
+            "{kind:?} after the metadata"
+        );
+        for i in s.offset as usize..(s.offset + s.size) as usize {
+            for mask in [0x01u8, 0x80, 0xff] {
+                let mut damaged = bytes.clone();
+                damaged[i] ^= mask;
+                let d = AotFile::parse(&damaged).expect("loading does not read lookup sections");
+                exercise(&d);
+                let err = d.verify().expect_err("verify finds the flip");
+                assert!(
+                    err.to_string().contains("section checksum mismatch"),
+                    "{err}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn trap_sites_round_trip_through_blocks_and_deltas() {
+    let mut m = sample(false);
+    m.text = vec![0; 1 << 20];
+    let codes = [TrapCode::MemoryOutOfBounds, TrapCode::IntegerOverflow];
+    // Small and large gaps, code changes, more than one block.
+    m.traps = (0..300u32)
+        .map(|i| (i * i * 7 + i, codes[(i as usize / 3) % 2]))
+        .collect();
+    let bytes = m.write().unwrap();
+    let f = AotFile::parse(&bytes).unwrap();
+    f.verify().unwrap();
+    let traps = f.traps();
+    assert_eq!(traps.len(), 300);
+    let sites: Vec<(u32, TrapCode)> = traps
+        .iter()
+        .map(|s| s.map(|s| (s.code_offset, s.code)))
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(sites, m.traps);
+    for (offset, code) in &m.traps {
+        assert_eq!(traps.lookup(*offset), Ok(Some(*code)));
+        assert_eq!(traps.lookup(offset + 1), Ok(None));
+    }
+    assert!(traps.byte_size() < 300 * 3, "{} bytes", traps.byte_size());
+}
+
+#[test]
+fn damaged_lookup_records_are_errors_at_lookup() {
+    let bytes = sample(false).write().unwrap();
+    let f = AotFile::parse(&bytes).unwrap();
+    let traps = f.section(SectionKind::Traps).unwrap().offset as usize;
+    let code = traps + offset_of!(TrapBlock, first_code);
+    let mut damaged = bytes.clone();
+    damaged[code] = 0xee;
+    let d = AotFile::parse(&damaged).unwrap();
+    let err = d.traps().lookup(10).unwrap_err();
+    assert_eq!(err.offset, code as u64, "{err}");
+
+    let functions = f.section(SectionKind::Functions).unwrap().offset as usize;
+    let body = functions + size_of::<FunctionRecord>() + offset_of!(FunctionRecord, body_offset);
+    let mut damaged = bytes.clone();
+    damaged[body + 3] = 0x7f;
+    let d = AotFile::parse(&damaged).unwrap();
+    let err = d.functions().get(1).unwrap_err();
+    assert_eq!(err.offset, body as u64, "{err}");
+    assert!(d.functions().get(99).is_err());
 }
 
 #[test]
@@ -340,8 +426,10 @@ fn errors_name_offset_and_expectation() {
     let bytes = sample(false).write().unwrap();
     let err = AotFile::parse(&bytes[..100]).unwrap_err();
     assert!(
-        err.to_string()
-            .contains("truncated file header: expected 152 bytes"),
+        err.to_string().contains(&format!(
+            "truncated file header: expected {} bytes",
+            size_of::<FileHeader>()
+        )),
         "{err}"
     );
 }

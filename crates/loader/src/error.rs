@@ -76,15 +76,6 @@ pub enum LoadError {
         /// What went wrong.
         reason: String,
     },
-    /// An XIP text cannot be mapped in place because its file offset is not page aligned.
-    TextNotPageAligned {
-        /// The file.
-        file: String,
-        /// File offset of the text.
-        offset: u64,
-        /// The host's page size.
-        page_size: usize,
-    },
     /// Mapping or protecting memory failed.
     Map {
         /// The file.
@@ -163,14 +154,6 @@ impl fmt::Display for LoadError {
                 f,
                 "{file}: at offset {offset:#x}: relocation at text offset {text_offset:#x}: {reason}"
             ),
-            LoadError::TextNotPageAligned {
-                file,
-                offset,
-                page_size,
-            } => write!(
-                f,
-                "{file}: at offset {offset:#x}: the XIP text cannot be mapped in place: expected an offset that is a multiple of the host page size {page_size:#x}"
-            ),
             LoadError::Map {
                 file,
                 offset,
@@ -226,6 +209,14 @@ pub enum InstantiationError {
         /// The system error.
         source: io::Error,
     },
+    /// A record instantiation reads (the function table, which loading does not read) is
+    /// damaged.
+    Damaged {
+        /// The module's name.
+        file: String,
+        /// What is wrong, where.
+        source: ReadError,
+    },
 }
 
 impl fmt::Display for InstantiationError {
@@ -242,6 +233,7 @@ impl fmt::Display for InstantiationError {
             InstantiationError::Resource { what, source } => {
                 write!(f, "cannot create {what}: {source}")
             }
+            InstantiationError::Damaged { file, source } => write!(f, "{file}: {source}"),
         }
     }
 }
@@ -251,6 +243,7 @@ impl std::error::Error for InstantiationError {
         match self {
             InstantiationError::Trap(t) => Some(t),
             InstantiationError::Resource { source, .. } => Some(source),
+            InstantiationError::Damaged { source, .. } => Some(source),
             InstantiationError::Link { .. } => None,
         }
     }

@@ -317,7 +317,7 @@ fn build(
 
     let mut funcrefs: Vec<FuncRef> = vec![FuncRef::null(); file.functions().len()];
     let linked = link_imports(module, imports, &mut funcrefs)?;
-    define_functions(module, vmctx_ptr, linked.funcs.len(), &mut funcrefs);
+    define_functions(module, vmctx_ptr, linked.funcs.len(), &mut funcrefs)?;
     let funcrefs: Box<[FuncRef]> = funcrefs.into_boxed_slice();
     let memories = define_memories(module, linked.memories)?;
     let tables = define_tables(module, linked.tables)?;
@@ -456,17 +456,26 @@ fn complete<T>(imports: Vec<Option<T>>) -> Result<Vec<T>, InstantiationError> {
         })
 }
 
-/// Fills the `FuncRef`s of the defined functions (those after the `imported` ones).
+/// Fills the `FuncRef`s of the defined functions (those after the `imported` ones). Reads the
+/// whole function table (which loading never reads), so checks it here: its checksum (at the
+/// module's first instantiation) and each record.
 fn define_functions(
     module: &Module,
     vmctx: *mut VmctxHeader,
     imported: usize,
     funcrefs: &mut [FuncRef],
-) {
+) -> Result<(), InstantiationError> {
     let m = &module.inner;
     let file = m.file();
     let types = file.types();
-    for (index, f) in file.functions().iter().enumerate().skip(imported) {
+    let functions = file.functions();
+    let damaged = |source| InstantiationError::Damaged {
+        file: m.name().to_owned(),
+        source,
+    };
+    m.check_function_table().map_err(damaged)?;
+    for (index, f) in functions.iter().enumerate().skip(imported) {
+        let f = f.map_err(damaged)?;
         let t = f.type_index as usize;
         let entry = types
             .get(t)
@@ -479,6 +488,7 @@ fn define_functions(
             type_id: m.type_ids.get(t).copied().unwrap_or(0),
         };
     }
+    Ok(())
 }
 
 /// The imported memories followed by new defined ones.

@@ -5,14 +5,14 @@
 use std::fs::File;
 use std::mem::offset_of;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use memmap2::{Mmap, MmapMut, MmapOptions};
+use memmap2::{Advice, Mmap, MmapMut, MmapOptions};
 
 use aotc_abi::target::cpu_features;
-use aotc_abi::{Arch, Builtin, ValType};
-use aotc_format::AotFile;
+use aotc_abi::{Arch, Builtin, TrapCode, ValType};
 use aotc_format::layout::{ExternKind, FileHeader, NONE, RelocKind, RelocTarget};
+use aotc_format::{AotFile, ReadError};
 
 use crate::builtins::builtin_address;
 use crate::code_registry::{self, Registration};
@@ -114,6 +114,10 @@ pub(crate) struct ModuleInner {
     types: Box<[FuncType]>,
     /// Process-wide signature id of each type index.
     pub(crate) type_ids: Box<[u32]>,
+    /// The result of checking the function table's checksum, at the first instantiation.
+    functions_checked: OnceLock<Result<(), ReadError>>,
+    /// The result of checking the trap table's checksum, at the first trap.
+    traps_checked: OnceLock<Result<(), ReadError>>,
 }
 
 impl ModuleInner {
@@ -171,18 +175,28 @@ impl ModuleInner {
             .map_or(0, |f| f.type_index)
     }
 
-    /// The function whose body contains text offset `offset`.
+    /// The function whose body contains text offset `offset` (`None` also when its record is
+    /// damaged: a trap then names no function rather than a wrong one).
     pub(crate) fn function_containing(&self, offset: u32) -> Option<u32> {
-        let file = self.file();
-        file.functions()
-            .iter()
-            .enumerate()
-            .find(|(_, f)| {
-                f.body.is_some_and(|(start, len)| {
-                    offset >= start && u64::from(offset) < u64::from(start) + u64::from(len)
-                })
-            })
-            .map(|(i, _)| i as u32)
+        self.file().functions().containing(offset).ok().flatten()
+    }
+
+    /// Checks the function table against its checksum, once (at the first instantiation, which
+    /// reads every record; loading never does).
+    pub(crate) fn check_function_table(&self) -> Result<(), ReadError> {
+        let functions = self.file.functions();
+        self.functions_checked
+            .get_or_init(|| functions.verify())
+            .clone()
+    }
+
+    /// The trap code recorded for the instruction at text offset `offset`. The trap table is
+    /// checked against its checksum at the first lookup (never at load), so a damaged table
+    /// gives an error rather than a wrong trap kind.
+    pub(crate) fn trap_code_at(&self, offset: u32) -> Result<Option<TrapCode>, ReadError> {
+        let traps = self.file.traps();
+        self.traps_checked.get_or_init(|| traps.verify()).clone()?;
+        traps.lookup(offset)
     }
 
     /// A name for function `index`: its first export name.
@@ -247,6 +261,7 @@ impl Module {
                 what: "file",
                 source,
             })?;
+        advise_metadata_pages(&file, &mapping);
         // SAFETY: the mapping's bytes never move and live in `Backing::Mapped` as long as the
         // module; the caller promises the file is not modified meanwhile.
         let bytes: &'static [u8] =
@@ -397,7 +412,31 @@ impl Module {
     }
 }
 
-fn format_error(name: &str, e: Option<aotc_format::ReadError>) -> LoadError {
+/// Before anything is read from `mapping` (the whole file), marks the pages of the header and
+/// metadata (all that loading reads) random-access and never huge. That splits them off into a
+/// mapping of their own, so a fault there maps only metadata pages: no read-ahead, no fault
+/// around and no huge page reaching into the text and the lookup sections after them. Only
+/// hints: a refusal changes nothing but the number of pages mapped.
+fn advise_metadata_pages(file: &File, mapping: &Mmap) {
+    use std::os::unix::fs::FileExt;
+    let mut header = [0u8; size_of::<FileHeader>()];
+    if file.read_exact_at(&mut header, 0).is_err() {
+        return; // The reader reports what is missing.
+    }
+    let Some(header) = aotc_format::pod::from_bytes::<FileHeader>(&header) else {
+        return;
+    };
+    let metadata_size = usize::try_from(header.metadata_size.get()).unwrap_or(usize::MAX);
+    let len = metadata_size
+        .min(mapping.len())
+        .next_multiple_of(sys::page_size())
+        .min(mapping.len());
+    let _ = mapping.advise_range(Advice::Random, 0, len);
+    #[cfg(target_os = "linux")]
+    let _ = mapping.advise_range(Advice::NoHugePage, 0, len);
+}
+
+fn format_error(name: &str, e: Option<ReadError>) -> LoadError {
     match e {
         Some(source) => LoadError::Format {
             file: name.to_owned(),
@@ -555,6 +594,8 @@ fn build(
             name: name.clone(),
             types,
             type_ids,
+            functions_checked: OnceLock::new(),
+            traps_checked: OnceLock::new(),
         }
     });
     if full {
@@ -566,17 +607,12 @@ fn build(
     Ok(Module { inner })
 }
 
-/// Maps an XIP text read + execute from the file it is in.
+/// Maps an XIP text read + execute from the file it is in. A packed text (`--text-align` below
+/// the page size) is mapped with the enclosing pages, so the file bytes that share its first and
+/// last pages (metadata before, lookup sections after) are mapped executable too, never
+/// writable.
 fn map_text_in_place(name: &str, file: &AotFile<'_>, source: &File) -> Result<Text, LoadError> {
     let offset = file.text_file_offset();
-    let page = sys::page_size();
-    if !offset.is_multiple_of(page as u64) {
-        return Err(LoadError::TextNotPageAligned {
-            file: name.to_owned(),
-            offset,
-            page_size: page,
-        });
-    }
     // A shared read + execute mapping of a file opened read-only: the kernel refuses ever to
     // make it writable, and it shares the page cache with every process running the file.
     // SAFETY: the caller of `Module::from_file` promises the file is not modified or truncated

@@ -257,21 +257,30 @@ fn trap_from_fault(fault: Fault) -> Trap {
         );
     };
     let offset = u32::try_from(fault.pc - text_start).unwrap_or(u32::MAX);
-    let exact = module.file().trap_at(offset);
+    let recorded = module.trap_code_at(offset);
+    let exact = recorded.as_ref().ok().copied().flatten();
     let func_index = module.function_containing(offset);
+    let message = match &recorded {
+        Ok(Some(_)) => None,
+        Ok(None) => Some(format!(
+            "{:?} (address {:#x}) in `{}` where no trap site is recorded; classified by signal",
+            fault.signal,
+            fault.address,
+            module.name()
+        )),
+        Err(damage) => Some(format!(
+            "{:?} (address {:#x}) in `{}`, whose trap table is damaged ({damage}); classified by signal",
+            fault.signal,
+            fault.address,
+            module.name()
+        )),
+    };
     Trap {
         code: exact.unwrap_or_else(|| classify(&fault)),
         func_index,
         func_name: func_index.and_then(|i| module.function_name(i)),
         text_offset: Some(offset),
-        message: exact.is_none().then(|| {
-            format!(
-                "{:?} (address {:#x}) in `{}` where no trap site is recorded; classified by signal",
-                fault.signal,
-                fault.address,
-                module.name()
-            )
-        }),
+        message,
     }
 }
 

@@ -4,8 +4,8 @@
 
 mod support;
 
-use aotc_format::layout::FileHeader;
-use aotc_loader::{LoadError, LoadOptions, Module};
+use aotc_format::layout::{FileHeader, SectionKind};
+use aotc_loader::{Instance, LoadError, LoadOptions, Module, TrapCode};
 
 fn file_bytes() -> Vec<u8> {
     support::module(false).write().expect("write")
@@ -155,6 +155,48 @@ fn damaged_compiled_files_are_refused() {
             // SAFETY: refused before any code could run.
             let result = unsafe { Module::from_bytes(&damaged) };
             assert!(result.is_err(), "offset {offset}");
+        }
+    }
+}
+
+#[test]
+fn flips_in_the_function_and_trap_tables_end_in_an_error_or_an_honest_trap() {
+    // Loading does not read the function and trap tables, so a flip there loads; then
+    // instantiation (which reads the function table) refuses it, or a call that traps reports
+    // the trap table as damaged: never a panic, a crash or a wrong trap kind.
+    let wat = r#"(module (memory 1)
+        (func (export "oob") (result i32) (i32.load (i32.const 70000))))"#;
+    for xip in [false, true] {
+        let bytes = support::compile_wat(wat, &support::options(xip));
+        // SAFETY: only parsed here.
+        let module = unsafe { Module::from_bytes(&bytes) }.unwrap();
+        let file = module.file();
+        for kind in [
+            SectionKind::Functions,
+            SectionKind::Traps,
+            SectionKind::TrapDeltas,
+        ] {
+            let s = file.section(kind).unwrap();
+            for offset in s.offset as usize..(s.offset + s.size) as usize {
+                let mut damaged = bytes.clone();
+                damaged[offset] ^= 0x04;
+                // SAFETY: the text is undamaged compiled code; the damaged tables are checked
+                // before they are used.
+                let module = unsafe { Module::from_bytes(&damaged) }.expect("loads");
+                let Ok(instance) = Instance::new(&module, &[]) else {
+                    assert_eq!(kind, SectionKind::Functions, "offset {offset}");
+                    continue;
+                };
+                assert_ne!(kind, SectionKind::Functions, "offset {offset}");
+                let trap = instance.call("oob", &[]).expect_err("traps");
+                let message = trap.message.unwrap_or_default();
+                assert!(message.contains("trap table is damaged"), "{message}");
+                assert_eq!(
+                    trap.code,
+                    TrapCode::MemoryOutOfBounds,
+                    "classified by signal"
+                );
+            }
         }
     }
 }

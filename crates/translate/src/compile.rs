@@ -348,6 +348,7 @@ pub(crate) fn compile_aot(wasm: &[u8], opts: &CompileOptions) -> Result<AotModul
         ..
     } = c;
     let mut m = AotModule::new(target.arch);
+    m.text_align = opts.text_align;
     m.target_triple = target.triple_name.to_string();
     m.cpu_name = target.cpu_name;
     m.cpu_features = target.cpu_features;

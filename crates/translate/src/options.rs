@@ -37,6 +37,10 @@ pub struct CompileOptions {
     /// normal mode only what the ISA forces. A set is valid only in indirect/XIP mode (see
     /// [`CompileOptions::validate`] and [`effective_intrinsics`](crate::effective_intrinsics)).
     pub intrinsics: Option<IntrinsicSet>,
+    /// Alignment of the text's file offset (`--text-align`). `None`: the target's largest page
+    /// size, so a posix loader maps the text alone; smaller (a power of two, at least
+    /// [`aotc_format::layout::MIN_TEXT_ALIGN`]) packs the file for flash and ROM.
+    pub text_align: Option<u32>,
 }
 
 impl Default for CompileOptions {
@@ -52,6 +56,7 @@ impl Default for CompileOptions {
             xip: false,
             explicit_bounds_checks: false,
             intrinsics: None,
+            text_align: None,
         }
     }
 }
@@ -103,6 +108,11 @@ impl CompileOptions {
         if self.intrinsics.is_some() && !self.indirect_calls() {
             return Err(OptionsError::IntrinsicsWithoutIndirectCalls);
         }
+        if let Some(align) = self.text_align
+            && (!align.is_power_of_two() || align < aotc_format::layout::MIN_TEXT_ALIGN)
+        {
+            return Err(OptionsError::TextAlign(align));
+        }
         Ok(())
     }
 }
@@ -119,6 +129,9 @@ pub enum OptionsError {
     IntrinsicsWithoutIndirectCalls,
     /// An optimisation level outside [`CompileOptions::OPT_LEVELS`].
     OptLevel(u8),
+    /// A `--text-align` that is not a power of two of at least
+    /// [`aotc_format::layout::MIN_TEXT_ALIGN`].
+    TextAlign(u32),
 }
 
 impl fmt::Display for OptionsError {
@@ -145,6 +158,11 @@ impl fmt::Display for OptionsError {
                     levels.end()
                 )
             }
+            OptionsError::TextAlign(align) => write!(
+                f,
+                "--text-align {align}: expected a power of two of at least {}",
+                aotc_format::layout::MIN_TEXT_ALIGN
+            ),
         }
     }
 }

@@ -1,8 +1,9 @@
 //! The record checks of [`AotFile::parse`]: every enumeration, offset, length and index each
-//! record holds, one step per section. Errors name the offending field's file offset, taken
+//! metadata record holds, one step per section (the lookup sections are checked on access, in
+//! `lookup.rs`). Errors name the offending field's file offset, taken
 //! from the layout.
 
-use aotc_abi::{TrapCode, ValType};
+use aotc_abi::ValType;
 
 use super::{AotFile, ReadError, bad, field_at, header_at};
 use crate::layout::*;
@@ -13,14 +14,12 @@ impl<'data> AotFile<'data> {
         self.check_module(module_at)?;
         self.check_types()?;
         self.check_imports(module_at)?;
-        self.check_functions()?;
         self.check_tables()?;
         self.check_memories()?;
         self.check_globals()?;
         self.check_exports()?;
         self.check_elements()?;
         self.check_data()?;
-        self.check_traps()?;
         self.check_relocs()?;
         self.check_builtins()?;
         self.check_intrinsics()
@@ -221,40 +220,6 @@ impl<'data> AotFile<'data> {
                     (*n).into(),
                     "the number of import records of that kind",
                 ));
-            }
-        }
-        Ok(())
-    }
-
-    fn check_functions(&self) -> Result<(), ReadError> {
-        for (i, f) in self.functions.raw().iter().enumerate() {
-            let o = self.functions.file_offset(i);
-            if f.type_index.get() as usize >= self.types.len() {
-                return Err(bad(
-                    o,
-                    "function type index",
-                    f.type_index.get().into(),
-                    "an existing type",
-                ));
-            }
-            let is_import = (i as u32) < self.module.imported_functions.get();
-            if (f.flags.get() & FUNC_IMPORTED != 0) != is_import
-                || f.flags.get() & !FUNC_IMPORTED != 0
-            {
-                return Err(bad(
-                    field_at!(o, FunctionRecord.flags),
-                    "function flags",
-                    f.flags.get().into(),
-                    "the imported flag exactly on imported functions",
-                ));
-            }
-            if !is_import {
-                self.check_text(
-                    field_at!(o, FunctionRecord.body_offset),
-                    f.body_offset.get(),
-                    f.body_len.get(),
-                    "function body",
-                )?;
             }
         }
         Ok(())
@@ -490,32 +455,6 @@ impl<'data> AotFile<'data> {
                 }
             }
             self.check_range(field_at!(o, DataRecord.bytes), &d.bytes, "data bytes")?;
-        }
-        Ok(())
-    }
-
-    fn check_traps(&self) -> Result<(), ReadError> {
-        let mut prev: Option<u32> = None;
-        for (i, t) in self.traps.raw().iter().enumerate() {
-            let o = self.traps.file_offset(i);
-            self.check_text(o, t.code_offset.get(), 1, "trap site")?;
-            if prev.is_some_and(|p| p >= t.code_offset.get()) {
-                return Err(bad(
-                    o,
-                    "trap site",
-                    t.code_offset.get().into(),
-                    "strictly ascending trap sites",
-                ));
-            }
-            prev = Some(t.code_offset.get());
-            if TrapCode::from_u8(t.trap_code).is_none() {
-                return Err(bad(
-                    field_at!(o, TrapRecord.trap_code),
-                    "trap code",
-                    t.trap_code.into(),
-                    "a known trap code",
-                ));
-            }
         }
         Ok(())
     }

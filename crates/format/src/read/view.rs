@@ -45,7 +45,7 @@ pub trait Record: Pod {
 #[derive(Copy, Clone, Debug)]
 pub struct Records<'data, R> {
     raw: &'data [R],
-    cx: Context<'data>,
+    pub(crate) cx: Context<'data>,
     file_offset: u64,
 }
 
@@ -414,16 +414,6 @@ pub struct TrapSite {
     pub code_offset: u32,
     /// Why it traps.
     pub code: TrapCode,
-}
-
-impl Record for TrapRecord {
-    type View<'data> = TrapSite;
-    fn view(&self, _: Context<'_>) -> TrapSite {
-        TrapSite {
-            code_offset: self.code_offset.get(),
-            code: TrapCode::from_u8(self.trap_code).unwrap_or(TrapCode::HostError),
-        }
-    }
 }
 
 impl Record for RelocRecord {

@@ -39,11 +39,14 @@ impl Translator<'_, '_> {
         MemFlagsData::trusted().with_alias_region(Some(self.regions.vmctx))
     }
 
-    /// Flags for linear-memory accesses (little-endian, trapping out of bounds).
+    /// Flags for linear-memory accesses (little-endian). With guard pages the access itself
+    /// faults out of bounds, so it is a trap site; with explicit bounds checks the check traps
+    /// first and the access cannot fault, so it records no trap site.
     fn heap_flags(&self) -> MemFlagsData {
+        let faults = !self.env.explicit_bounds_checks;
         MemFlagsData::new()
             .with_endianness(Endianness::Little)
-            .with_trap_code(Some(ir::TrapCode::HEAP_OUT_OF_BOUNDS))
+            .with_trap_code(faults.then_some(ir::TrapCode::HEAP_OUT_OF_BOUNDS))
             .with_alias_region(Some(self.regions.heap))
     }
 
