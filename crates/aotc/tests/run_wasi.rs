@@ -31,11 +31,22 @@ fn c_source(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// Compiles a C program of `tests/wasi` to wasm with clang and wasi-libc.
+/// Compiles a C program of `tests/wasi` to wasm with clang and wasi-libc at `-O2`.
 fn compile_c(name: &str, out_dir: &Path) -> PathBuf {
-    let wasm = out_dir.join(name).with_extension("wasm");
+    compile_c_with(
+        name,
+        out_dir,
+        Path::new(name).file_stem().unwrap().to_str().unwrap(),
+        &["-O2"],
+    )
+}
+
+/// Compiles a C program of `tests/wasi` to `out_dir/STEM.wasm` with clang, wasi-libc and `flags`.
+fn compile_c_with(name: &str, out_dir: &Path, stem: &str, flags: &[&str]) -> PathBuf {
+    let wasm = out_dir.join(stem).with_extension("wasm");
     let status = Command::new("clang-16")
-        .args(["--target=wasm32-wasi", "--sysroot=/usr", "-O2"])
+        .args(["--target=wasm32-wasi", "--sysroot=/usr"])
+        .args(flags)
         .arg(c_source(name))
         .arg("-o")
         .arg(&wasm)
@@ -97,6 +108,48 @@ fn sandbox_escapes_are_refused_in_both_modes() {
         );
         assert_eq!(std::fs::read(work.join("secret.txt")).unwrap(), b"secret");
     }
+}
+
+#[test]
+fn an_auto_vectorised_c_program_agrees_with_its_scalar_build_in_both_modes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let simd = compile_c_with("vec_main.c", tmp.path(), "simd", &["-O3", "-msimd128"]);
+    let scalar = compile_c_with("vec_main.c", tmp.path(), "scalar", &["-O3"]);
+    // The -msimd128 build really uses v128 instructions: riscv64 without its vector extension
+    // refuses it, and accepts the scalar build.
+    for (wasm, vectorised) in [(&simd, true), (&scalar, false)] {
+        let out = tmp.path().join("riscv64.aot");
+        let args = [
+            "compile",
+            "--target",
+            "riscv64",
+            wasm.to_str().unwrap(),
+            "-o",
+        ];
+        let compiled = aotc_in(
+            tmp.path(),
+            &[&args[..], &[out.to_str().unwrap()]].concat(),
+            b"",
+        );
+        let stderr = String::from_utf8_lossy(&compiled.stderr);
+        assert_eq!(compiled.status.success(), !vectorised, "{stderr}");
+        assert_eq!(stderr.contains("+v"), vectorised, "{stderr}");
+    }
+    let mut outputs = Vec::new();
+    for wasm in [&simd, &scalar] {
+        for (mode, aot) in aot_files(wasm) {
+            let out = aotc_in(tmp.path(), &["run", aot.to_str().unwrap()], b"");
+            let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+            assert!(
+                out.status.success(),
+                "{mode}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(stdout.starts_with("checksum "), "{mode}: {stdout}");
+            outputs.push(stdout);
+        }
+    }
+    assert!(outputs.iter().all(|o| *o == outputs[0]), "{outputs:?}");
 }
 
 #[test]
