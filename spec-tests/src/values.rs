@@ -1,7 +1,9 @@
-//! Converting wast arguments to runtime values, and matching results against expectations
-//! (bit-exact floats, `nan:canonical`, `nan:arithmetic`, references).
+//! Converting wast arguments to runtime values, and wast's expected results to the plan's
+//! (bit-exact floats, `nan:canonical`, `nan:arithmetic`, references), which `aotc-spec-exec`
+//! matches.
 
 use aotc_loader::Val;
+use aotc_spec_exec::plan::{Expected, NanKind};
 use wast::core::{AbstractHeapType, HeapType, NanPattern, WastArgCore, WastRetCore};
 use wast::{WastArg, WastRet};
 
@@ -29,75 +31,42 @@ pub fn arg(a: &WastArg<'_>) -> Result<Val, String> {
     })
 }
 
-fn f32_matches(p: &NanPattern<wast::token::F32>, bits: u32) -> bool {
-    match p {
-        NanPattern::CanonicalNan => bits & 0x7fff_ffff == 0x7fc0_0000,
-        NanPattern::ArithmeticNan => bits & 0x7fc0_0000 == 0x7fc0_0000,
-        NanPattern::Value(v) => v.bits == bits,
-    }
-}
-
-fn f64_matches(p: &NanPattern<wast::token::F64>, bits: u64) -> bool {
-    match p {
-        NanPattern::CanonicalNan => bits & 0x7fff_ffff_ffff_ffff == 0x7ff8_0000_0000_0000,
-        NanPattern::ArithmeticNan => bits & 0x7ff8_0000_0000_0000 == 0x7ff8_0000_0000_0000,
-        NanPattern::Value(v) => v.bits == bits,
-    }
-}
-
-fn matches(expected: &WastRetCore<'_>, actual: &Val) -> bool {
-    match (expected, actual) {
-        (WastRetCore::I32(e), Val::I32(a)) => e == a,
-        (WastRetCore::I64(e), Val::I64(a)) => e == a,
-        (WastRetCore::F32(p), Val::F32(a)) => f32_matches(p, *a),
-        (WastRetCore::F64(p), Val::F64(a)) => f64_matches(p, *a),
-        (WastRetCore::RefNull(ty), Val::FuncRef(None)) => !matches!(
-            ty,
-            Some(HeapType::Abstract {
-                ty: AbstractHeapType::Extern,
-                ..
-            })
+fn expected_core(expected: &WastRetCore<'_>) -> Result<Expected, String> {
+    Ok(match expected {
+        WastRetCore::I32(v) => Expected::Exact(Val::I32(*v)),
+        WastRetCore::I64(v) => Expected::Exact(Val::I64(*v)),
+        WastRetCore::F32(NanPattern::CanonicalNan) => Expected::F32Nan(NanKind::Canonical),
+        WastRetCore::F32(NanPattern::ArithmeticNan) => Expected::F32Nan(NanKind::Arithmetic),
+        WastRetCore::F32(NanPattern::Value(v)) => Expected::Exact(Val::F32(v.bits)),
+        WastRetCore::F64(NanPattern::CanonicalNan) => Expected::F64Nan(NanKind::Canonical),
+        WastRetCore::F64(NanPattern::ArithmeticNan) => Expected::F64Nan(NanKind::Arithmetic),
+        WastRetCore::F64(NanPattern::Value(v)) => Expected::Exact(Val::F64(v.bits)),
+        WastRetCore::RefNull(Some(HeapType::Abstract {
+            ty: AbstractHeapType::Func,
+            ..
+        })) => Expected::Exact(Val::FuncRef(None)),
+        WastRetCore::RefNull(Some(HeapType::Abstract {
+            ty: AbstractHeapType::Extern,
+            ..
+        })) => Expected::Exact(Val::ExternRef(None)),
+        WastRetCore::RefNull(_) => Expected::RefNull,
+        WastRetCore::RefExtern(None) => Expected::AnyExternRef,
+        WastRetCore::RefExtern(Some(n)) => Expected::Exact(Val::ExternRef(Some(*n as usize))),
+        WastRetCore::RefFunc(_) => Expected::AnyFuncRef,
+        WastRetCore::Either(options) => Expected::Either(
+            options
+                .iter()
+                .map(expected_core)
+                .collect::<Result<_, _>>()?,
         ),
-        (WastRetCore::RefNull(ty), Val::ExternRef(None)) => !matches!(
-            ty,
-            Some(HeapType::Abstract {
-                ty: AbstractHeapType::Func,
-                ..
-            })
-        ),
-        (WastRetCore::RefExtern(None), Val::ExternRef(Some(_))) => true,
-        (WastRetCore::RefExtern(Some(n)), Val::ExternRef(Some(a))) => *n as usize == *a,
-        (WastRetCore::RefFunc(_), Val::FuncRef(Some(_))) => true,
-        (WastRetCore::Either(options), a) => options.iter().any(|o| matches(o, a)),
-        _ => false,
-    }
+        other => return Err(format!("unsupported expected result {other:?}")),
+    })
 }
 
-/// Checks `actual` against the expected results.
-pub fn check_results(expected: &[WastRet<'_>], actual: &[Val]) -> Result<(), String> {
-    if expected.len() != actual.len() {
-        return Err(format!(
-            "expected {} result(s), got {}: {actual:?}",
-            expected.len(),
-            actual.len()
-        ));
-    }
-    for (i, (e, a)) in expected.iter().zip(actual).enumerate() {
-        let WastRet::Core(e) = e else {
-            return Err("component-model results are not supported".into());
-        };
-        if !matches(e, a) {
-            return Err(format!("result {i}: expected {e:?}, got {}", show(a)));
-        }
-    }
-    Ok(())
-}
-
-/// A readable form of a value (floats with their bits).
-pub fn show(v: &Val) -> String {
-    match v {
-        Val::F32(b) => format!("f32 {} ({b:#010x})", f32::from_bits(*b)),
-        Val::F64(b) => format!("f64 {} ({b:#018x})", f64::from_bits(*b)),
-        other => format!("{other:?}"),
+/// The plan's form of an expected result.
+pub fn expected(expected: &WastRet<'_>) -> Result<Expected, String> {
+    match expected {
+        WastRet::Core(e) => expected_core(e),
+        _ => Err("component-model results are not supported".into()),
     }
 }
