@@ -111,8 +111,10 @@ fn run(
     for &mode in &settings.modes {
         mode.options(&settings)
             .map_err(|e| format!("{} mode: {e}", mode.name()))?;
-        // A plan folder holds this run's plans only.
-        if let Some(dir) = &plan_dir {
+    }
+    // A plan folder holds this run's plans only: those of every mode of an earlier run go.
+    if let Some(dir) = &plan_dir {
+        for mode in [Mode::Normal, Mode::Xip] {
             let mode_dir = dir.join(mode.name());
             if mode_dir.exists() {
                 std::fs::remove_dir_all(&mode_dir)

@@ -4,11 +4,14 @@
 //!   of the format reader alone, without its `write` feature), every crate's tests, the
 //!   dependency invariants and the spec suite.
 //! - `cargo xtask deps`: checks that the loader's dependency closure holds no compiler.
-//! - `cargo xtask spec [ARGS]`: the WebAssembly spec suite (`spec-tests`), e.g. `--mode both`.
+//! - `cargo xtask spec [ARGS]`: the WebAssembly spec suite (`spec-tests`), e.g. `--mode both`;
+//!   with `--execute`, compiled here and executed by the loader-only runner on the `--target`
+//!   (under emulation for another architecture: `spec_execute`).
 //! - `cargo xtask bench [FILTER]`: criterion benchmarks, then the XIP and intrinsic cost ratios.
 
 mod bench;
 mod deps;
+mod spec_execute;
 
 use std::process::{Command, ExitCode};
 
@@ -21,8 +24,9 @@ commands:
   bench   run the benchmarks and print XIP / all-intrinsics / load-time ratios against
           normal mode: [CRITERION-ARGS]
   spec    run the WebAssembly spec suite: [--xip | --mode normal|xip|both] [--suite DIR]
-          [--compile-only] [--target ARCH] [--enable-builtin-intrinsics LIST]
-          [-- LIBTEST-ARGS]";
+          [--compile-only | --execute] [--target ARCH] [--enable-builtin-intrinsics LIST]
+          [-- LIBTEST-ARGS]; --execute compiles here and runs the loader-only runner
+          (aotc-spec-exec) on the target: natively, or under qemu for aarch64";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -82,6 +86,10 @@ fn check_deps() -> Result<(), String> {
 }
 
 fn spec(args: &[String]) -> Result<(), String> {
+    if args.iter().any(|a| a == "--execute") {
+        let rest: Vec<String> = args.iter().filter(|a| *a != "--execute").cloned().collect();
+        return spec_execute::run(&rest);
+    }
     let mut cmd = vec!["run", "--quiet", "--package", "spec-tests", "--"];
     cmd.extend(args.iter().map(String::as_str));
     cargo(&cmd)

@@ -1,7 +1,9 @@
-//! `aotc-spec-exec [--filter TEXT] DIR...`: runs every plan (`*.plan`, searched recursively)
-//! under the folders given, as written by `spec-tests --write-plan DIR`, and prints one line a
-//! file, the failures, `N passed, M failed` and the assertions checked per mode. It links the
-//! loader and nothing of the compiler: the target side of cross-target spec runs.
+//! `aotc-spec-exec [--filter TEXT] [--list] PLAN-OR-DIR...`: runs the plans given and every plan
+//! (`*.plan`, searched recursively) under the folders given, as written by `spec-tests
+//! --write-plan DIR`, and prints one line a file (`test MODE/FILE ... ok` or `... FAILED` and
+//! the failures), then `N passed, M failed` and `MODE: N assertions checked` for each mode.
+//! `--list` prints the plans' paths instead, one a line. It links the loader and nothing of the
+//! compiler: the target side of cross-target spec runs (`docs/spec-plan.md`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -11,11 +13,12 @@ use aotc_loader::Module;
 use aotc_spec_exec::exec;
 use aotc_spec_exec::plan::{self, Plan};
 
-const USAGE: &str = "usage: aotc-spec-exec [--filter TEXT] DIR...";
+const USAGE: &str = "usage: aotc-spec-exec [--filter TEXT] [--list] PLAN-OR-DIR...";
 
 fn main() -> ExitCode {
-    let mut dirs = Vec::new();
+    let mut paths = Vec::new();
     let mut filter = None;
+    let mut list = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -23,20 +26,23 @@ fn main() -> ExitCode {
                 Some(text) => filter = Some(text),
                 None => return usage_error("--filter needs a value"),
             },
+            "--list" => list = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return ExitCode::SUCCESS;
             }
             _ if arg.starts_with('-') => return usage_error(&format!("unknown option {arg}")),
-            _ => dirs.push(PathBuf::from(arg)),
+            _ => paths.push(PathBuf::from(arg)),
         }
     }
-    if dirs.is_empty() {
-        return usage_error("no plan folder given");
+    if paths.is_empty() {
+        return usage_error("no plan or folder given");
     }
     let mut plans = Vec::new();
-    for dir in &dirs {
-        if let Err(msg) = find_plans(dir, &mut plans) {
+    for path in &paths {
+        if path.is_file() {
+            plans.push(path.clone());
+        } else if let Err(msg) = find_plans(path, &mut plans) {
             eprintln!("aotc-spec-exec: {msg}");
             return ExitCode::FAILURE;
         }
@@ -45,6 +51,12 @@ fn main() -> ExitCode {
     if plans.is_empty() {
         eprintln!("aotc-spec-exec: no .plan files under the folders given");
         return ExitCode::FAILURE;
+    }
+    if list {
+        for path in &plans {
+            println!("{}", path.display());
+        }
+        return ExitCode::SUCCESS;
     }
     let (mut passed, mut failed) = (0u64, 0u64);
     let mut assertions: BTreeMap<String, u64> = BTreeMap::new();

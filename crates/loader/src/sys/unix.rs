@@ -1,7 +1,8 @@
 //! The posix platform layer: address-space reservations with guard regions (the raw mmap,
 //! mprotect, munmap that `memmap2` cannot express), the page size, the trap signal handlers and
-//! per-thread alternate signal stacks, thread stack bounds, and the setjmp/longjmp glue
-//! (compiled from `csrc/jmpbuf.c`). The only module that calls libc.
+//! per-thread alternate signal stacks, thread stack bounds, the setjmp/longjmp glue (compiled
+//! from `csrc/jmpbuf.c`) and instruction-cache maintenance (`csrc/icache.c`). The only module
+//! that calls libc.
 
 use core::ffi::{c_int, c_void};
 use core::ptr::{self, NonNull};
@@ -412,6 +413,7 @@ pub(crate) fn approximate_stack_pointer() -> usize {
 }
 
 unsafe extern "C" {
+    fn aotc_clear_icache(start: *mut u8, end: *mut u8);
     fn aotc_call_with_jmpbuf(
         slot: *mut *mut c_void,
         body: unsafe extern "C" fn(*mut c_void),
@@ -443,4 +445,14 @@ pub(crate) unsafe fn call_with_jump_target(
 pub(crate) unsafe fn long_jump(target: *mut c_void) -> ! {
     // SAFETY: forwarded to the caller.
     unsafe { aotc_longjmp(target) }
+}
+
+/// Makes code just written to `code` visible to instruction fetch (on aarch64: data cache
+/// cleaned and instruction cache invalidated over the range; nothing on x86_64). Called once the
+/// code is in place, before it first runs.
+pub(crate) fn clear_icache(code: &[u8]) {
+    let range = code.as_ptr_range();
+    // SAFETY: cache maintenance over memory this slice covers, which is mapped and readable;
+    // it changes no byte.
+    unsafe { aotc_clear_icache(range.start.cast_mut(), range.end.cast_mut()) }
 }
