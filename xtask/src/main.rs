@@ -2,7 +2,7 @@
 //!
 //! - `cargo xtask test`: the whole test command CI runs (`.ci/run`): formatting, clippy (also
 //!   of the format reader alone, without its `write` feature), every crate's tests, the
-//!   dependency invariants and the spec suite.
+//!   dependency invariants and the spec suite, here and on aarch64 under qemu.
 //! - `cargo xtask deps`: checks that the loader's dependency closure holds no compiler.
 //! - `cargo xtask spec [ARGS]`: the WebAssembly spec suite (`spec-tests`), e.g. `--mode both`;
 //!   with `--execute`, compiled here and executed by the loader-only runner on the `--target`
@@ -19,7 +19,7 @@ const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
   test    the project's full test command (what CI runs): fmt, clippy (also the format reader
-          without `write`), tests, deps, spec suite
+          without `write`), tests, deps, spec suite (here, and on aarch64 under qemu)
   deps    check the loader's dependency closure (no Cranelift, no wasmparser)
   bench   run the benchmarks and print XIP / all-intrinsics / load-time ratios against
           normal mode: [CRITERION-ARGS]
@@ -85,13 +85,18 @@ fn check_deps() -> Result<(), String> {
     Ok(())
 }
 
-fn spec(args: &[String]) -> Result<(), String> {
-    if args.iter().any(|a| a == "--execute") {
-        let rest: Vec<String> = args.iter().filter(|a| *a != "--execute").cloned().collect();
+fn spec(args: &[impl AsRef<str>]) -> Result<(), String> {
+    let args: Vec<&str> = args.iter().map(AsRef::as_ref).collect();
+    if args.contains(&"--execute") {
+        let rest: Vec<String> = args
+            .iter()
+            .filter(|a| **a != "--execute")
+            .map(|a| a.to_string())
+            .collect();
         return spec_execute::run(&rest);
     }
     let mut cmd = vec!["run", "--quiet", "--package", "spec-tests", "--"];
-    cmd.extend(args.iter().map(String::as_str));
+    cmd.extend(args);
     cargo(&cmd)
 }
 
@@ -119,7 +124,17 @@ fn test() -> Result<(), String> {
     ])?;
     cargo(&["test", "--workspace"])?;
     check_deps()?;
-    spec(&["--mode".to_string(), "both".to_string()])?;
+    spec(&["--mode", "both"])?;
+    // The same suite compiled here and executed on aarch64 by the loader-only runner under
+    // qemu, in both modes and in XIP mode with every intrinsic.
+    spec(&["--execute", "--target", "aarch64", "--mode", "both"])?;
+    spec(&[
+        "--execute",
+        "--target",
+        "aarch64",
+        "--xip",
+        "--enable-builtin-intrinsics=all",
+    ])?;
     eprintln!("xtask: all checks passed");
     Ok(())
 }
