@@ -1,22 +1,25 @@
 #!/usr/bin/env bash
 # Installs what building the loader-only spec runner for another architecture and running it
 # under user-mode emulation needs, from the distribution's packages (Debian bookworm): a Rust
-# compiler with that architecture's standard library (`rustc-web`, `libstd-rust-web-dev:ARCH`),
-# its C cross-compiler as linker, and `qemu-user`. Idempotent: installs only what is missing
+# compiler (`rustc-web`) with that architecture's standard library (`libstd-rust-web-dev:ARCH`
+# for aarch64; for s390x, whose packaged standard library is older than the workspace's Rust,
+# the library's source `rust-web-src`, built with the runner), its C cross-compiler and C
+# library as linker, and `qemu-user`. Idempotent: installs only what is missing
 # (`apt-get update` once, then `apt-get install`), as root or through sudo.
 #
-# usage: .ci/install-cross.sh [aarch64]
+# usage: .ci/install-cross.sh aarch64|s390x
 set -euo pipefail
 
 arch=${1:-aarch64}
 case "$arch" in
-    aarch64) deb_arch=arm64 ;;
+    aarch64) deb_arch=arm64 std=("libstd-rust-web-dev:$deb_arch") ;;
+    s390x) deb_arch=s390x std=(rust-web-src) ;;
     *)
-        echo "install-cross: unsupported architecture \`$arch\` (supported: aarch64)" >&2
+        echo "install-cross: unsupported architecture \`$arch\` (supported: aarch64, s390x)" >&2
         exit 2
         ;;
 esac
-packages=(rustc-web "libstd-rust-web-dev:$deb_arch" "gcc-$arch-linux-gnu" qemu-user)
+packages=(rustc-web "${std[@]}" "gcc-$arch-linux-gnu" "libc6-dev-$deb_arch-cross" qemu-user)
 
 missing=()
 for package in "${packages[@]}"; do
@@ -37,7 +40,7 @@ if [ "$(id -u)" -ne 0 ]; then
     as_root=(sudo)
 fi
 echo "install-cross: installing ${missing[*]}" >&2
-if ! dpkg --print-foreign-architectures | grep -qx "$deb_arch"; then
+if [[ " ${missing[*]} " == *":$deb_arch "* ]] && ! dpkg --print-foreign-architectures | grep -qx "$deb_arch"; then
     "${as_root[@]}" dpkg --add-architecture "$deb_arch"
 fi
 "${as_root[@]}" apt-get update

@@ -1,11 +1,13 @@
 //! `cargo xtask spec --execute [--target ARCH] [SPEC-ARGS]`: the spec suite compiled on this
 //! machine and executed by the loader-only runner `aotc-spec-exec` built for the target: natively
-//! for this machine's architecture, under user-mode emulation (`qemu-ARCH`) for another one.
+//! for this machine's architecture, under user-mode emulation (`qemu-ARCH`) for aarch64 and
+//! s390x (big-endian).
 //!
 //! Steps: `spec-tests SPEC-ARGS --write-plan target/spec-plan/ARCH` writes one plan a file and
 //! mode (with the AOT files); for another architecture, `.ci/install-cross.sh` installs what is
 //! missing and `aotc-spec-exec` is built with the distribution's Rust compiler and that
-//! architecture's standard library (in `target/ARCH-cross`, so the host build is untouched);
+//! architecture's standard library (packaged for aarch64, built from the packaged source for
+//! s390x), in `target/ARCH-cross` so the host build is untouched;
 //! then every plan runs in its own runner process (the emulator never returns the page tables of
 //! the linear memories' reservations, so one process for the whole suite runs out of memory),
 //! and the totals are printed as `N passed, M failed` and the assertions checked per mode.
@@ -24,18 +26,29 @@ struct Target {
     triple: &'static str,
     /// The emulator and its `-L` sysroot, unless this machine runs the code.
     emulator: Option<(&'static str, &'static str)>,
+    /// Whether the standard library is built from its source with the runner (`-Zbuild-std`):
+    /// the distribution packages it prebuilt for aarch64, but for s390x only for an older Rust.
+    build_std: bool,
 }
 
-const TARGETS: [Target; 2] = [
+const TARGETS: [Target; 3] = [
     Target {
         arch: "x86_64",
         triple: "x86_64-unknown-linux-gnu",
         emulator: None,
+        build_std: false,
     },
     Target {
         arch: "aarch64",
         triple: "aarch64-unknown-linux-gnu",
         emulator: Some(("qemu-aarch64", "/usr/aarch64-linux-gnu")),
+        build_std: false,
+    },
+    Target {
+        arch: "s390x",
+        triple: "s390x-unknown-linux-gnu",
+        emulator: Some(("qemu-s390x", "/usr/s390x-linux-gnu")),
+        build_std: true,
     },
 ];
 
@@ -142,6 +155,11 @@ fn build_runner(target: &Target, root: &Path) -> Result<Vec<String>, String> {
         .env("RUSTC", CROSS_RUSTC)
         .env(linker_var, format!("{}-linux-gnu-gcc", target.arch))
         .current_dir(root);
+    if target.build_std {
+        // `-Zbuild-std` on the distribution's stable compiler: the one way it offers to get a
+        // standard library for this target at the workspace's Rust version.
+        build.arg("-Zbuild-std").env("RUSTC_BOOTSTRAP", "1");
+    }
     eprintln!(
         "xtask: building aotc-spec-exec for {} with {CROSS_RUSTC}",
         target.triple

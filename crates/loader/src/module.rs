@@ -531,8 +531,19 @@ fn host_has_feature(_host: Arch, bit: u64) -> bool {
     }
 }
 
+/// Whether this host has CPU feature `bit` of [`cpu_features`].
+#[cfg(target_arch = "s390x")]
+fn host_has_feature(_host: Arch, bit: u64) -> bool {
+    use cpu_features::*;
+    match bit {
+        S390X_ARCH12 => std::arch::is_s390x_feature_detected!("vector-enhancements-1"),
+        S390X_ARCH13 => std::arch::is_s390x_feature_detected!("miscellaneous-extensions-3"),
+        _ => false,
+    }
+}
+
 /// Whether this host has CPU feature `bit` (no detection here: only files needing nothing load).
-#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "s390x")))]
 fn host_has_feature(_host: Arch, _bit: u64) -> bool {
     false
 }

@@ -210,7 +210,7 @@ unsafe extern "C" fn trap_signal_handler(
         let fault = unsafe {
             Fault {
                 signal: TRAP_SIGNALS[index].1,
-                pc: pc_of(ctx),
+                pc: pc_of(signum, ctx),
                 address: (*info).si_addr() as usize,
             }
         };
@@ -259,7 +259,7 @@ unsafe extern "C" fn trap_signal_handler(
 /// # Safety
 /// `ctx` must be the ucontext passed to an SA_SIGINFO handler.
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-unsafe fn pc_of(ctx: *mut c_void) -> usize {
+unsafe fn pc_of(_signum: c_int, ctx: *mut c_void) -> usize {
     // SAFETY: guaranteed by the caller.
     unsafe { (*ctx.cast::<libc::ucontext_t>()).uc_mcontext.gregs[libc::REG_RIP as usize] as usize }
 }
@@ -269,9 +269,26 @@ unsafe fn pc_of(ctx: *mut c_void) -> usize {
 /// # Safety
 /// `ctx` must be the ucontext passed to an SA_SIGINFO handler.
 #[cfg(all(target_os = "linux", target_arch = "aarch64"))]
-unsafe fn pc_of(ctx: *mut c_void) -> usize {
+unsafe fn pc_of(_signum: c_int, ctx: *mut c_void) -> usize {
     // SAFETY: guaranteed by the caller.
     unsafe { (*ctx.cast::<libc::ucontext_t>()).uc_mcontext.pc as usize }
+}
+
+/// The program counter saved in a signal's ucontext. On s390x, SIGILL and SIGFPE leave the PSW
+/// address *after* the faulting instruction (SIGSEGV and SIGBUS at it), so Cranelift records
+/// the trap sites of those signals on the instruction's last byte: one byte back finds them.
+///
+/// # Safety
+/// `ctx` must be the ucontext passed to an SA_SIGINFO handler for `signum`.
+#[cfg(all(target_os = "linux", target_arch = "s390x"))]
+unsafe fn pc_of(signum: c_int, ctx: *mut c_void) -> usize {
+    // SAFETY: guaranteed by the caller.
+    let address = unsafe { (*ctx.cast::<libc::ucontext_t>()).uc_mcontext.psw.addr as usize };
+    if signum == libc::SIGILL || signum == libc::SIGFPE {
+        address.wrapping_sub(1)
+    } else {
+        address
+    }
 }
 
 /// The program counter saved in a signal's ucontext (unknown on this platform: no fault is
@@ -281,9 +298,9 @@ unsafe fn pc_of(ctx: *mut c_void) -> usize {
 /// None.
 #[cfg(not(all(
     target_os = "linux",
-    any(target_arch = "x86_64", target_arch = "aarch64")
+    any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "s390x")
 )))]
-unsafe fn pc_of(_ctx: *mut c_void) -> usize {
+unsafe fn pc_of(_signum: c_int, _ctx: *mut c_void) -> usize {
     0
 }
 
