@@ -2,7 +2,7 @@
 //!
 //! - `cargo xtask test`: the whole test command CI runs (`.ci/run`): formatting, clippy (also
 //!   of the format reader alone, without its `write` feature), every crate's tests, the
-//!   dependency invariants and the spec suite, here and on aarch64 under qemu.
+//!   dependency invariants and the spec suite, here and on aarch64 and s390x under qemu.
 //! - `cargo xtask deps`: checks that the loader's dependency closure holds no compiler.
 //! - `cargo xtask spec [ARGS]`: the WebAssembly spec suite (`spec-tests`), e.g. `--mode both`;
 //!   with `--execute`, compiled here and executed by the loader-only runner on the `--target`
@@ -19,14 +19,14 @@ const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
   test    the project's full test command (what CI runs): fmt, clippy (also the format reader
-          without `write`), tests, deps, spec suite (here, and on aarch64 under qemu)
+          without `write`), tests, deps, spec suite (here, and on aarch64 and s390x under qemu)
   deps    check the loader's dependency closure (no Cranelift, no wasmparser)
   bench   run the benchmarks and print XIP / all-intrinsics / load-time ratios against
           normal mode: [CRITERION-ARGS]
   spec    run the WebAssembly spec suite: [--xip | --mode normal|xip|both] [--suite DIR]
           [--compile-only | --execute] [--target ARCH] [--enable-builtin-intrinsics LIST]
           [-- LIBTEST-ARGS]; --execute compiles here and runs the loader-only runner
-          (aotc-spec-exec) on the target: natively, or under qemu for aarch64";
+          (aotc-spec-exec) on the target: natively, or under qemu for aarch64 and s390x";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -125,16 +125,18 @@ fn test() -> Result<(), String> {
     cargo(&["test", "--workspace"])?;
     check_deps()?;
     spec(&["--mode", "both"])?;
-    // The same suite compiled here and executed on aarch64 by the loader-only runner under
-    // qemu, in both modes and in XIP mode with every intrinsic.
-    spec(&["--execute", "--target", "aarch64", "--mode", "both"])?;
-    spec(&[
-        "--execute",
-        "--target",
-        "aarch64",
-        "--xip",
-        "--enable-builtin-intrinsics=all",
-    ])?;
+    // The same suite compiled here and executed by the loader-only runner under qemu on
+    // aarch64 and on s390x (big-endian), in both modes and in XIP mode with every intrinsic.
+    for arch in ["aarch64", "s390x"] {
+        spec(&["--execute", "--target", arch, "--mode", "both"])?;
+        spec(&[
+            "--execute",
+            "--target",
+            arch,
+            "--xip",
+            "--enable-builtin-intrinsics=all",
+        ])?;
+    }
     eprintln!("xtask: all checks passed");
     Ok(())
 }
