@@ -1,8 +1,9 @@
-//! Converting wast arguments to runtime values, and matching results against expectations
+//! Converting wast arguments to runtime values, and wast's expected results to the plan's
 //! (bit-exact floats, `nan:canonical`, `nan:arithmetic`, references, and `v128` lanes with a
-//! pattern per float lane).
+//! pattern per float lane), which `aotc-spec-exec` matches.
 
 use aotc_loader::Val;
+use aotc_spec_exec::plan::{Expected, FloatLane, NanKind, V128Lanes};
 use wast::core::{AbstractHeapType, HeapType, NanPattern, V128Pattern, WastArgCore, WastRetCore};
 use wast::{WastArg, WastRet};
 
@@ -30,96 +31,71 @@ pub fn arg(a: &WastArg<'_>) -> Result<Val, String> {
     })
 }
 
-fn f32_matches(p: &NanPattern<wast::token::F32>, bits: u32) -> bool {
+fn f32_lane(p: &NanPattern<wast::token::F32>) -> FloatLane {
     match p {
-        NanPattern::CanonicalNan => bits & 0x7fff_ffff == 0x7fc0_0000,
-        NanPattern::ArithmeticNan => bits & 0x7fc0_0000 == 0x7fc0_0000,
-        NanPattern::Value(v) => v.bits == bits,
+        NanPattern::CanonicalNan => FloatLane::Nan(NanKind::Canonical),
+        NanPattern::ArithmeticNan => FloatLane::Nan(NanKind::Arithmetic),
+        NanPattern::Value(v) => FloatLane::Bits(u64::from(v.bits)),
     }
 }
 
-fn f64_matches(p: &NanPattern<wast::token::F64>, bits: u64) -> bool {
+fn f64_lane(p: &NanPattern<wast::token::F64>) -> FloatLane {
     match p {
-        NanPattern::CanonicalNan => bits & 0x7fff_ffff_ffff_ffff == 0x7ff8_0000_0000_0000,
-        NanPattern::ArithmeticNan => bits & 0x7ff8_0000_0000_0000 == 0x7ff8_0000_0000_0000,
-        NanPattern::Value(v) => v.bits == bits,
+        NanPattern::CanonicalNan => FloatLane::Nan(NanKind::Canonical),
+        NanPattern::ArithmeticNan => FloatLane::Nan(NanKind::Arithmetic),
+        NanPattern::Value(v) => FloatLane::Bits(v.bits),
     }
 }
 
-/// Whether `v` matches the lanes of `p` (integers exactly, floats by their pattern).
-fn v128_matches(p: &V128Pattern, v: u128) -> bool {
-    let bytes = v.to_le_bytes();
-    let lane32 = |c: &[u8]| u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-    let lane64 = |c: &[u8]| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+/// The plan's lane pattern of a wast `v128` pattern (integer lanes as their bits).
+fn v128_lanes(p: &V128Pattern) -> V128Lanes {
     match p {
-        V128Pattern::I8x16(e) => e.iter().flat_map(|x| x.to_le_bytes()).eq(bytes),
-        V128Pattern::I16x8(e) => e.iter().flat_map(|x| x.to_le_bytes()).eq(bytes),
-        V128Pattern::I32x4(e) => e.iter().flat_map(|x| x.to_le_bytes()).eq(bytes),
-        V128Pattern::I64x2(e) => e.iter().flat_map(|x| x.to_le_bytes()).eq(bytes),
-        V128Pattern::F32x4(e) => {
-            (e.iter().zip(bytes.chunks_exact(4))).all(|(p, c)| f32_matches(p, lane32(c)))
-        }
-        V128Pattern::F64x2(e) => {
-            (e.iter().zip(bytes.chunks_exact(8))).all(|(p, c)| f64_matches(p, lane64(c)))
-        }
+        V128Pattern::I8x16(e) => V128Lanes::I8x16(e.map(|x| x as u8)),
+        V128Pattern::I16x8(e) => V128Lanes::I16x8(e.map(|x| x as u16)),
+        V128Pattern::I32x4(e) => V128Lanes::I32x4(e.map(|x| x as u32)),
+        V128Pattern::I64x2(e) => V128Lanes::I64x2(e.map(|x| x as u64)),
+        V128Pattern::F32x4(e) => V128Lanes::F32x4(e.each_ref().map(f32_lane)),
+        V128Pattern::F64x2(e) => V128Lanes::F64x2(e.each_ref().map(f64_lane)),
     }
 }
 
-fn matches(expected: &WastRetCore<'_>, actual: &Val) -> bool {
-    match (expected, actual) {
-        (WastRetCore::I32(e), Val::I32(a)) => e == a,
-        (WastRetCore::I64(e), Val::I64(a)) => e == a,
-        (WastRetCore::F32(p), Val::F32(a)) => f32_matches(p, *a),
-        (WastRetCore::F64(p), Val::F64(a)) => f64_matches(p, *a),
-        (WastRetCore::V128(p), Val::V128(a)) => v128_matches(p, *a),
-        (WastRetCore::RefNull(ty), Val::FuncRef(None)) => !matches!(
-            ty,
-            Some(HeapType::Abstract {
-                ty: AbstractHeapType::Extern,
-                ..
-            })
+fn expected_core(expected: &WastRetCore<'_>) -> Result<Expected, String> {
+    Ok(match expected {
+        WastRetCore::I32(v) => Expected::Exact(Val::I32(*v)),
+        WastRetCore::I64(v) => Expected::Exact(Val::I64(*v)),
+        WastRetCore::F32(NanPattern::CanonicalNan) => Expected::F32Nan(NanKind::Canonical),
+        WastRetCore::F32(NanPattern::ArithmeticNan) => Expected::F32Nan(NanKind::Arithmetic),
+        WastRetCore::F32(NanPattern::Value(v)) => Expected::Exact(Val::F32(v.bits)),
+        WastRetCore::F64(NanPattern::CanonicalNan) => Expected::F64Nan(NanKind::Canonical),
+        WastRetCore::F64(NanPattern::ArithmeticNan) => Expected::F64Nan(NanKind::Arithmetic),
+        WastRetCore::F64(NanPattern::Value(v)) => Expected::Exact(Val::F64(v.bits)),
+        WastRetCore::V128(p) => Expected::V128(v128_lanes(p)),
+        WastRetCore::RefNull(Some(HeapType::Abstract {
+            ty: AbstractHeapType::Func,
+            ..
+        })) => Expected::Exact(Val::FuncRef(None)),
+        WastRetCore::RefNull(Some(HeapType::Abstract {
+            ty: AbstractHeapType::Extern,
+            ..
+        })) => Expected::Exact(Val::ExternRef(None)),
+        WastRetCore::RefNull(_) => Expected::RefNull,
+        WastRetCore::RefExtern(None) => Expected::AnyExternRef,
+        WastRetCore::RefExtern(Some(n)) => Expected::Exact(Val::ExternRef(Some(*n as usize))),
+        WastRetCore::RefFunc(_) => Expected::AnyFuncRef,
+        WastRetCore::Either(options) => Expected::Either(
+            options
+                .iter()
+                .map(expected_core)
+                .collect::<Result<_, _>>()?,
         ),
-        (WastRetCore::RefNull(ty), Val::ExternRef(None)) => !matches!(
-            ty,
-            Some(HeapType::Abstract {
-                ty: AbstractHeapType::Func,
-                ..
-            })
-        ),
-        (WastRetCore::RefExtern(None), Val::ExternRef(Some(_))) => true,
-        (WastRetCore::RefExtern(Some(n)), Val::ExternRef(Some(a))) => *n as usize == *a,
-        (WastRetCore::RefFunc(_), Val::FuncRef(Some(_))) => true,
-        (WastRetCore::Either(options), a) => options.iter().any(|o| matches(o, a)),
-        _ => false,
-    }
+        other => return Err(format!("unsupported expected result {other:?}")),
+    })
 }
 
-/// Checks `actual` against the expected results.
-pub fn check_results(expected: &[WastRet<'_>], actual: &[Val]) -> Result<(), String> {
-    if expected.len() != actual.len() {
-        return Err(format!(
-            "expected {} result(s), got {}: {actual:?}",
-            expected.len(),
-            actual.len()
-        ));
-    }
-    for (i, (e, a)) in expected.iter().zip(actual).enumerate() {
-        let WastRet::Core(e) = e else {
-            return Err("component-model results are not supported".into());
-        };
-        if !matches(e, a) {
-            return Err(format!("result {i}: expected {e:?}, got {}", show(a)));
-        }
-    }
-    Ok(())
-}
-
-/// A readable form of a value (floats with their bits).
-pub fn show(v: &Val) -> String {
-    match v {
-        Val::F32(b) => format!("f32 {} ({b:#010x})", f32::from_bits(*b)),
-        Val::F64(b) => format!("f64 {} ({b:#018x})", f64::from_bits(*b)),
-        Val::V128(v) => format!("v128 {v:#034x} (lane 0 lowest)"),
-        other => format!("{other:?}"),
+/// The plan's form of an expected result.
+pub fn expected(expected: &WastRet<'_>) -> Result<Expected, String> {
+    match expected {
+        WastRet::Core(e) => expected_core(e),
+        _ => Err("component-model results are not supported".into()),
     }
 }

@@ -1,29 +1,43 @@
-//! Runs one `.wast` file in one mode: every directive kind, with a fresh store per file.
+//! Runs one `.wast` file in one mode: compiles every module of the file through the pipeline
+//! into a plan (`aotc_spec_exec::plan`: one step a directive; `assert_invalid` and
+//! `assert_malformed` are checked here, by compiling), then either executes the plan here with
+//! the loader (`aotc_spec_exec::exec`, a fresh store per file) or writes it, with the AOT files
+//! of its modules, for `aotc-spec-exec` to execute on the target.
 
 use std::collections::HashMap;
+use std::path::Path;
 
-use aotc_loader::{
-    Extern, Instance, InstantiationError, LoadOptions, Memory, Module, Table, Trap, TrapCode, Val,
-};
-use aotc_pipeline::PipelineError;
+use aotc_loader::LoadOptions;
+use aotc_pipeline::{CompiledFile, PipelineError};
+use aotc_spec_exec::exec;
+use aotc_spec_exec::plan::{Action, Plan, Step, StepKind};
 use aotc_translate::{CompileError, CompileOptions};
 use wast::core::Module as WatModule;
 use wast::lexer::Lexer;
 use wast::parser::{self, ParseBuffer};
 use wast::{QuoteWat, Wast, WastDirective, WastExecute, WastInvoke, Wat};
 
-use crate::spectest_host;
 use crate::suite::{Mode, Settings, SuiteFile, Totals};
 use crate::values;
 
-/// Most failures listed in one trial's message.
-const MAX_REPORTED: usize = 25;
+/// What is done with a file's plan once compiled.
+#[derive(Copy, Clone, Debug)]
+pub enum Run<'a> {
+    /// Nothing: only compile (`--compile-only`).
+    CompileOnly,
+    /// Execute it here.
+    Execute,
+    /// Write it under this folder (`<mode>/<file>.plan` and `<mode>/<file>/<n>.aot`) for
+    /// `aotc-spec-exec`, which reports its failures.
+    WritePlan(&'a Path),
+}
 
 /// Runs `file` in `mode`; `Err` lists the failed directives with their lines.
 pub fn run_file(
     file: &SuiteFile,
     mode: Mode,
     settings: &Settings,
+    run: Run<'_>,
     totals: &Totals,
 ) -> Result<(), String> {
     let text = file.text()?;
@@ -37,35 +51,87 @@ pub fn run_file(
     let buf = ParseBuffer::new_with_lexer(lexer).map_err(describe)?;
     let wast: Wast<'_> = parser::parse(&buf).map_err(describe)?;
 
-    let mut runner = Runner::new(mode, settings)?;
-    let mut failures = Vec::new();
+    let source = file.name().to_owned();
+    let stem = source.strip_suffix(".wast").unwrap_or(&source).to_owned();
+    let mut builder = PlanBuilder::new(mode, settings, &stem, run)?;
+    let mut steps = Vec::new();
     for directive in wast.directives {
         let (line, _) = directive.span().linecol_in(&text);
-        if let Err(msg) = runner.directive(directive) {
-            failures.push(format!("{}:{}: {msg}", file.name(), line + 1));
+        let kind = builder.step(directive);
+        steps.push(Step {
+            line: u32::try_from(line + 1).unwrap_or(u32::MAX),
+            kind,
+        });
+    }
+    let plan = Plan {
+        source,
+        mode: mode.name().to_owned(),
+        steps,
+    };
+    let (modules, relocations) = (builder.modules, builder.relocations);
+    match run {
+        Run::CompileOnly => {
+            totals.add(mode, 0, modules, relocations);
+            host_failures(&plan).report()
+        }
+        Run::WritePlan(dir) => {
+            totals.add(mode, 0, modules, relocations);
+            write_plan(&dir.join(mode.name()), &stem, &plan, &builder.files)
+        }
+        Run::Execute => {
+            let files: HashMap<String, CompiledFile> = builder.files.into_iter().collect();
+            let mut load = |name: &str| {
+                files
+                    .get(name)
+                    .ok_or_else(|| format!("no compiled module {name}"))?
+                    .load(&LoadOptions::default())
+                    .map_err(|e| e.to_string())
+            };
+            let outcome = exec::run(&plan, &mut load)?;
+            totals.add(mode, outcome.assertions, modules, relocations);
+            outcome.report()
         }
     }
-    totals.add(mode, runner.assertions, runner.modules, runner.relocations);
-    if failures.is_empty() {
-        return Ok(());
+}
+
+/// The failures found while compiling: what a plan reports without being executed.
+fn host_failures(plan: &Plan) -> exec::Outcome {
+    let failures = plan
+        .steps
+        .iter()
+        .filter_map(|step| match &step.kind {
+            StepKind::Checked { failure: Some(m) } | StepKind::Failed { message: m } => {
+                Some(format!("{}:{}: {m}", plan.source, step.line))
+            }
+            _ => None,
+        })
+        .collect();
+    exec::Outcome {
+        assertions: 0,
+        directives: plan.steps.len() as u64,
+        failures,
     }
-    let mut msg = format!(
-        "{} of {} directives failed:\n",
-        failures.len(),
-        runner.directives
-    );
-    for f in failures.iter().take(MAX_REPORTED) {
-        msg.push_str("  ");
-        msg.push_str(f);
-        msg.push('\n');
+}
+
+/// Writes `plan` as `<dir>/<stem>.plan` and its modules beside it.
+fn write_plan(
+    dir: &Path,
+    stem: &str,
+    plan: &Plan,
+    files: &[(String, CompiledFile)],
+) -> Result<(), String> {
+    let write = |path: &Path, bytes: &[u8]| {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+        }
+        std::fs::write(path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    };
+    for (name, file) in files {
+        write(&dir.join(name), file.bytes())?;
     }
-    if failures.len() > MAX_REPORTED {
-        msg.push_str(&format!(
-            "  ... and {} more\n",
-            failures.len() - MAX_REPORTED
-        ));
-    }
-    Err(msg)
+    let plan_path = dir.join(format!("{stem}.{}", aotc_spec_exec::plan::EXTENSION));
+    write(&plan_path, plan.to_string().as_bytes())
 }
 
 /// Why a module did not compile.
@@ -85,16 +151,15 @@ impl CompileFailure {
     }
 }
 
-struct Runner<'s> {
+/// Compiles a file's modules and turns its directives into plan steps.
+struct PlanBuilder<'s> {
     mode: Mode,
-    settings: &'s Settings,
     opts: CompileOptions,
-    current: Option<Instance>,
-    named: HashMap<String, Instance>,
-    registered: HashMap<String, Instance>,
-    spectest: (Memory, Table),
-    directives: u64,
-    assertions: u64,
+    /// Names the module files `<stem>/<n>.aot`.
+    stem: &'s str,
+    /// The compiled modules, by file name.
+    files: Vec<(String, CompiledFile)>,
+    /// Modules compiled, and their relocations.
     modules: u64,
     relocations: u64,
 }
@@ -106,38 +171,52 @@ fn module_name(qw: &QuoteWat<'_>) -> Option<String> {
     }
 }
 
-/// Whether a trap matches the message a spec test expects.
-fn trap_matches(trap: &Trap, expected: &str) -> bool {
-    let ours = trap.code.message();
-    expected.contains(ours) || ours.contains(expected)
+fn invoke(inv: &WastInvoke<'_>) -> Result<Action, String> {
+    Ok(Action::Invoke {
+        instance: inv.module.map(|id| id.name().to_owned()),
+        func: inv.name.to_owned(),
+        args: inv
+            .args
+            .iter()
+            .map(values::arg)
+            .collect::<Result<Vec<_>, _>>()?,
+    })
 }
 
-impl<'s> Runner<'s> {
-    fn new(mode: Mode, settings: &'s Settings) -> Result<Self, String> {
+/// An assertion's step, or the assertion failed on the host with the error's message.
+fn assertion(step: Result<StepKind, String>) -> StepKind {
+    step.unwrap_or_else(|failure| StepKind::Checked {
+        failure: Some(failure),
+    })
+}
+
+/// A directive's step, or the directive failed on the host with the error's message.
+fn directive(step: Result<StepKind, String>) -> StepKind {
+    step.unwrap_or_else(|message| StepKind::Failed { message })
+}
+
+impl<'s> PlanBuilder<'s> {
+    fn new(mode: Mode, settings: &Settings, stem: &'s str, run: Run<'_>) -> Result<Self, String> {
         let opts = mode.options(settings).map_err(|e| e.to_string())?;
-        if Some(opts.arch) != aotc_abi::Arch::host() && !settings.compile_only {
+        if Some(opts.arch) != aotc_abi::Arch::host() && matches!(run, Run::Execute) {
             return Err(format!(
-                "--target {} is not this machine: add --compile-only",
+                "--target {} is not this machine: add --compile-only, or --write-plan DIR to \
+                 execute the plan with aotc-spec-exec there",
                 opts.arch.name()
             ));
         }
-        Ok(Runner {
+        Ok(PlanBuilder {
             mode,
-            settings,
             opts,
-            current: None,
-            named: HashMap::new(),
-            registered: HashMap::new(),
-            spectest: spectest_host::shared_objects()?,
-            directives: 0,
-            assertions: 0,
+            stem,
+            files: Vec::new(),
             modules: 0,
             relocations: 0,
         })
     }
 
-    /// Compiles wasm; `Ok(None)` in compile-only mode.
-    fn compile(&mut self, wasm: &[u8]) -> Result<Option<Module>, CompileFailure> {
+    /// Compiles wasm, checks an XIP module has no relocation, and keeps the file: its name.
+    fn compile(&mut self, wasm: &[u8]) -> Result<String, CompileFailure> {
         let compiled = match aotc_pipeline::compile(&self.opts, wasm) {
             Ok(compiled) => compiled,
             Err(e @ PipelineError::Compile(CompileError::Wasm { .. })) => {
@@ -158,241 +237,112 @@ impl<'s> Runner<'s> {
         let file = compiled
             .write()
             .map_err(|e| CompileFailure::Other(e.to_string()))?;
-        if self.settings.compile_only {
-            return Ok(None);
-        }
-        let module = file
-            .load(&LoadOptions::default())
-            .map_err(|e| CompileFailure::Other(e.to_string()))?;
-        Ok(Some(module))
+        let name = format!("{}/{}.aot", self.stem, self.files.len());
+        self.files.push((name.clone(), file));
+        Ok(name)
     }
 
-    fn imports(&self, module: &Module) -> Result<Vec<Extern>, String> {
-        let mut out = Vec::new();
-        for (m, name, _) in module.imports() {
-            let found = if m == "spectest" {
-                spectest_host::lookup(name, &self.spectest.0, &self.spectest.1)
-            } else {
-                self.registered.get(m).and_then(|i| i.get_export(name))
-            };
-            out.push(found.ok_or_else(|| format!("unknown import `{m}`.`{name}`"))?);
-        }
-        Ok(out)
+    /// Compiles a module the plan instantiates, once encoded: its file name.
+    fn compile_encoded(&mut self, wasm: Result<Vec<u8>, wast::Error>) -> Result<String, String> {
+        let wasm = wasm.map_err(|e| format!("cannot encode module: {e}"))?;
+        self.compile(&wasm).map_err(CompileFailure::message)
     }
 
-    fn instantiate(&self, module: &Module) -> Result<Instance, InstanceFailure> {
-        let imports = self.imports(module).map_err(InstanceFailure::Link)?;
-        Instance::new(module, &imports).map_err(|e| match e {
-            InstantiationError::Trap(t) => InstanceFailure::Trap(t),
-            InstantiationError::Link { .. } => InstanceFailure::Link(e.to_string()),
-            other => InstanceFailure::Other(other.to_string()),
-        })
-    }
-
-    fn instance(&self, id: Option<wast::token::Id<'_>>) -> Result<&Instance, String> {
-        match id {
-            Some(id) => self
-                .named
-                .get(id.name())
-                .ok_or_else(|| format!("no module named ${}", id.name())),
-            None => self
-                .current
-                .as_ref()
-                .ok_or_else(|| "no current module".to_string()),
-        }
-    }
-
-    fn invoke(&self, inv: &WastInvoke<'_>) -> Result<Result<Vec<Val>, Trap>, String> {
-        let instance = self.instance(inv.module)?;
-        let func = instance
-            .get_func(inv.name)
-            .ok_or_else(|| format!("no exported function {:?}", inv.name))?;
-        let args = inv
-            .args
-            .iter()
-            .map(values::arg)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(func.call(&args))
-    }
-
-    /// Runs an action; the outer error is a harness-level failure, the inner one a trap.
-    fn execute(&mut self, exec: WastExecute<'_>) -> Result<Result<Vec<Val>, Trap>, String> {
+    fn action(&mut self, exec: WastExecute<'_>) -> Result<Action, String> {
         match exec {
-            WastExecute::Invoke(inv) => self.invoke(&inv),
-            WastExecute::Get { module, global, .. } => {
-                let g = self
-                    .instance(module)?
-                    .get_global(global)
-                    .ok_or_else(|| format!("no exported global {global:?}"))?;
-                Ok(Ok(vec![g.get()]))
-            }
-            WastExecute::Wat(mut wat) => {
-                let wasm = wat
-                    .encode()
-                    .map_err(|e| format!("cannot encode module: {e}"))?;
-                let Some(module) = self.compile(&wasm).map_err(CompileFailure::message)? else {
-                    return Ok(Ok(Vec::new()));
-                };
-                match self.instantiate(&module) {
-                    Ok(_) => Ok(Ok(Vec::new())),
-                    Err(InstanceFailure::Trap(t)) => Ok(Err(t)),
-                    Err(InstanceFailure::Link(m) | InstanceFailure::Other(m)) => Err(m),
-                }
-            }
+            WastExecute::Invoke(inv) => invoke(&inv),
+            WastExecute::Get { module, global, .. } => Ok(Action::Get {
+                instance: module.map(|id| id.name().to_owned()),
+                global: global.to_owned(),
+            }),
+            WastExecute::Wat(mut wat) => Ok(Action::Instantiate {
+                file: self.compile_encoded(wat.encode())?,
+            }),
         }
     }
 
-    fn directive(&mut self, directive: WastDirective<'_>) -> Result<(), String> {
-        self.directives += 1;
-        let running = !self.settings.compile_only;
-        match directive {
+    fn step(&mut self, d: WastDirective<'_>) -> StepKind {
+        match d {
             WastDirective::Module(mut qw) | WastDirective::ModuleDefinition(mut qw) => {
                 let name = module_name(&qw);
-                let wasm = qw
-                    .encode()
-                    .map_err(|e| format!("cannot encode module: {e}"))?;
-                let Some(module) = self.compile(&wasm).map_err(CompileFailure::message)? else {
-                    return Ok(());
-                };
-                let instance = self.instantiate(&module).map_err(|e| e.message())?;
-                if let Some(name) = name {
-                    self.named.insert(name, instance.clone());
-                }
-                self.current = Some(instance);
-                Ok(())
+                directive(
+                    self.compile_encoded(qw.encode())
+                        .map(|file| StepKind::Module { file, name }),
+                )
             }
-            WastDirective::Register { name, module, .. } => {
-                if !running {
-                    return Ok(());
-                }
-                let instance = self.instance(module)?.clone();
-                self.registered.insert(name.to_string(), instance);
-                Ok(())
-            }
-            WastDirective::Invoke(inv) => {
-                if !running {
-                    return Ok(());
-                }
-                self.invoke(&inv)?
-                    .map(|_| ())
-                    .map_err(|t| format!("unexpected trap: {t}"))
-            }
-            WastDirective::AssertReturn { exec, results, .. } => {
-                if !running {
-                    return self.compile_only_exec(exec);
-                }
-                self.assertions += 1;
-                match self.execute(exec)? {
-                    Ok(actual) => values::check_results(&results, &actual),
-                    Err(t) => Err(format!("unexpected trap: {t}")),
-                }
-            }
+            WastDirective::Register { name, module, .. } => StepKind::Register {
+                as_name: name.to_owned(),
+                instance: module.map(|id| id.name().to_owned()),
+            },
+            WastDirective::Invoke(inv) => directive(invoke(&inv).map(StepKind::Action)),
+            WastDirective::AssertReturn { exec, results, .. } => assertion((|| {
+                let results = results
+                    .iter()
+                    .map(values::expected)
+                    .collect::<Result<_, _>>()?;
+                let action = self.action(exec)?;
+                Ok(StepKind::AssertReturn { action, results })
+            })()),
             WastDirective::AssertTrap { exec, message, .. } => {
-                if !running {
-                    return self.compile_only_exec(exec);
-                }
-                self.assertions += 1;
-                match self.execute(exec)? {
-                    Ok(v) => Err(format!("expected trap {message:?}, got {v:?}")),
-                    Err(t) if trap_matches(&t, message) => Ok(()),
-                    Err(t) => Err(format!("expected trap {message:?}, got {t}")),
-                }
+                assertion(self.action(exec).map(|action| StepKind::AssertTrap {
+                    action,
+                    message: message.to_owned(),
+                }))
             }
             WastDirective::AssertExhaustion { call, message, .. } => {
-                if !running {
-                    return Ok(());
-                }
-                self.assertions += 1;
-                match self.invoke(&call)? {
-                    Ok(v) => Err(format!("expected exhaustion {message:?}, got {v:?}")),
-                    Err(t) if t.code == TrapCode::StackOverflow => Ok(()),
-                    Err(t) => Err(format!("expected exhaustion {message:?}, got {t}")),
-                }
+                assertion(invoke(&call).map(|action| StepKind::AssertExhaustion {
+                    action,
+                    message: message.to_owned(),
+                }))
             }
             WastDirective::AssertInvalid {
                 mut module,
                 message,
                 ..
-            } => {
-                self.assertions += u64::from(running);
-                let wasm = module
+            } => assertion(
+                module
                     .encode()
-                    .map_err(|e| format!("assert_invalid module does not encode: {e}"))?;
-                self.expect_rejected(&wasm, "invalid", message)
-            }
+                    .map_err(|e| format!("assert_invalid module does not encode: {e}"))
+                    .and_then(|wasm| self.expect_rejected(&wasm, "invalid", message)),
+            ),
             WastDirective::AssertMalformed {
                 mut module,
                 message,
                 ..
-            } => {
-                self.assertions += u64::from(running);
+            } => assertion(match module.encode() {
+                Ok(wasm) => self.expect_rejected(&wasm, "malformed", message),
                 // Text that does not parse is malformed: the text parser rejected it.
-                match module.encode() {
-                    Ok(wasm) => self.expect_rejected(&wasm, "malformed", message),
-                    Err(_) => Ok(()),
-                }
-            }
+                Err(_) => Ok(StepKind::Checked { failure: None }),
+            }),
             WastDirective::AssertUnlinkable {
                 mut module,
                 message,
                 ..
-            } => {
-                self.assertions += u64::from(running);
-                let wasm = module
-                    .encode()
-                    .map_err(|e| format!("cannot encode module: {e}"))?;
-                let Some(module) = self.compile(&wasm).map_err(CompileFailure::message)? else {
-                    return Ok(());
-                };
-                match self.instantiate(&module) {
-                    Err(InstanceFailure::Link(_)) => Ok(()),
-                    Err(e) => Err(format!(
-                        "expected unlinkable ({message}), got: {}",
-                        e.message()
-                    )),
-                    Ok(_) => Err(format!(
-                        "expected unlinkable ({message}), but it instantiated"
-                    )),
+            } => assertion(self.compile_encoded(module.encode()).map(|file| {
+                StepKind::AssertUnlinkable {
+                    file,
+                    message: message.to_owned(),
                 }
-            }
-            other => Err(format!("unsupported directive {other:?}")),
+            })),
+            other => StepKind::Failed {
+                message: format!("unsupported directive {other:?}"),
+            },
         }
     }
 
     /// `wasm` must be rejected by decoding or validation.
-    fn expect_rejected(&mut self, wasm: &[u8], what: &str, message: &str) -> Result<(), String> {
+    fn expect_rejected(
+        &mut self,
+        wasm: &[u8],
+        what: &str,
+        message: &str,
+    ) -> Result<StepKind, String> {
         match self.compile(wasm) {
-            Err(CompileFailure::Rejected(_)) => Ok(()),
+            Err(CompileFailure::Rejected(_)) => Ok(StepKind::Checked { failure: None }),
             Err(CompileFailure::Other(m)) => Err(format!("expected {what} ({message}), got: {m}")),
             Ok(_) => Err(format!(
                 "expected {what} ({message}), but the module compiled"
             )),
-        }
-    }
-
-    /// In compile-only mode, an action that is a module still has to compile.
-    fn compile_only_exec(&mut self, exec: WastExecute<'_>) -> Result<(), String> {
-        if let WastExecute::Wat(mut wat) = exec {
-            let wasm = wat
-                .encode()
-                .map_err(|e| format!("cannot encode module: {e}"))?;
-            self.compile(&wasm).map_err(CompileFailure::message)?;
-        }
-        Ok(())
-    }
-}
-
-enum InstanceFailure {
-    Link(String),
-    Trap(Trap),
-    Other(String),
-}
-
-impl InstanceFailure {
-    fn message(self) -> String {
-        match self {
-            InstanceFailure::Link(m) | InstanceFailure::Other(m) => m,
-            InstanceFailure::Trap(t) => format!("trap during instantiation: {t}"),
         }
     }
 }

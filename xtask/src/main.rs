@@ -2,14 +2,17 @@
 //!
 //! - `cargo xtask test`: the whole test command CI runs (`.ci/run`): formatting, clippy (also
 //!   of the format reader alone, without its `write` feature), every crate's tests, the
-//!   dependency invariants and the spec suite.
+//!   dependency invariants and the spec suite, here and on aarch64 and s390x under qemu.
 //! - `cargo xtask deps`: checks that the loader's dependency closure holds no compiler.
-//! - `cargo xtask spec [ARGS]`: the WebAssembly spec suite (`spec-tests`), e.g. `--mode both`.
+//! - `cargo xtask spec [ARGS]`: the WebAssembly spec suite (`spec-tests`), e.g. `--mode both`;
+//!   with `--execute`, compiled here and executed by the loader-only runner on the `--target`
+//!   (under emulation for another architecture: `spec_execute`).
 //! - `cargo xtask wasi [ARGS]`: the WASI preview 1 test suite through `aotc run`.
 //! - `cargo xtask bench [FILTER]`: criterion benchmarks, then the XIP and intrinsic cost ratios.
 
 mod bench;
 mod deps;
+mod spec_execute;
 mod wasi;
 
 use std::process::{Command, ExitCode};
@@ -18,13 +21,16 @@ const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
   test    the project's full test command (what CI runs): fmt, clippy (also the format reader
-          without `write`), tests, deps, spec suite, WASI suite
+          without `write`), tests, deps, spec suite (here, and on aarch64 and s390x under
+          qemu), WASI suite
   deps    check the loader's dependency closure (no Cranelift, no wasmparser)
   bench   run the benchmarks and print XIP / all-intrinsics / load-time ratios against
           normal mode: [CRITERION-ARGS]
   spec    run the WebAssembly spec suite: [--xip | --mode normal|xip|both] [--suite DIR]
-          [--compile-only] [--target ARCH] [--enable-builtin-intrinsics LIST]
-          [-- LIBTEST-ARGS]
+          [--compile-only | --execute] [--target ARCH] [--cpu CPU] [--cpu-features LIST]
+          [--enable-builtin-intrinsics LIST] [-- LIBTEST-ARGS]; --execute compiles here and
+          runs the loader-only runner (aotc-spec-exec) on the target: natively, or under qemu
+          for aarch64 and s390x
   wasi    run the WASI preview 1 test suite through `aotc run`: [--mode normal|xip|both]
           [--suite DIR]; `--startup`: benchmark WASI start-up against an import-free run";
 
@@ -86,9 +92,18 @@ fn check_deps() -> Result<(), String> {
     Ok(())
 }
 
-fn spec(args: &[String]) -> Result<(), String> {
+fn spec(args: &[impl AsRef<str>]) -> Result<(), String> {
+    let args: Vec<&str> = args.iter().map(AsRef::as_ref).collect();
+    if args.contains(&"--execute") {
+        let rest: Vec<String> = args
+            .iter()
+            .filter(|a| **a != "--execute")
+            .map(|a| a.to_string())
+            .collect();
+        return spec_execute::run(&rest);
+    }
     let mut cmd = vec!["run", "--quiet", "--package", "spec-tests", "--"];
-    cmd.extend(args.iter().map(String::as_str));
+    cmd.extend(args);
     cargo(&cmd)
 }
 
@@ -117,19 +132,49 @@ fn test() -> Result<(), String> {
     ])?;
     cargo(&["test", "--workspace"])?;
     check_deps()?;
-    spec(&["--mode".to_string(), "both".to_string()])?;
+    spec(&["--mode", "both"])?;
+    // The same suite compiled here and executed by the loader-only runner under qemu on
+    // aarch64 and on s390x (big-endian), in both modes and in XIP mode with every intrinsic.
+    for arch in CROSS_ARCHES {
+        spec(&["--execute", "--target", arch, "--mode", "both"])?;
+        spec(&[
+            "--execute",
+            "--target",
+            arch,
+            "--xip",
+            "--enable-builtin-intrinsics=all",
+        ])?;
+    }
     wasi::run_in_test()?;
     eprintln!("xtask: all checks passed");
     Ok(())
 }
 
-/// Installs what the tests need beyond Rust (the WASI C programs' clang and wasi-libc), with the
-/// project's idempotent script: nothing happens when everything is there.
+/// The architectures `cargo xtask test` runs the spec suite on under qemu.
+const CROSS_ARCHES: [&str; 2] = ["aarch64", "s390x"];
+
+/// Installs what the tests need beyond Rust (the WASI C programs' clang and wasi-libc; each
+/// cross architecture's compiler, C library and qemu), with the project's idempotent scripts:
+/// nothing happens when everything is there.
 fn install_test_dependencies() -> Result<(), String> {
-    let script = workspace_root().join(".ci/install-wasi-deps.sh");
-    eprintln!("xtask: running bash {}", script.display());
+    run_install_script(".ci/install-wasi-deps.sh", None)?;
+    for arch in CROSS_ARCHES {
+        run_install_script(".ci/install-cross.sh", Some(arch))?;
+    }
+    Ok(())
+}
+
+/// Runs one of the `.ci` install scripts (with `arg`, if any).
+fn run_install_script(script: &str, arg: Option<&str>) -> Result<(), String> {
+    let script = workspace_root().join(script);
+    eprintln!(
+        "xtask: running bash {}{}",
+        script.display(),
+        arg.map_or(String::new(), |a| format!(" {a}"))
+    );
     let status = Command::new("bash")
         .arg(&script)
+        .args(arg)
         .status()
         .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
     if status.success() {

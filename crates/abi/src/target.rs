@@ -88,7 +88,7 @@ impl Arch {
 /// - the Cranelift ISA flags that make up the feature (all set: the feature is on; none: the
 ///   architecture's baseline, always on);
 /// - `detect`: the name `std`'s runtime detection macro (`is_x86_feature_detected!`,
-///   `is_aarch64_feature_detected!`) knows the feature by, or `_` where `std` has none.
+///   `is_aarch64_feature_detected!`, `is_s390x_feature_detected!`) knows the feature by, or `_` where `std` has none.
 ///
 /// [`cpu_features`] (constants and names), the compiler's flag mapping and the loader's host
 /// detection are all generated from this table.
@@ -144,9 +144,10 @@ macro_rules! foreach_cpu_feature {
             }
             S390x {
                 /// s390x: z14 (arch12) vector enhancements 1; Cranelift's baseline, always on.
-                S390X_ARCH12 = 0, "arch12", [], _;
+                S390X_ARCH12 = 0, "arch12", [], "vector-enhancements-1";
                 /// s390x: z15 (arch13) miscellaneous extensions 3.
-                S390X_ARCH13 = 1, "arch13", ["has_mie3", "has_vxrs_ext2"], _;
+                S390X_ARCH13 = 1, "arch13", ["has_mie3", "has_vxrs_ext2"],
+                    "miscellaneous-extensions-3";
             }
         }
     };

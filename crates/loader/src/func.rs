@@ -558,14 +558,19 @@ unsafe fn run_host_function(
             )),
         )));
     }
-    let count = params.max(results) as usize;
-    let values: &mut [ValRaw] = if count == 0 || values.is_null() {
-        &mut []
+    let count = if values.is_null() {
+        0
     } else {
-        // SAFETY: the exit trampoline passes `max(params, results)` slots.
-        unsafe { std::slice::from_raw_parts_mut(values, count) }
+        params.max(results) as usize
     };
+    // The slots are read and written unaligned: the trampoline's stack slot is only as aligned
+    // as the target's stack pointer (8 bytes on s390x), not as `ValRaw`.
+    // SAFETY: the exit trampoline passes `max(params, results)` slots.
+    let mut slots: Vec<ValRaw> = (0..count)
+        .map(|i| unsafe { values.add(i).read_unaligned() })
+        .collect();
     let run = || -> Result<(), Trap> {
+        let values = &mut slots;
         let args: Vec<Val> = host
             .ty
             .params
@@ -592,7 +597,12 @@ unsafe fn run_host_function(
         }
         Ok(())
     };
-    match catch_unwind(AssertUnwindSafe(run)) {
+    let outcome = catch_unwind(AssertUnwindSafe(run));
+    for (i, slot) in slots.into_iter().enumerate() {
+        // SAFETY: as above.
+        unsafe { values.add(i).write_unaligned(slot) };
+    }
+    match outcome {
         Ok(Ok(())) => Ok(()),
         Ok(Err(trap)) => Err(Unwind::Trap(trap)),
         Err(payload) => Err(Unwind::Panic(payload)),

@@ -650,6 +650,7 @@ fn copy_text(name: &str, file: &AotFile<'_>) -> Result<Text, LoadError> {
     let copy = copy
         .make_exec()
         .map_err(|e| map_error("text copy (read + execute)", e))?;
+    sys::clear_icache(&copy);
     Ok(Text::Copied(copy))
 }
 

@@ -34,7 +34,20 @@ macro_rules! detected {
     };
 }
 
-#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+#[cfg(target_arch = "s390x")]
+macro_rules! detected {
+    ($arch:ident, _) => {
+        false
+    };
+    (S390x, $name:tt) => {
+        std::arch::is_s390x_feature_detected!($name)
+    };
+    ($arch:ident, $name:tt) => {
+        false
+    };
+}
+
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "s390x")))]
 macro_rules! detected {
     ($arch:ident, $name:tt) => {
         false

@@ -1,7 +1,8 @@
 //! The posix platform layer: address-space reservations with guard regions (the raw mmap,
 //! mprotect, munmap that `memmap2` cannot express), the page size, the trap signal handlers and
-//! per-thread alternate signal stacks, thread stack bounds, and the setjmp/longjmp glue
-//! (compiled from `csrc/jmpbuf.c`). The only module that calls libc.
+//! per-thread alternate signal stacks, thread stack bounds, the setjmp/longjmp glue (compiled
+//! from `csrc/jmpbuf.c`) and instruction-cache maintenance (`csrc/icache.c`). The only module
+//! that calls libc.
 
 use core::ffi::{c_int, c_void};
 use core::ptr::{self, NonNull};
@@ -209,7 +210,7 @@ unsafe extern "C" fn trap_signal_handler(
         let fault = unsafe {
             Fault {
                 signal: TRAP_SIGNALS[index].1,
-                pc: pc_of(ctx),
+                pc: pc_of(signum, ctx),
                 address: (*info).si_addr() as usize,
             }
         };
@@ -258,7 +259,7 @@ unsafe extern "C" fn trap_signal_handler(
 /// # Safety
 /// `ctx` must be the ucontext passed to an SA_SIGINFO handler.
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-unsafe fn pc_of(ctx: *mut c_void) -> usize {
+unsafe fn pc_of(_signum: c_int, ctx: *mut c_void) -> usize {
     // SAFETY: guaranteed by the caller.
     unsafe { (*ctx.cast::<libc::ucontext_t>()).uc_mcontext.gregs[libc::REG_RIP as usize] as usize }
 }
@@ -268,9 +269,26 @@ unsafe fn pc_of(ctx: *mut c_void) -> usize {
 /// # Safety
 /// `ctx` must be the ucontext passed to an SA_SIGINFO handler.
 #[cfg(all(target_os = "linux", target_arch = "aarch64"))]
-unsafe fn pc_of(ctx: *mut c_void) -> usize {
+unsafe fn pc_of(_signum: c_int, ctx: *mut c_void) -> usize {
     // SAFETY: guaranteed by the caller.
     unsafe { (*ctx.cast::<libc::ucontext_t>()).uc_mcontext.pc as usize }
+}
+
+/// The program counter saved in a signal's ucontext. On s390x, SIGILL and SIGFPE leave the PSW
+/// address *after* the faulting instruction (SIGSEGV and SIGBUS at it), so Cranelift records
+/// the trap sites of those signals on the instruction's last byte: one byte back finds them.
+///
+/// # Safety
+/// `ctx` must be the ucontext passed to an SA_SIGINFO handler for `signum`.
+#[cfg(all(target_os = "linux", target_arch = "s390x"))]
+unsafe fn pc_of(signum: c_int, ctx: *mut c_void) -> usize {
+    // SAFETY: guaranteed by the caller.
+    let address = unsafe { (*ctx.cast::<libc::ucontext_t>()).uc_mcontext.psw.addr as usize };
+    if signum == libc::SIGILL || signum == libc::SIGFPE {
+        address.wrapping_sub(1)
+    } else {
+        address
+    }
 }
 
 /// The program counter saved in a signal's ucontext (unknown on this platform: no fault is
@@ -280,9 +298,9 @@ unsafe fn pc_of(ctx: *mut c_void) -> usize {
 /// None.
 #[cfg(not(all(
     target_os = "linux",
-    any(target_arch = "x86_64", target_arch = "aarch64")
+    any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "s390x")
 )))]
-unsafe fn pc_of(_ctx: *mut c_void) -> usize {
+unsafe fn pc_of(_signum: c_int, _ctx: *mut c_void) -> usize {
     0
 }
 
@@ -412,6 +430,7 @@ pub(crate) fn approximate_stack_pointer() -> usize {
 }
 
 unsafe extern "C" {
+    fn aotc_clear_icache(start: *mut u8, end: *mut u8);
     fn aotc_call_with_jmpbuf(
         slot: *mut *mut c_void,
         body: unsafe extern "C" fn(*mut c_void),
@@ -443,4 +462,14 @@ pub(crate) unsafe fn call_with_jump_target(
 pub(crate) unsafe fn long_jump(target: *mut c_void) -> ! {
     // SAFETY: forwarded to the caller.
     unsafe { aotc_longjmp(target) }
+}
+
+/// Makes code just written to `code` visible to instruction fetch (on aarch64: data cache
+/// cleaned and instruction cache invalidated over the range; nothing on x86_64). Called once the
+/// code is in place, before it first runs.
+pub(crate) fn clear_icache(code: &[u8]) {
+    let range = code.as_ptr_range();
+    // SAFETY: cache maintenance over memory this slice covers, which is mapped and readable;
+    // it changes no byte.
+    unsafe { aotc_clear_icache(range.start.cast_mut(), range.end.cast_mut()) }
 }
