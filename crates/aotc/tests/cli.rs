@@ -1,5 +1,9 @@
 //! End-to-end tests of the `aotc` binary: compile, inspect, run and verify, as a user types them.
 
+mod support;
+
+use support::one_line_error;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -23,17 +27,6 @@ fn ok(out: &Output) -> String {
         String::from_utf8_lossy(&out.stdout)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn fail(out: &Output) -> String {
-    assert!(!out.status.success(), "aotc unexpectedly succeeded");
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(
-        err.trim_end().lines().count(),
-        1,
-        "one line of error: {err}"
-    );
-    err
 }
 
 #[test]
@@ -133,7 +126,7 @@ fn run_passes_and_prints_v128_in_hex() {
         ]);
         assert_eq!(ok(&aotc(&args)), "0x0000000100000002000000030000000f\n");
     }
-    let err = fail(&aotc(&["run", wat, "--invoke", "add", "0x1", "1"]));
+    let err = one_line_error(&aotc(&["run", wat, "--invoke", "add", "0x1", "1"]));
     assert!(err.contains("v128"), "{err}");
 }
 
@@ -173,16 +166,16 @@ fn verify_reports_a_flipped_text_byte() {
     bytes[text_at + 3] ^= 0x20;
     std::fs::write(&path, &bytes).unwrap();
     ok(&aotc(&["inspect", out]));
-    let err = fail(&aotc(&["verify", out]));
+    let err = one_line_error(&aotc(&["verify", out]));
     assert!(err.contains("text checksum mismatch"), "{err}");
     assert!(err.contains(out), "{err}");
 }
 
 #[test]
 fn errors_are_one_clear_line() {
-    let err = fail(&aotc(&["run", "no-such-file.aot"]));
+    let err = one_line_error(&aotc(&["run", "no-such-file.aot"]));
     assert!(err.contains("no-such-file.aot"), "{err}");
-    let err = fail(&aotc(&[
+    let err = one_line_error(&aotc(&[
         "compile",
         "--target",
         "mips",
@@ -191,17 +184,17 @@ fn errors_are_one_clear_line() {
         "/dev/null",
     ]));
     assert!(err.contains("unknown architecture"), "{err}");
-    let err = fail(&aotc(&["run", "examples/fib.wat", "--invoke", "nope"]));
+    let err = one_line_error(&aotc(&["run", "examples/fib.wat", "--invoke", "nope"]));
     assert!(
         err.contains("exports no function `nope`") && err.contains("fib"),
         "{err}"
     );
-    let err = fail(&aotc(&["run", "examples/fib.wat", "--invoke", "fib", "x"]));
+    let err = one_line_error(&aotc(&["run", "examples/fib.wat", "--invoke", "fib", "x"]));
     assert!(err.contains("expected a i32 integer"), "{err}");
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.aot");
     std::fs::write(&bad, b"\0aotc\r\n\x1a garbage").unwrap();
-    let err = fail(&aotc(&["inspect", bad.to_str().unwrap()]));
+    let err = one_line_error(&aotc(&["inspect", bad.to_str().unwrap()]));
     assert!(err.contains("offset") && err.contains("expected"), "{err}");
 }
 
@@ -333,7 +326,7 @@ fn intrinsic_flag_errors() {
             "/dev/null",
         ][..],
     ] {
-        let err = fail(&aotc(args));
+        let err = one_line_error(&aotc(args));
         assert!(err.contains("`llvm.bogus`"), "{err}");
         assert!(
             err.contains("fpxint") && err.contains("llvm.rint.f64") && err.contains("f64_cmp"),
@@ -341,7 +334,7 @@ fn intrinsic_flag_errors() {
         );
     }
     // Like wamrc: only with --xip or --enable-indirect-mode.
-    let err = fail(&aotc(&[
+    let err = one_line_error(&aotc(&[
         "compile",
         "--enable-builtin-intrinsics=all",
         "examples/fib.wat",
@@ -353,7 +346,7 @@ fn intrinsic_flag_errors() {
         "{err}"
     );
     // A CPU variant aotc cannot compile for says what is missing.
-    let err = fail(&aotc(&[
+    let err = one_line_error(&aotc(&[
         "intrinsics",
         "--target",
         "riscv64",
@@ -483,7 +476,7 @@ fn output_equal_to_the_input_is_refused() {
     let link = dir.path().join("link.aot");
     std::os::unix::fs::symlink(&wat, &link).unwrap();
     for out in [&wat, &link] {
-        let err = fail(&aotc(&[
+        let err = one_line_error(&aotc(&[
             "compile",
             wat.to_str().unwrap(),
             "-o",
@@ -515,7 +508,7 @@ fn packed_fib_is_small_and_runs_in_place() {
             assert!(module.is_text_mapped_from_file());
         }
     }
-    let err = fail(&aotc(&[
+    let err = one_line_error(&aotc(&[
         "compile",
         "--xip",
         "--text-align",

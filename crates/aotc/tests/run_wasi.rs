@@ -3,6 +3,10 @@
 //! writes, many files and poll timeouts, in normal and XIP modes; exit codes, reactors, and the
 //! one-line error messages a user meets.
 
+mod support;
+
+use support::one_line_error;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -234,18 +238,6 @@ fn env_args_and_directories_as_wasmtime_and_iwasm_users_type_them() {
 fn write(dir: &Path, name: &str, text: &str) -> String {
     std::fs::write(dir.join(name), text).unwrap();
     name.to_string()
-}
-
-/// The one line of an error.
-fn one_line_error(out: &Output) -> String {
-    assert!(!out.status.success(), "aotc unexpectedly succeeded");
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(
-        err.trim_end().lines().count(),
-        1,
-        "one line of error: {err}"
-    );
-    err
 }
 
 const EXIT_WITH_ARGS: &str = r#"(module
