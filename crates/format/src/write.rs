@@ -15,6 +15,8 @@ use crate::layout::*;
 use crate::pod::{I64, Pod, U16, U32, U64, bytes_of};
 
 pub use crate::layout::{Reloc, RelocTarget, SegmentPlacement};
+/// A linear memory: the same value the reader hands out.
+pub use crate::read::Memory;
 
 /// A function type with the text offsets of its trampolines.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -62,21 +64,6 @@ pub struct Table {
     pub max: Option<u64>,
     /// Imported rather than defined.
     pub imported: bool,
-}
-
-/// A linear memory.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Memory {
-    /// Minimum size in pages.
-    pub min: u64,
-    /// Maximum size in pages.
-    pub max: Option<u64>,
-    /// Imported rather than defined.
-    pub imported: bool,
-    /// 64-bit index type.
-    pub memory64: bool,
-    /// Shared memory.
-    pub shared: bool,
 }
 
 /// A global.
