@@ -19,10 +19,7 @@ const COMPARISONS: &[(&str, &[&str])] = &[
 ];
 
 fn criterion_dir() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| crate::workspace_root().join("target"));
-    target.join("criterion")
+    crate::target_dir().join("criterion")
 }
 
 /// The median point estimate (nanoseconds) criterion wrote for `group/function`.

@@ -88,7 +88,7 @@ fn target(args: &[String]) -> Result<&'static Target, String> {
 pub fn run(args: &[String]) -> Result<(), String> {
     let target = target(args)?;
     let root = workspace_root();
-    let plan_dir = root.join("target/spec-plan").join(target.arch);
+    let plan_dir = crate::target_dir().join("spec-plan").join(target.arch);
     let plan_dir_arg = plan_dir.to_string_lossy().into_owned();
     let mut spec_args = vec!["run", "--quiet", "--package", "spec-tests", "--"];
     spec_args.extend(args.iter().map(String::as_str));
@@ -130,12 +130,12 @@ pub fn run(args: &[String]) -> Result<(), String> {
 fn build_runner(target: &Target, root: &Path) -> Result<Vec<String>, String> {
     let Some((emulator, sysroot)) = target.emulator else {
         cargo(&["build", "--quiet", "--package", "aotc-spec-exec"])?;
-        let exe = root.join("target/debug/aotc-spec-exec");
+        let exe = crate::target_dir().join("debug/aotc-spec-exec");
         return Ok(vec![exe.to_string_lossy().into_owned()]);
     };
     let script = root.join(".ci/install-cross.sh");
     run_checked(Command::new("bash").arg(&script).arg(target.arch))?;
-    let target_dir = root.join(format!("target/{}-cross", target.arch));
+    let target_dir = crate::target_dir().join(format!("{}-cross", target.arch));
     let linker_var = format!(
         "CARGO_TARGET_{}_LINKER",
         target.triple.to_uppercase().replace('-', "_")

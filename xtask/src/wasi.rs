@@ -87,7 +87,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         ));
     }
     cargo(&["build", "--quiet", "--package", "aotc"])?;
-    let aotc = root.join("target/debug/aotc");
+    let aotc = crate::target_dir().join("debug/aotc");
     let known = known_failures(&root.join(KNOWN_FAILURES))?;
     let work = std::env::temp_dir().join(format!("aotc-wasi-{}", std::process::id()));
     let started = Instant::now();
@@ -486,7 +486,7 @@ const STARTUP_RUNS: usize = 200;
 fn startup() -> Result<(), String> {
     let root = workspace_root();
     cargo(&["build", "--quiet", "--package", "aotc"])?;
-    let aotc = root.join("target/debug/aotc");
+    let aotc = crate::target_dir().join("debug/aotc");
     let work = std::env::temp_dir().join(format!("aotc-startup-{}", std::process::id()));
     std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
     let hello_wasm = work.join("hello.wasm");
