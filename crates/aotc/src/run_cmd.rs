@@ -11,7 +11,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 
 use aotc_abi::ValType;
-use aotc_loader::{Instance, Module, Val};
+use aotc_loader::{Instance, InstanceConfig, MemoryConfig, Module, Val};
 use aotc_wasi::{WasiCtx, WasiError};
 
 use crate::compile_cmd::{TargetArgs, read_input};
@@ -38,6 +38,33 @@ pub struct RunArgs {
     /// Check the text checksum before running (loading normally skips it).
     #[arg(long)]
     pub verify: bool,
+    /// Most native stack wasm may use (bytes, or with K, M, G: KiB, MiB, GiB); deeper
+    /// recursion traps `call stack exhausted`.
+    #[arg(long, value_name = "SIZE", default_value = "1M", value_parser = parse_size)]
+    pub stack_size: u64,
+    /// Cap each linear memory at N pages of 64 KiB, below its declared maximum (`memory.grow`
+    /// beyond returns -1).
+    #[arg(long, value_name = "N")]
+    pub max_memory_pages: Option<u64>,
+    /// Address space reserved per linear memory, guard included (SIZE as for --stack-size).
+    /// Code compiled for guard-page bounds checks needs the default 8G.
+    #[arg(long, value_name = "SIZE", default_value = "8G", value_parser = parse_size)]
+    pub memory_reservation: u64,
+    /// Inaccessible guard after each linear memory's largest size (code with explicit bounds
+    /// checks needs none).
+    #[arg(long, value_name = "SIZE", default_value = "4G", value_parser = parse_size)]
+    pub memory_guard: u64,
+    /// Bytes of app heap the runtime places at `__heap_base` when the module exports no
+    /// `malloc`/`free` (SIZE as for --stack-size).
+    #[arg(long, value_name = "SIZE", default_value = "0", value_parser = parse_size)]
+    pub heap_size: u64,
+    /// Keep linear memory 0 at its declared size even where truncating it at `__heap_base`
+    /// cannot change what the program observes.
+    #[arg(long)]
+    pub no_truncate: bool,
+    /// After the run, print the memory-use report (one line per category, in bytes) to stderr.
+    #[arg(long)]
+    pub mem_report: bool,
     /// The .aot, .wasm or .wat file, then the program's arguments.
     #[arg(
         value_name = "FILE [ARGS]",
@@ -129,7 +156,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     let imports = wasi
         .imports(&module)
         .with_context(|| format!("cannot instantiate {}", path.display()))?;
-    let instance = Instance::new(&module, &imports)
+    let instance = Instance::new_with(&module, &imports, &instance_config(args)?)
         .with_context(|| format!("cannot instantiate {}", path.display()))?;
     let outcome = match invoke {
         None => wasi
@@ -143,6 +170,9 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
                 .map(|values| values.map(|values| (0, values)))
         }
     };
+    if args.mem_report {
+        eprint!("{}", instance.memory_report());
+    }
     match outcome {
         Ok(Some((code, values))) => {
             for r in values {
@@ -160,6 +190,60 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
             Err(anyhow::Error::new(other).context(format!("cannot run {}", path.display())))
         }
     }
+}
+
+/// The instance settings the flags give.
+fn instance_config(args: &RunArgs) -> Result<InstanceConfig> {
+    let max_bytes = args
+        .max_memory_pages
+        .map(|pages| {
+            pages
+                .checked_mul(aotc_loader::WASM_PAGE_SIZE)
+                .filter(|_| pages <= aotc_loader::MAX_PAGES)
+                .with_context(|| {
+                    format!(
+                        "--max-memory-pages {pages}: expected at most {} pages",
+                        aotc_loader::MAX_PAGES
+                    )
+                })
+        })
+        .transpose()?;
+    Ok(InstanceConfig {
+        max_wasm_stack: usize::try_from(args.stack_size)
+            .context("--stack-size: larger than the address space")?,
+        measure_stack: args.mem_report,
+        memory: MemoryConfig {
+            max_bytes,
+            reservation: args.memory_reservation,
+            guard: args.memory_guard,
+        },
+        app_heap_size: args.heap_size,
+        truncate_at_heap_base: !args.no_truncate,
+    })
+}
+
+/// A byte count: digits, optionally followed by `K`, `M` or `G` (binary units; `KiB`, `k`...
+/// accepted).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let digits_end = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(digits_end);
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        _ => {
+            return Err(format!(
+                "expected a size such as 65536, 64K, 1M or 8G, found {s:?}"
+            ));
+        }
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(1 << shift))
+        .ok_or_else(|| format!("expected a size such as 65536, 64K, 1M or 8G, found {s:?}"))
 }
 
 fn exit_status(code: i32) -> ExitCode {
@@ -339,6 +423,12 @@ mod tests {
             Val::I64(16)
         ));
         assert!(parse_val(ValType::I32, "4294967296").is_err());
+        assert_eq!(parse_size("64K"), Ok(65536));
+        assert_eq!(parse_size("1MiB"), Ok(1 << 20));
+        assert_eq!(parse_size("8G"), Ok(8 << 30));
+        assert_eq!(parse_size("100"), Ok(100));
+        assert!(parse_size("64X").is_err());
+        assert!(parse_size("K").is_err());
         assert!(parse_val(ValType::I32, "x").is_err());
         assert!(
             matches!(parse_val(ValType::F64, "1.5").unwrap(), Val::F64(b) if b == 1.5f64.to_bits())

@@ -25,8 +25,17 @@ pub const FLAG_XIP: u32 = 1 << 0;
 pub const FLAG_EXPLICIT_BOUNDS_CHECKS: u32 = 1 << 1;
 /// `FileHeader.flags`: calls go through the vmctx (indirect mode); set whenever `FLAG_XIP` is.
 pub const FLAG_INDIRECT_CALLS: u32 = 1 << 2;
+/// `FileHeader.flags`: the code contains `memory.grow` (a loader truncates memory at
+/// `__heap_base` only without it).
+pub const FLAG_MEMORY_GROW: u32 = 1 << 3;
+/// `FileHeader.flags`: the code contains `memory.size` (truncation would change what it reads).
+pub const FLAG_MEMORY_SIZE: u32 = 1 << 4;
 /// Every flag this version knows; a file with any other bit set is refused.
-pub const KNOWN_FLAGS: u32 = FLAG_XIP | FLAG_EXPLICIT_BOUNDS_CHECKS | FLAG_INDIRECT_CALLS;
+pub const KNOWN_FLAGS: u32 = FLAG_XIP
+    | FLAG_EXPLICIT_BOUNDS_CHECKS
+    | FLAG_INDIRECT_CALLS
+    | FLAG_MEMORY_GROW
+    | FLAG_MEMORY_SIZE;
 
 /// The smallest `FileHeader.text_align`: every target's function alignment divides it, so the
 /// code is aligned wherever the text lies. Page alignment (the target's largest page size) lets

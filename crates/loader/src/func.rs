@@ -471,7 +471,7 @@ impl Func {
                 };
                 // SAFETY: the FuncRef belongs to a live instance (held by `self`), its entry
                 // trampoline matches the type the values were packed for.
-                unsafe { trap::call_wasm(&call, instance.max_wasm_stack()) }
+                unsafe { trap::call_wasm(&call, instance.wasm_stack()) }
                     .map_err(Unwind::into_trap)?;
                 Ok(ty
                     .results

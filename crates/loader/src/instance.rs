@@ -15,33 +15,58 @@ use std::fmt;
 use std::rc::Rc;
 
 use aotc_abi::{TrapCode, ValType};
-use aotc_format::layout::{ConstValue, ExternKind, NONE, SegmentPlacement};
+use aotc_format::layout::{
+    ConstValue, ExternKind, FLAG_EXPLICIT_BOUNDS_CHECKS, NONE, SegmentPlacement,
+};
 
+use crate::app_heap::{self, AppHeap, AppHeapError, AppHeapState, AppHeapUsage, HeapPlan};
 use crate::builtins::builtin_table;
 use crate::error::InstantiationError;
 use crate::func::{Func, Owner, Val};
 use crate::global::{Global, GlobalInner};
 use crate::live_instances::{self, WeakOwner};
-use crate::memory::Memory;
+use crate::mem_report::{InstanceMemoryReport, TableUsage};
+use crate::memory::{GUARD_PAGE_RESERVATION, Memory, MemoryConfig};
 use crate::module::Module;
+use crate::stack::WasmStack;
 use crate::table::{Table, TableInner};
 use crate::trap::Trap;
 use crate::types::{ExternType, FuncType, GlobalType};
 use crate::vmctx::{FuncRef, GlobalSlot, TableDef, ValRaw, VmctxHeader};
 
-/// Per-instance settings.
+/// Per-instance settings: the memory model's knobs (README, "Memory model").
 #[derive(Clone, Debug)]
 pub struct InstanceConfig {
-    /// Most stack, in bytes, wasm may use below the point where the host first calls into wasm
-    /// (bounded by the thread's stack, less a 64 KiB margin). Deeper recursion traps with
-    /// `StackOverflow`.
+    /// Most native stack, in bytes, wasm may use below the point where the host first calls
+    /// into wasm (bounded by the thread's stack, less a 64 KiB margin). Deeper recursion traps
+    /// with `StackOverflow` (`call stack exhausted`). Default 1 MiB ([`DEFAULT_MAX_WASM_STACK`]).
     pub max_wasm_stack: usize,
+    /// Measure the deepest native stack use of each outermost call ([`Instance::peak_wasm_stack`]).
+    /// Costs a pass over `max_wasm_stack` bytes per outermost call. Default off.
+    pub measure_stack: bool,
+    /// Reservation, guard and size cap of the linear memories the instance defines.
+    pub memory: MemoryConfig,
+    /// Bytes of app heap the runtime places at `__heap_base` for [`Instance::module_malloc`] when
+    /// the module exports no `malloc`/`free`. Default 0: none.
+    pub app_heap_size: u64,
+    /// Truncate memory 0 at `__heap_base` (plus the app heap) where that cannot change what the
+    /// program observes (see [`Instance::new_with`]). Default on.
+    pub truncate_at_heap_base: bool,
 }
+
+/// The default [`InstanceConfig::max_wasm_stack`]: 1 MiB, an eighth of Linux's default 8 MiB
+/// main-thread stack and half of a Rust thread's 2 MiB, leaving the host room on either, and as
+/// deep as the spec suite's deepest recursion needs.
+pub const DEFAULT_MAX_WASM_STACK: usize = 1 << 20;
 
 impl Default for InstanceConfig {
     fn default() -> Self {
         InstanceConfig {
-            max_wasm_stack: 1 << 20,
+            max_wasm_stack: DEFAULT_MAX_WASM_STACK,
+            measure_stack: false,
+            memory: MemoryConfig::default(),
+            app_heap_size: 0,
+            truncate_at_heap_base: true,
         }
     }
 }
@@ -153,7 +178,8 @@ impl fmt::Debug for Instance {
 
 pub(crate) struct InstanceInner {
     module: Module,
-    config: InstanceConfig,
+    /// The native stack settings and measurement.
+    stack: WasmStack,
     /// The vmctx; boxed so its address is stable.
     vmctx: Box<UnsafeCell<VmctxHeader>>,
     /// One per function index; `vmctx.functions` points here.
@@ -176,6 +202,8 @@ pub(crate) struct InstanceInner {
     elements: RefCell<Vec<Rc<[usize]>>>,
     /// Owners of functions that flowed into this instance from outside.
     keepalive: RefCell<Vec<Owner>>,
+    /// The app heap and the host's allocations in it.
+    app_heap: AppHeapState,
 }
 
 impl Drop for InstanceInner {
@@ -319,7 +347,8 @@ fn build(
     let linked = link_imports(module, imports, &mut funcrefs)?;
     define_functions(module, vmctx_ptr, linked.funcs.len(), &mut funcrefs)?;
     let funcrefs: Box<[FuncRef]> = funcrefs.into_boxed_slice();
-    let memories = define_memories(module, linked.memories)?;
+    let plan = app_heap::plan(module, config.app_heap_size, config.truncate_at_heap_base);
+    let (memories, heap) = define_memories(module, linked.memories, config, plan)?;
     let tables = define_tables(module, linked.tables)?;
     let globals = define_globals(module, linked.globals, &funcrefs);
     let elements = evaluate_elements(module, &globals, &funcrefs);
@@ -348,7 +377,7 @@ fn build(
 
     let inner = Rc::new(InstanceInner {
         module: module.clone(),
-        config: config.clone(),
+        stack: WasmStack::new(config.max_wasm_stack, config.measure_stack),
         vmctx,
         funcrefs,
         imported_funcs: linked.funcs,
@@ -360,6 +389,7 @@ fn build(
         data_dropped,
         elements: RefCell::new(elements),
         keepalive: RefCell::new(Vec::new()),
+        app_heap: AppHeapState::new(heap),
     });
     register(&inner);
     Ok(inner)
@@ -491,22 +521,66 @@ fn define_functions(
     Ok(())
 }
 
-/// The imported memories followed by new defined ones.
+/// The imported memories (checked to suit the code's bounds checks) followed by new defined
+/// ones, reserved and capped as `config` says, memory 0 truncated and holding the runtime's app
+/// heap as `plan` says; and the app heap.
 fn define_memories(
     module: &Module,
     mut memories: Vec<Memory>,
-) -> Result<Vec<Memory>, InstantiationError> {
-    for index in memories.len()..module.inner.file().memories().len() {
+    config: &InstanceConfig,
+    plan: HeapPlan,
+) -> Result<(Vec<Memory>, AppHeap), InstantiationError> {
+    let file = module.inner.file();
+    let guard_pages = file.flags() & FLAG_EXPLICIT_BOUNDS_CHECKS == 0;
+    let refused = |index: usize, message: String| InstantiationError::Resource {
+        what: format!("linear memory {index} of {}", module.name()),
+        source: std::io::Error::new(std::io::ErrorKind::Unsupported, message),
+    };
+    if guard_pages {
+        for (index, memory) in memories.iter().enumerate() {
+            if memory.reserved() < GUARD_PAGE_RESERVATION {
+                return Err(refused(
+                    index,
+                    format!(
+                        "the imported memory is reserved for explicit bounds checks only ({} bytes), but the code was compiled for guard-page bounds checks",
+                        memory.reserved()
+                    ),
+                ));
+            }
+        }
+        if memories.len() < file.memories().len()
+            && let Some(why) = config.memory.guard_page_shortfall()
+        {
+            return Err(refused(memories.len(), why));
+        }
+    }
+    for index in memories.len()..file.memories().len() {
         let ExternType::Memory(ty) = module.extern_type(ExternKind::Memory, index as u32) else {
             continue;
         };
-        let memory = Memory::new(ty).map_err(|e| InstantiationError::Resource {
-            what: format!("memory {index}"),
-            source: std::io::Error::other(e.to_string()),
+        let truncate_to = if index == 0 { plan.truncate_to } else { None };
+        let memory = Memory::create(ty, &config.memory, guard_pages, truncate_to).map_err(|e| {
+            let hint = if guard_pages {
+                " (guard-page bounds checks need 8 GiB of address space per memory: recompile with `--bounds-checks=1` for less)"
+            } else {
+                ""
+            };
+            refused(index, format!("{e}{hint}"))
         })?;
         memories.push(memory);
     }
-    Ok(memories)
+    let mut heap = plan.heap;
+    if let (AppHeap::Runtime(_), Some(memory)) = (&heap, memories.first())
+        && memory.size_pages() < plan.min_pages
+        && memory.grow(plan.min_pages - memory.size_pages()).is_err()
+    {
+        heap = AppHeap::None(format!(
+            "memory 0 cannot grow to hold the app heap ({} pages, at most {} allowed)",
+            plan.min_pages,
+            memory.max_pages()
+        ));
+    }
+    Ok((memories, heap))
 }
 
 /// The imported tables followed by new defined ones (null-filled).
@@ -722,8 +796,9 @@ impl InstanceInner {
         m.func_type(m.func_type_index(index))
     }
 
-    pub(crate) fn max_wasm_stack(&self) -> usize {
-        self.config.max_wasm_stack
+    /// The native stack settings and measurement.
+    pub(crate) fn wasm_stack(&self) -> &WasmStack {
+        &self.stack
     }
 
     /// Keeps `owner` alive as long as this instance.
@@ -1000,5 +1075,143 @@ impl Instance {
             ));
         };
         f.call(args)
+    }
+}
+
+impl Instance {
+    /// The deepest native stack use of this instance's outermost calls so far, in bytes below
+    /// the entry (exact to the word written deepest), when [`InstanceConfig::measure_stack`]
+    /// is set.
+    pub fn peak_wasm_stack(&self) -> Option<usize> {
+        self.inner.stack.peak()
+    }
+
+    /// The most native stack wasm may use, in bytes ([`InstanceConfig::max_wasm_stack`]).
+    pub fn max_wasm_stack(&self) -> usize {
+        self.inner.stack.max()
+    }
+
+    /// Allocates `size` bytes in linear memory 0 for the host (WAMR's
+    /// `wasm_runtime_module_malloc`): through the module's exported `malloc` (or
+    /// `cabi_realloc`), else from the runtime's app heap ([`InstanceConfig::app_heap_size`]).
+    /// Returns the offset of the bytes in memory 0.
+    pub fn module_malloc(&self, size: u32) -> Result<u32, AppHeapError> {
+        let state = &self.inner.app_heap;
+        let ptr = match &state.heap {
+            AppHeap::None(reason) => {
+                return Err(AppHeapError::NoAllocator {
+                    module: self.inner.module.name().to_owned(),
+                    reason: reason.clone(),
+                });
+            }
+            AppHeap::Runtime(_) => {
+                state
+                    .runtime_alloc(size)
+                    .unwrap_or(Err(AppHeapError::Exhausted {
+                        requested: size,
+                        size: 0,
+                        in_use: 0,
+                    }))?
+            }
+            AppHeap::Exported { malloc, free } => {
+                let args = match free {
+                    Some(_) => vec![Val::I32(size as i32)],
+                    None => [0, 0, 16, size as i32].map(Val::I32).to_vec(),
+                };
+                let results = self.call_index(*malloc, &args)?;
+                match results.first() {
+                    Some(Val::I32(0)) | None => {
+                        return Err(AppHeapError::Exhausted {
+                            requested: size,
+                            size: 0,
+                            in_use: state.usage().map_or(0, |u| u.in_use),
+                        });
+                    }
+                    Some(Val::I32(ptr)) => *ptr as u32,
+                    Some(_) => {
+                        return Err(AppHeapError::Trap(Trap::new(
+                            TrapCode::HostError,
+                            Some("the allocator returned a non-i32".to_owned()),
+                        )));
+                    }
+                }
+            }
+        };
+        state.note_alloc(ptr, size);
+        Ok(ptr)
+    }
+
+    /// Frees what [`Instance::module_malloc`] returned (WAMR's `wasm_runtime_module_free`).
+    /// With `cabi_realloc`, which cannot free, the bytes stay allocated.
+    pub fn module_free(&self, ptr: u32) -> Result<(), AppHeapError> {
+        let state = &self.inner.app_heap;
+        let size = state.note_free(ptr)?;
+        match &state.heap {
+            AppHeap::Runtime(_) => state.runtime_free(ptr, size),
+            AppHeap::Exported {
+                free: Some(free), ..
+            } => {
+                self.call_index(*free, &[Val::I32(ptr as i32)])?;
+            }
+            AppHeap::Exported { free: None, .. } | AppHeap::None(_) => {}
+        }
+        Ok(())
+    }
+
+    /// What the instance occupies, with its module's figures: runtime structures, each linear
+    /// memory and table, the app heap, the native stack.
+    pub fn memory_report(&self) -> InstanceMemoryReport {
+        let inner = &*self.inner;
+        let elements: usize = inner
+            .elements
+            .borrow()
+            .iter()
+            .map(|e| size_of_val(&**e))
+            .sum();
+        let globals = inner.globals.len() - inner.module.file().module().imported_globals as usize;
+        let heap_bytes = size_of::<InstanceInner>()
+            + size_of::<VmctxHeader>()
+            + size_of_val(&*inner.funcrefs)
+            + inner.imported_funcs.capacity() * size_of::<Func>()
+            + inner.memories.capacity() * size_of::<Memory>()
+            + inner.tables.capacity() * size_of::<Table>()
+            + inner.globals.capacity() * size_of::<Global>()
+            + globals * (size_of::<GlobalSlot>() + size_of::<GlobalInner>())
+            + size_of_val(&*inner.global_ptrs)
+            + size_of_val(&*inner.table_ptrs)
+            + size_of_val(&*inner.data_dropped)
+            + elements;
+        InstanceMemoryReport {
+            module: inner.module.memory_report(),
+            vmctx_bytes: size_of::<VmctxHeader>() as u64,
+            heap_bytes: heap_bytes as u64,
+            memories: inner.memories.iter().map(Memory::usage).collect(),
+            tables: inner
+                .tables
+                .iter()
+                .map(|t| TableUsage {
+                    elements: u64::from(t.size()),
+                    bytes: u64::from(t.size()) * size_of::<usize>() as u64,
+                })
+                .collect(),
+            app_heap: inner.app_heap.usage(),
+            max_stack: inner.stack.max() as u64,
+            peak_stack: inner.stack.peak().map(|p| p as u64),
+        }
+    }
+
+    /// The app heap's figures, when it has one.
+    pub fn app_heap_usage(&self) -> Option<AppHeapUsage> {
+        self.inner.app_heap.usage()
+    }
+
+    fn call_index(&self, index: u32, args: &[Val]) -> Result<Vec<Val>, AppHeapError> {
+        let func = InstanceInner::func(&self.inner, index).ok_or_else(|| {
+            AppHeapError::Trap(Trap::new(
+                TrapCode::HostError,
+                Some(format!("no function {index}")),
+            ))
+        })?;
+        func.call(args).map_err(AppHeapError::Trap)
     }
 }

@@ -27,6 +27,7 @@
 //!
 //! Platform code (mappings, signals, stack bounds, setjmp/longjmp) lives only in `sys`.
 
+mod app_heap;
 mod builtins;
 mod code_registry;
 mod error;
@@ -34,8 +35,10 @@ mod func;
 mod global;
 mod instance;
 mod live_instances;
+mod mem_report;
 mod memory;
 mod module;
+mod stack;
 mod sys;
 mod table;
 mod trap;
@@ -44,11 +47,15 @@ mod vmctx;
 
 pub use aotc_abi::{TrapCode, ValType};
 pub use aotc_format::AotFile;
+pub use app_heap::{AppHeapError, AppHeapUsage};
 pub use error::{AccessError, HostError, InstantiationError, LoadError};
 pub use func::{Func, FuncRefHandle, Val};
 pub use global::Global;
-pub use instance::{Extern, Instance, InstanceConfig};
-pub use memory::{MAX_PAGES, Memory, WASM_PAGE_SIZE};
+pub use instance::{DEFAULT_MAX_WASM_STACK, Extern, Instance, InstanceConfig};
+pub use mem_report::{InstanceMemoryReport, ModuleMemoryReport, TableUsage};
+pub use memory::{
+    GUARD_PAGE_RESERVATION, MAX_PAGES, Memory, MemoryConfig, MemoryUsage, WASM_PAGE_SIZE,
+};
 pub use module::{LoadOptions, Module};
 pub use table::{MAX_TABLE_ELEMENTS, Table};
 pub use trap::Trap;

@@ -17,6 +17,7 @@ use aotc_format::{AotFile, ReadError};
 use crate::builtins::builtin_address;
 use crate::code_registry::{self, Registration};
 use crate::error::LoadError;
+use crate::mem_report::ModuleMemoryReport;
 use crate::sys;
 use crate::types::{ExternType, FuncType, GlobalType, MemoryType, TableType, signature_id};
 
@@ -155,6 +156,48 @@ impl ModuleInner {
             core::ptr::null()
         } else {
             self.text_base().wrapping_add(offset as usize) as *const ()
+        }
+    }
+
+    /// What the module occupies (text mapping or copy, file mapping, runtime heap).
+    pub(crate) fn memory_report(&self) -> ModuleMemoryReport {
+        let text_bytes = self.text_len as u64;
+        let page = sys::page_size() as u64;
+        let (text_shared_bytes, text_private_bytes) = match &self.text {
+            Text::FileMapped(_) => (text_bytes, 0),
+            Text::Copied(_) => (0, text_bytes.next_multiple_of(page)),
+            Text::Empty => (0, 0),
+        };
+        let (file_mapped_bytes, owned_bytes) = match &self.backing {
+            Backing::Mapped(m) => (m.len() as u64, 0),
+            Backing::Owned(b) => (0, b.len() as u64),
+            Backing::Static => (0, 0),
+        };
+        let constants_bytes = match &self.constants {
+            Constants::InPlace => 0,
+            Constants::Copied(c) => size_of_val(&**c) as u64,
+        };
+        let types_bytes: usize = self
+            .types
+            .iter()
+            .map(|t| {
+                size_of::<FuncType>()
+                    + (t.params.capacity() + t.results.capacity()) * size_of::<ValType>()
+            })
+            .sum();
+        let heap_bytes = (size_of::<ModuleInner>()
+            + self.name.capacity()
+            + types_bytes
+            + size_of_val(&*self.type_ids)) as u64
+            + owned_bytes
+            + constants_bytes;
+        ModuleMemoryReport {
+            text_bytes,
+            text_shared_bytes,
+            text_private_bytes,
+            file_mapped_bytes,
+            metadata_bytes: self.file.header().metadata_size.get(),
+            heap_bytes,
         }
     }
 
@@ -324,6 +367,12 @@ impl Module {
     /// The parsed file.
     pub fn file(&self) -> AotFile<'_> {
         self.inner.file()
+    }
+
+    /// What the module occupies: text (file-backed or a private copy), the file mapping, and
+    /// the runtime's heap allocations for it.
+    pub fn memory_report(&self) -> ModuleMemoryReport {
+        self.inner.memory_report()
     }
 
     /// The executable text, as mapped in this process.

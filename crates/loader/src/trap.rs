@@ -16,7 +16,7 @@ use std::ptr;
 use aotc_abi::TrapCode;
 
 use crate::code_registry;
-use crate::live_instances;
+use crate::stack::{STACK_MARGIN, WasmStack};
 use crate::sys::{self, Fault, TrapSignal};
 use crate::vmctx::{EntryTrampoline, ValRaw};
 
@@ -102,9 +102,6 @@ thread_local! {
     static CURRENT: Cell<*mut CallState> = const { Cell::new(ptr::null_mut()) };
 }
 
-/// Space left below the stack limit for host functions, runtime helpers and signal handling.
-const STACK_MARGIN: usize = 64 * 1024;
-
 /// A call through an entry trampoline.
 pub(crate) struct WasmCall {
     /// The entry trampoline (`FuncRef.array_call`).
@@ -118,19 +115,18 @@ pub(crate) struct WasmCall {
 }
 
 /// Calls wasm through an entry trampoline, catching traps. On the outermost entry of the thread,
-/// sets the stack limit of every live instance of the thread to `max_wasm_stack` below here
-/// (bounded to stay above the thread's guard page with a margin).
+/// sets the stack limit of every live instance of the thread to `stack`'s maximum below here
+/// (bounded to stay above the thread's guard page with a margin), measuring the depth reached
+/// when `stack` asks for it.
 ///
 /// # Safety
 /// `call` must describe a valid entry trampoline, callee and vmctx of live instances, with
 /// `values` holding enough slots initialised with the arguments.
-pub(crate) unsafe fn call_wasm(call: &WasmCall, max_wasm_stack: usize) -> Result<(), Unwind> {
+pub(crate) unsafe fn call_wasm(call: &WasmCall, stack: &WasmStack) -> Result<(), Unwind> {
     sys::install_trap_handlers(on_fault);
     sys::ensure_alt_stack();
     let previous = CURRENT.with(Cell::get);
-    if previous.is_null() {
-        live_instances::set_stack_limit(stack_limit(max_wasm_stack));
-    }
+    let entry = previous.is_null().then(|| stack.enter());
     let mut state = CallState {
         jump_target: ptr::null_mut(),
         fault: None,
@@ -148,6 +144,9 @@ pub(crate) unsafe fn call_wasm(call: &WasmCall, max_wasm_stack: usize) -> Result
         )
     };
     CURRENT.with(|c| c.set(previous));
+    if let Some(entry) = entry {
+        stack.leave(entry);
+    }
     if returned {
         return Ok(());
     }
@@ -173,16 +172,6 @@ unsafe extern "C" fn enter(data: *mut c_void) {
         let trampoline: EntryTrampoline =
             core::mem::transmute::<*const (), EntryTrampoline>(call.array_call);
         trampoline(call.code, call.vmctx, call.values);
-    }
-}
-
-/// The stack limit for an outermost call made from here.
-fn stack_limit(max_wasm_stack: usize) -> usize {
-    let sp = sys::approximate_stack_pointer();
-    let wanted = sp.saturating_sub(max_wasm_stack);
-    match sys::thread_stack_bounds() {
-        Some((low, _)) => wanted.max(low.saturating_add(STACK_MARGIN)),
-        None => wanted,
     }
 }
 

@@ -162,6 +162,7 @@ fn deep_recursion_respects_max_wasm_stack() {
     let (_file, module) = load(true);
     let config = aotc_loader::InstanceConfig {
         max_wasm_stack: 64 * 1024,
+        ..Default::default()
     };
     let instance = Instance::new_with(&module, &[host_double().into()], &config).unwrap();
     for _ in 0..3 {

@@ -65,6 +65,7 @@ fn instance(xip: bool) -> Instance {
     // A small wasm stack keeps 10,000 overflows quick.
     let config = InstanceConfig {
         max_wasm_stack: 128 << 10,
+        ..Default::default()
     };
     Instance::new_with(&module, &[Extern::Func(fail)], &config).expect("instantiate")
 }

@@ -136,7 +136,10 @@ fn a_trap_names_its_function() {
 fn stack_overflow_is_a_trap_at_every_stack_size() {
     let module = support::load_wat(TRAPS, &CompileOptions::default());
     for max_wasm_stack in [16 * 1024, 256 * 1024, 64 << 20] {
-        let config = InstanceConfig { max_wasm_stack };
+        let config = InstanceConfig {
+            max_wasm_stack,
+            ..Default::default()
+        };
         let instance = Instance::new_with(&module, &[], &config).unwrap();
         for _ in 0..2 {
             let trap = instance.call("recurse", &[Val::I32(0)]).unwrap_err();

@@ -7,7 +7,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use aotc_abi::intrinsics::IntrinsicSet;
 use aotc_abi::{Builtin, TrapCode};
-use aotc_format::layout::{FLAG_EXPLICIT_BOUNDS_CHECKS, FLAG_INDIRECT_CALLS, FLAG_XIP};
+use aotc_format::layout::{
+    FLAG_EXPLICIT_BOUNDS_CHECKS, FLAG_INDIRECT_CALLS, FLAG_MEMORY_GROW, FLAG_MEMORY_SIZE, FLAG_XIP,
+};
 use aotc_format::write::{AotModule, FuncType};
 use cranelift_codegen::binemit::Reloc as ClReloc;
 use cranelift_codegen::control::ControlPlane;
@@ -361,6 +363,12 @@ pub(crate) fn compile_aot(wasm: &[u8], opts: &CompileOptions) -> Result<AotModul
     };
     if opts.explicit_bounds_checks {
         m.flags |= FLAG_EXPLICIT_BOUNDS_CHECKS;
+    }
+    if module.uses_memory_grow {
+        m.flags |= FLAG_MEMORY_GROW;
+    }
+    if module.uses_memory_size {
+        m.flags |= FLAG_MEMORY_SIZE;
     }
     m.types = module.types;
     for (ty, tramps) in m.types.iter_mut().zip(per_type) {

@@ -41,6 +41,10 @@ pub(crate) struct ModuleInfo<'a> {
     pub data: Vec<DataSegment>,
     /// Bodies of the defined functions, in order.
     pub bodies: Vec<FunctionBody<'a>>,
+    /// Whether any body contains `memory.grow`.
+    pub uses_memory_grow: bool,
+    /// Whether any body contains `memory.size`.
+    pub uses_memory_size: bool,
 }
 
 impl ModuleInfo<'_> {
@@ -182,6 +186,8 @@ pub(crate) fn parse(wasm: &[u8]) -> Result<ModuleInfo<'_>, CompileError> {
         elements: Vec::new(),
         data: Vec::new(),
         bodies: Vec::new(),
+        uses_memory_grow: false,
+        uses_memory_size: false,
     };
     for payload in Parser::new(0).parse_all(wasm) {
         match payload? {
@@ -215,7 +221,10 @@ pub(crate) fn parse(wasm: &[u8]) -> Result<ModuleInfo<'_>, CompileError> {
                     m.data.push(data_segment(d?)?);
                 }
             }
-            Payload::CodeSectionEntry(body) => m.bodies.push(body),
+            Payload::CodeSectionEntry(body) => {
+                m.note_memory_size_ops(&body)?;
+                m.bodies.push(body);
+            }
             Payload::TagSection(reader) => {
                 return Err(unsupported("exception tags", reader.range().start));
             }
@@ -233,6 +242,23 @@ pub(crate) fn parse(wasm: &[u8]) -> Result<ModuleInfo<'_>, CompileError> {
 }
 
 impl ModuleInfo<'_> {
+    /// Records whether `body` contains `memory.grow` or `memory.size` (what truncating memory at
+    /// `__heap_base` depends on).
+    fn note_memory_size_ops(&mut self, body: &FunctionBody<'_>) -> Result<(), CompileError> {
+        if self.uses_memory_grow && self.uses_memory_size {
+            return Ok(());
+        }
+        let mut ops = body.get_operators_reader()?;
+        while !ops.eof() {
+            match ops.read()? {
+                Operator::MemoryGrow { .. } => self.uses_memory_grow = true,
+                Operator::MemorySize { .. } => self.uses_memory_size = true,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
     /// The type section: function types.
     fn add_types(&mut self, reader: TypeSectionReader<'_>) -> Result<(), CompileError> {
         let offset = reader.range().start;

@@ -473,3 +473,18 @@ pub(crate) fn clear_icache(code: &[u8]) {
     // it changes no byte.
     unsafe { aotc_clear_icache(range.start.cast_mut(), range.end.cast_mut()) }
 }
+
+/// Bytes of `[ptr, ptr + len)` (page aligned) resident in RAM (`mincore`), or `None` when the
+/// system cannot tell.
+pub(crate) fn resident_bytes(ptr: *const u8, len: usize) -> Option<u64> {
+    let page = page_size();
+    let pages = len.div_ceil(page);
+    if pages == 0 {
+        return Some(0);
+    }
+    let mut vec = vec![0u8; pages];
+    // SAFETY: `[ptr, ptr + pages * page)` is a mapped range owned by the caller (a linear
+    // memory's accessible part); `vec` has one byte per page.
+    let rc = unsafe { libc::mincore(ptr.cast_mut().cast(), pages * page, vec.as_mut_ptr().cast()) };
+    (rc == 0).then(|| vec.iter().filter(|b| **b & 1 != 0).count() as u64 * page as u64)
+}
