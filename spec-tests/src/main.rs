@@ -21,7 +21,7 @@ use spec_tests::wast_runner::{self, Run};
 
 const USAGE: &str = "usage: spec-tests [--xip | --mode normal|xip|both] [--suite DIR] \
 [--compile-only | --write-plan DIR] [--target ARCH] [--cpu CPU] [--cpu-features LIST] \
-[--enable-builtin-intrinsics LIST] [-- LIBTEST-ARGS]";
+[--enable-builtin-intrinsics LIST] [--bounds-checks] [-- LIBTEST-ARGS]";
 
 fn main() -> ExitCode {
     let mut settings = Settings::default();
@@ -78,6 +78,7 @@ fn parse_arg(
         }
         "--suite" => settings.suite = Some(value("--suite")?.into()),
         "--compile-only" => settings.compile_only = true,
+        "--bounds-checks" => settings.explicit_bounds_checks = true,
         "--target" => {
             let target = value("--target")?;
             settings.target =
@@ -169,8 +170,15 @@ fn run(
     let args = Arguments::from_iter(libtest_args);
     let conclusion = libtest_mimic::run(&args, trials);
     println!(
-        "{} passed, {} failed (suite: {})",
-        conclusion.num_passed, conclusion.num_failed, source
+        "{} passed, {} failed (suite: {}{})",
+        conclusion.num_passed,
+        conclusion.num_failed,
+        source,
+        if settings.explicit_bounds_checks {
+            "; explicit bounds checks"
+        } else {
+            ""
+        }
     );
     for &mode in &settings.modes {
         println!("{}", totals.summary(mode, compiled_only));

@@ -42,6 +42,7 @@ impl Mode {
         options.cpu.clone_from(&settings.cpu);
         options.cpu_features.clone_from(&settings.cpu_features);
         options.intrinsics = settings.intrinsics;
+        options.explicit_bounds_checks |= settings.explicit_bounds_checks;
         options.validate()?;
         Ok(options)
     }
@@ -68,6 +69,9 @@ pub struct Settings {
     pub cpu_features: Vec<String>,
     /// `--enable-builtin-intrinsics`: the intrinsic set of every compilation (XIP mode only).
     pub intrinsics: Option<IntrinsicSet>,
+    /// `--bounds-checks`: every mode compiled with explicit bounds checks instead of guard
+    /// pages (`aotc compile --bounds-checks=1`).
+    pub explicit_bounds_checks: bool,
 }
 
 impl Default for Settings {
@@ -80,6 +84,7 @@ impl Default for Settings {
             cpu: None,
             cpu_features: Vec::new(),
             intrinsics: None,
+            explicit_bounds_checks: false,
         }
     }
 }

@@ -28,7 +28,7 @@ commands:
           normal mode: [CRITERION-ARGS]
   spec    run the WebAssembly spec suite: [--xip | --mode normal|xip|both] [--suite DIR]
           [--compile-only | --execute] [--target ARCH] [--cpu CPU] [--cpu-features LIST]
-          [--enable-builtin-intrinsics LIST] [-- LIBTEST-ARGS]; --execute compiles here and
+          [--enable-builtin-intrinsics LIST] [--bounds-checks] [-- LIBTEST-ARGS]; --execute compiles here and
           runs the loader-only runner (aotc-spec-exec) on the target: natively, or under qemu
           for aarch64 and s390x
   wasi    run the WASI preview 1 test suite through `aotc run`: [--mode normal|xip|both]
@@ -140,6 +140,8 @@ fn test() -> Result<(), String> {
     cargo(&["test", "--workspace"])?;
     check_deps()?;
     spec(&["--mode", "both"])?;
+    // Explicit bounds checks (`--bounds-checks=1`) instead of guard pages, in both modes.
+    spec(&["--mode", "both", "--bounds-checks"])?;
     // The same suite compiled here and executed by the loader-only runner under qemu on
     // aarch64 and on s390x (big-endian), in both modes and in XIP mode with every intrinsic.
     for arch in CROSS_ARCHES {
