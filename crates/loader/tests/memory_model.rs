@@ -11,22 +11,8 @@ use aotc_loader::{
 };
 use aotc_translate::CompileOptions;
 
-const RECURSE: &str = r#"
-(module
-  (func $down (export "down") (param i32) (result i32)
-    local.get 0
-    i32.eqz
-    if (result i32)
-      i32.const 0
-    else
-      local.get 0
-      i32.const 1
-      i32.sub
-      call $down
-      i32.const 1
-      i32.add
-    end))
-"#;
+/// A recursion `down(n)` that is `n` frames deep.
+const RECURSE: &str = include_str!("../../../examples/recurse.wat");
 
 fn depth(instance: &Instance, n: i32) -> Result<Vec<Val>, aotc_loader::Trap> {
     instance.call("down", &[Val::I32(n)])
