@@ -266,7 +266,7 @@ fn load(args: &RunArgs, path: &Path) -> Result<Module> {
             if let InputKind::WasmText = kind {
                 wasm = parse_text(path, &wasm)?;
             }
-            aotc_pipeline::load(&opts, &wasm, &aotc_loader::LoadOptions::default())
+            aotc_pipeline::load(&opts, &wasm, &load_opts)
                 .with_context(|| format!("cannot compile {}", path.display()))
         }
     }

@@ -59,7 +59,7 @@ impl MemoryConfig {
     pub fn guard_page_shortfall(&self) -> Option<String> {
         (self.reservation < GUARD_PAGE_RESERVATION || self.guard < INDEX_SPACE).then(|| {
             format!(
-                "compiled for guard-page bounds checks, which need {} of address space per linear memory ({} plus a {} guard), but the reservation is {} with a {} guard: recompile with `--bounds-checks=1` or reserve more",
+                "compiled for guard-page bounds checks, which need {} of address space per linear memory ({} plus a {} guard), but the reservation is {} (guard {}): recompile with `--bounds-checks=1` or reserve more",
                 Bytes(GUARD_PAGE_RESERVATION),
                 Bytes(INDEX_SPACE),
                 Bytes(INDEX_SPACE),
