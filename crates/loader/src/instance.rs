@@ -1169,14 +1169,16 @@ impl Instance {
             .map(|e| size_of_val(&**e))
             .sum();
         let globals = inner.globals.len() - inner.module.file().module().imported_globals as usize;
+        let funcref_bytes = size_of_val(&*inner.funcrefs);
+        let global_bytes = globals * (size_of::<GlobalSlot>() + size_of::<GlobalInner>());
         let heap_bytes = size_of::<InstanceInner>()
             + size_of::<VmctxHeader>()
-            + size_of_val(&*inner.funcrefs)
+            + funcref_bytes
             + inner.imported_funcs.capacity() * size_of::<Func>()
             + inner.memories.capacity() * size_of::<Memory>()
             + inner.tables.capacity() * size_of::<Table>()
             + inner.globals.capacity() * size_of::<Global>()
-            + globals * (size_of::<GlobalSlot>() + size_of::<GlobalInner>())
+            + global_bytes
             + size_of_val(&*inner.global_ptrs)
             + size_of_val(&*inner.table_ptrs)
             + size_of_val(&*inner.data_dropped)
@@ -1185,6 +1187,8 @@ impl Instance {
             module: inner.module.memory_report(),
             vmctx_bytes: size_of::<VmctxHeader>() as u64,
             heap_bytes: heap_bytes as u64,
+            funcref_bytes: funcref_bytes as u64,
+            global_bytes: global_bytes as u64,
             memories: inner.memories.iter().map(Memory::usage).collect(),
             tables: inner
                 .tables

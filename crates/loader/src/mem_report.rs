@@ -48,6 +48,11 @@ pub struct InstanceMemoryReport {
     /// references, global and table pointer arrays, globals, element segments, segment state
     /// (tables and linear memories are reported apart).
     pub heap_bytes: u64,
+    /// Of `heap_bytes`: the function references (one per function index), what `call`,
+    /// `call_indirect` and `ref.func` use.
+    pub funcref_bytes: u64,
+    /// Of `heap_bytes`: the defined globals' storage.
+    pub global_bytes: u64,
     /// Each linear memory (imported ones first).
     pub memories: Vec<MemoryUsage>,
     /// Each table (imported ones first).
@@ -84,7 +89,11 @@ impl fmt::Display for ModuleMemoryReport {
 impl fmt::Display for InstanceMemoryReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.module.fmt(f)?;
-        writeln!(f, "runtime heap, instance:    {} bytes", self.heap_bytes)?;
+        writeln!(
+            f,
+            "runtime heap, instance:    {} bytes (function references {} bytes, globals {} bytes)",
+            self.heap_bytes, self.funcref_bytes, self.global_bytes
+        )?;
         writeln!(f, "vmctx:                     {} bytes", self.vmctx_bytes)?;
         for (index, m) in self.memories.iter().enumerate() {
             write!(
