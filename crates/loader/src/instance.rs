@@ -50,7 +50,9 @@ pub struct InstanceConfig {
     /// the module exports no `malloc`/`free`. Default 0: none.
     pub app_heap_size: u64,
     /// Truncate memory 0 at `__heap_base` (plus the app heap) where that cannot change what the
-    /// program observes (see [`Instance::new_with`]). Default on.
+    /// program observes: it defines memory 0, exports `__heap_base`, its code has neither
+    /// `memory.grow` nor `memory.size`, and its data fits below (README, "Memory model").
+    /// Default on.
     pub truncate_at_heap_base: bool,
 }
 
