@@ -51,7 +51,7 @@ pub use instance::{Extern, Instance, InstanceConfig};
 pub use memory::{MAX_PAGES, Memory, WASM_PAGE_SIZE};
 pub use module::{LoadOptions, Module};
 pub use table::{MAX_TABLE_ELEMENTS, Table};
-pub use trap::Trap;
+pub use trap::{Frame, MAX_BACKTRACE_FRAMES, Trap};
 pub use types::{ExternType, FuncType, GlobalType, MemoryType, TableType};
 
 /// `Module` is shareable across threads; instances and handles are not (they are `!Send`).

@@ -3,12 +3,20 @@
 //! runtime helper or host function ([`raise`]) jumps back to it, and the fault's program counter
 //! is mapped to a trap code through the module's trap table.
 //!
+//! Before jumping, the wasm frames are recorded (a [`Backtrace`]): from a fault, the faulting
+//! pc and then the frame records from the faulting frame pointer; from a helper or host
+//! function, the first return address into wasm text above the helper's frames (host
+//! functions: above their exit trampoline's values), then the first frame record above it whose
+//! chain of records returns into wasm text up to the entry trampoline. Every read lies within
+//! the stack between the trap and the entry, ascending, so a damaged chain ends the walk, never
+//! the process.
+//!
 //! Jumping skips the frames in between without running destructors: every function that can be
 //! skipped (runtime helpers, host-call glue, the entry glue) holds no value with a destructor at
 //! the point where it may trap.
 
 use std::any::Any;
-use std::cell::Cell;
+use std::cell::{Cell, UnsafeCell};
 use std::ffi::c_void;
 use std::fmt;
 use std::ptr;
@@ -33,7 +41,36 @@ pub struct Trap {
     pub text_offset: Option<u32>,
     /// More detail (host errors, traps without a recorded site, API misuse).
     pub message: Option<String>,
+    /// The wasm frames, innermost first: the trapping function (for a host function's trap,
+    /// its wasm caller), then its callers up to the host's call (at most
+    /// [`MAX_BACKTRACE_FRAMES`]; empty when the trap was not raised by running wasm).
+    pub backtrace: Vec<Frame>,
 }
+
+/// One wasm frame of a [`Trap`]'s backtrace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Frame {
+    /// The function's index in its module.
+    pub func_index: u32,
+    /// Its name (the `name` section's, else its export name), when known.
+    pub func_name: Option<String>,
+    /// Text offset of the trapping instruction (innermost frame of a fault) or of the return
+    /// address (callers).
+    pub text_offset: u32,
+}
+
+impl Frame {
+    /// The name, or `wasm-function[N]` when the module names none (as wasmtime prints).
+    pub fn display_name(&self) -> String {
+        match &self.func_name {
+            Some(name) => name.clone(),
+            None => format!("wasm-function[{}]", self.func_index),
+        }
+    }
+}
+
+/// Most frames a backtrace records: the innermost ones (a stack overflow has more).
+pub const MAX_BACKTRACE_FRAMES: usize = 256;
 
 impl Trap {
     /// A trap with a code and optional message, and no location.
@@ -44,6 +81,7 @@ impl Trap {
             func_name: None,
             text_offset: None,
             message,
+            backtrace: Vec::new(),
         }
     }
 }
@@ -78,8 +116,8 @@ impl std::error::Error for Trap {}
 
 /// Why a call into wasm did not return normally.
 pub(crate) enum Unwind {
-    /// A fault in wasm code.
-    Fault(Fault),
+    /// A fault in wasm code, and its backtrace.
+    Fault(Fault, Vec<Frame>),
     /// A runtime helper or host function trapped.
     Trap(Trap),
     /// A host function panicked; the panic continues once back in the host.
@@ -151,10 +189,16 @@ pub(crate) unsafe fn call_wasm(call: &WasmCall, max_wasm_stack: usize) -> Result
     if returned {
         return Ok(());
     }
+    let frames = take_backtrace();
     // SAFETY: the call is over: nothing else references the state any more.
     let state = unsafe { &mut *state_ptr };
     Err(match (state.fault, state.unwind.take()) {
-        (Some(fault), _) => Unwind::Fault(fault),
+        (Some(fault), _) => Unwind::Fault(fault, frames),
+        (None, Some(Unwind::Trap(mut trap))) => {
+            // A trap from a nested call keeps its inner frames; these are its callers.
+            trap.backtrace.extend(frames);
+            Unwind::Trap(trap)
+        }
         (None, Some(unwind)) => unwind,
         (None, None) => Unwind::Trap(Trap::new(
             TrapCode::HostError,
@@ -203,6 +247,14 @@ unsafe fn on_fault(fault: &Fault) -> bool {
             return false;
         }
         (*state).fault = Some(*fault);
+        record_backtrace(
+            FramesFrom::Fault {
+                pc: fault.pc,
+                fp: fault.fp,
+                sp: fault.sp,
+            },
+            state as usize,
+        );
         sys::long_jump((*state).jump_target)
     }
 }
@@ -213,6 +265,24 @@ unsafe fn on_fault(fault: &Fault) -> bool {
 /// Must be called from code wasm called (a runtime helper or host-call glue) whose frames, and
 /// all frames up to the entry, hold no value with a destructor.
 pub(crate) unsafe fn raise(unwind: Unwind) -> ! {
+    let from = FramesFrom::ReturnAddressAbove(sys::approximate_stack_pointer());
+    // SAFETY: forwarded; the stack from here up belongs to the running call.
+    unsafe { raise_from(unwind, from) }
+}
+
+/// [`raise`] from a host function whose exit trampoline's values lie at `values`, in the
+/// trampoline's frame: the trampoline's frame record, just above, starts the backtrace.
+///
+/// # Safety
+/// As for [`raise`]; `values` must be the array the exit trampoline passed.
+pub(crate) unsafe fn raise_from_host(unwind: Unwind, values: usize) -> ! {
+    // SAFETY: forwarded.
+    unsafe { raise_from(unwind, FramesFrom::FrameRecordAbove(values)) }
+}
+
+/// # Safety
+/// As for [`raise`]; the address in `from` lies in this thread's stack below the wasm frames.
+unsafe fn raise_from(unwind: Unwind, from: FramesFrom) -> ! {
     let state = CURRENT.with(Cell::get);
     // SAFETY: as in `on_fault`, for normal context.
     unsafe {
@@ -221,8 +291,192 @@ pub(crate) unsafe fn raise(unwind: Unwind) -> ! {
             std::process::abort();
         }
         (*state).unwind = Some(unwind);
+        record_backtrace(from, state as usize);
         sys::long_jump((*state).jump_target)
     }
+}
+
+/// Return addresses (or the faulting pc first) of the last trap on this thread, recorded
+/// before the jump (after it the frames are overwritten). Plain data: the signal handler writes
+/// it.
+struct RawBacktrace {
+    addresses: [usize; MAX_BACKTRACE_FRAMES],
+    len: usize,
+    /// Whether `addresses[0]` is a faulting pc rather than a return address.
+    first_is_pc: bool,
+}
+
+impl RawBacktrace {
+    fn push(&mut self, address: usize) -> bool {
+        match self.addresses.get_mut(self.len) {
+            Some(slot) => {
+                *slot = address;
+                self.len += 1;
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+thread_local! {
+    /// Const-initialised without destructor, so the signal handler can write it.
+    static RAW_BACKTRACE: UnsafeCell<RawBacktrace> = const {
+        UnsafeCell::new(RawBacktrace {
+            addresses: [0; MAX_BACKTRACE_FRAMES],
+            len: 0,
+            first_is_pc: false,
+        })
+    };
+}
+
+/// Reads the word at `address`, which lies in `[low, high)` of the live stack.
+///
+/// # Safety
+/// `[address, address + 8)` must be in the stack range between the trap and the entry.
+unsafe fn stack_word(address: usize) -> usize {
+    // SAFETY: guaranteed by the caller.
+    unsafe { (address as *const usize).read_volatile() }
+}
+
+/// Whether a frame record lies at `fp`: within `[low, high)`, aligned.
+fn record_in_range(fp: usize, low: usize, high: usize) -> bool {
+    fp >= low && fp.is_multiple_of(8) && fp.checked_add(16).is_some_and(|end| end <= high)
+}
+
+/// Whether the chain of frame records from `fp` returns into wasm text at least once and then
+/// ends at a record returning outside it (the entry trampoline's), ascending within
+/// `[fp, high)`. Async-signal-safe.
+fn is_frame_chain(mut fp: usize, high: usize) -> bool {
+    let mut low = fp;
+    let mut steps = 0usize;
+    while record_in_range(fp, low, high) {
+        // SAFETY: the record lies in the live stack range (checked above).
+        let (next, ret) = unsafe { sys::frame_record(fp) };
+        if !code_registry::is_wasm_code(ret) {
+            return steps > 0;
+        }
+        if next <= fp {
+            return false;
+        }
+        steps += 1;
+        low = fp + 16;
+        fp = next;
+    }
+    false
+}
+
+/// Appends the return addresses of the chain of frame records from `fp` while they return into
+/// wasm text. Async-signal-safe.
+fn walk_frame_records(raw: &mut RawBacktrace, mut fp: usize, mut low: usize, high: usize) {
+    if !sys::WALKS_FRAME_RECORDS {
+        return;
+    }
+    while record_in_range(fp, low, high) {
+        // SAFETY: the record lies in the live stack range (checked above).
+        let (next, ret) = unsafe { sys::frame_record(fp) };
+        if !code_registry::is_wasm_code(ret) || !raw.push(ret) || next <= fp {
+            return;
+        }
+        low = fp + 16;
+        fp = next;
+    }
+}
+
+/// Where the wasm frames of a trap start.
+#[derive(Copy, Clone)]
+enum FramesFrom {
+    /// A fault: its pc is the innermost frame, its frame pointer the first record.
+    Fault { pc: usize, fp: usize, sp: usize },
+    /// A runtime helper called by wasm: the first return address into wasm text at or above
+    /// this stack address is the innermost frame (the helper's caller); the first frame record
+    /// above it whose chain is sound continues the walk.
+    ReturnAddressAbove(usize),
+    /// A host function: the first sound frame record at or above this address (in the exit
+    /// trampoline's frame) is the trampoline's, whose return address is the wasm caller.
+    FrameRecordAbove(usize),
+}
+
+/// Records the backtrace of a trap about to jump back to the entry whose call state lies at
+/// `high` (above every wasm frame), starting where `from` says. Async-signal-safe: no lock, no
+/// allocation.
+fn record_backtrace(from: FramesFrom, high: usize) {
+    let _ = RAW_BACKTRACE.try_with(|raw| {
+        // SAFETY: only this thread touches its buffer, and never re-entrantly: a trap inside
+        // the recording is not in wasm code, so it is not claimed by `on_fault`.
+        let raw = unsafe { &mut *raw.get() };
+        raw.len = 0;
+        raw.first_is_pc = matches!(from, FramesFrom::Fault { .. });
+        let records_from = match from {
+            FramesFrom::Fault { pc, fp, sp } => {
+                raw.push(pc);
+                walk_frame_records(raw, fp, sp, high);
+                return;
+            }
+            FramesFrom::FrameRecordAbove(address) => address,
+            FramesFrom::ReturnAddressAbove(address) => {
+                let mut slot = address.next_multiple_of(8);
+                loop {
+                    if slot.checked_add(8).is_none_or(|end| end > high) {
+                        return;
+                    }
+                    // SAFETY: `slot` lies between the raising frame and the entry's call state.
+                    let word = unsafe { stack_word(slot) };
+                    if code_registry::is_wasm_code(word) {
+                        raw.push(word);
+                        break slot + 8;
+                    }
+                    slot += 8;
+                }
+            }
+        };
+        let mut record = records_from.next_multiple_of(8);
+        while sys::WALKS_FRAME_RECORDS && record_in_range(record, record, high) {
+            if is_frame_chain(record, high) {
+                walk_frame_records(raw, record, record, high);
+                return;
+            }
+            record += 8;
+        }
+    });
+}
+
+/// The frames recorded by the last trap on this thread, resolved to functions (trampolines and
+/// code of unloaded modules are left out).
+fn take_backtrace() -> Vec<Frame> {
+    let Ok((addresses, first_is_pc)) = RAW_BACKTRACE.try_with(|raw| {
+        // SAFETY: normal context, after the jump: nothing else uses the buffer now.
+        let raw = unsafe { &mut *raw.get() };
+        let len = core::mem::take(&mut raw.len);
+        (raw.addresses[..len].to_vec(), raw.first_is_pc)
+    }) else {
+        return Vec::new();
+    };
+    let mut frames = Vec::with_capacity(addresses.len());
+    for (i, &address) in addresses.iter().enumerate() {
+        // A return address may follow the last instruction of its function: look up the byte
+        // before it.
+        let inside = if i == 0 && first_is_pc {
+            address
+        } else {
+            address.wrapping_sub(1)
+        };
+        let Some((module, text_start)) = code_registry::module_at(inside) else {
+            continue;
+        };
+        let Ok(text_offset) = u32::try_from(address - text_start) else {
+            continue;
+        };
+        let inside_offset = u32::try_from(inside - text_start).unwrap_or(text_offset);
+        if let Some(func_index) = module.function_containing(inside_offset) {
+            frames.push(Frame {
+                func_index,
+                func_name: module.function_name(func_index),
+                text_offset,
+            });
+        }
+    }
+    frames
 }
 
 /// [`raise`] with a trap code.
@@ -238,7 +492,10 @@ impl Unwind {
     /// The trap this unwind reports; panics are resumed.
     pub(crate) fn into_trap(self) -> Trap {
         match self {
-            Unwind::Fault(fault) => trap_from_fault(fault),
+            Unwind::Fault(fault, backtrace) => Trap {
+                backtrace,
+                ..trap_from_fault(fault)
+            },
             Unwind::Trap(trap) => trap,
             Unwind::Panic(payload) => std::panic::resume_unwind(payload),
         }
@@ -281,6 +538,7 @@ fn trap_from_fault(fault: Fault) -> Trap {
         func_name: func_index.and_then(|i| module.function_name(i)),
         text_offset: Some(offset),
         message,
+        backtrace: Vec::new(),
     }
 }
 

@@ -9,8 +9,9 @@ use aotc_format::write::{
 };
 use wasmparser::{
     ConstExpr, Data, DataKind, Element, ElementItems, ElementKind, ExportSectionReader,
-    ExternalKind, FunctionBody, GlobalSectionReader, ImportSectionReader, Operator, Parser,
-    Payload, RefType, TableInit, TableSectionReader, TypeRef, TypeSectionReader,
+    ExternalKind, FunctionBody, GlobalSectionReader, ImportSectionReader, KnownCustom, Name,
+    NameSectionReader, Operator, Parser, Payload, RefType, TableInit, TableSectionReader, TypeRef,
+    TypeSectionReader,
 };
 
 use crate::{CompileError, unsupported};
@@ -41,6 +42,8 @@ pub(crate) struct ModuleInfo<'a> {
     pub data: Vec<DataSegment>,
     /// Bodies of the defined functions, in order.
     pub bodies: Vec<FunctionBody<'a>>,
+    /// Function names `(index, name)` from the `name` custom section, imports included.
+    pub function_names: Vec<(u32, String)>,
 }
 
 impl ModuleInfo<'_> {
@@ -167,6 +170,24 @@ fn memory(
     })
 }
 
+/// The function names of a `name` section. Custom sections are not validated: a malformed
+/// subsection ends the names read so far, never the compilation (as in other engines).
+fn function_names(reader: NameSectionReader<'_>) -> Vec<(u32, String)> {
+    let mut names = Vec::new();
+    for subsection in reader {
+        let Ok(Name::Function(map)) = subsection else {
+            continue;
+        };
+        for naming in map {
+            let Ok(naming) = naming else {
+                break;
+            };
+            names.push((naming.index, naming.name.to_owned()));
+        }
+    }
+    names
+}
+
 /// Parses a module that already passed validation.
 pub(crate) fn parse(wasm: &[u8]) -> Result<ModuleInfo<'_>, CompileError> {
     let mut m = ModuleInfo {
@@ -182,6 +203,7 @@ pub(crate) fn parse(wasm: &[u8]) -> Result<ModuleInfo<'_>, CompileError> {
         elements: Vec::new(),
         data: Vec::new(),
         bodies: Vec::new(),
+        function_names: Vec::new(),
     };
     for payload in Parser::new(0).parse_all(wasm) {
         match payload? {
@@ -216,6 +238,11 @@ pub(crate) fn parse(wasm: &[u8]) -> Result<ModuleInfo<'_>, CompileError> {
                 }
             }
             Payload::CodeSectionEntry(body) => m.bodies.push(body),
+            Payload::CustomSection(section) => {
+                if let KnownCustom::Name(names) = section.as_known() {
+                    m.function_names = function_names(names);
+                }
+            }
             Payload::TagSection(reader) => {
                 return Err(unsupported("exception tags", reader.range().start));
             }

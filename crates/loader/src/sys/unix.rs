@@ -151,6 +151,10 @@ pub(crate) struct Fault {
     pub(crate) pc: usize,
     /// Faulting data address (SIGSEGV/SIGBUS), else whatever the kernel reported.
     pub(crate) address: usize,
+    /// The frame pointer register (0 where frames are not walked).
+    pub(crate) fp: usize,
+    /// The stack pointer register.
+    pub(crate) sp: usize,
 }
 
 /// The handlers that were installed before ours, to which non-wasm faults are forwarded.
@@ -208,10 +212,13 @@ unsafe extern "C" fn trap_signal_handler(
     if filter != 0 && !info.is_null() && !ctx.is_null() {
         // SAFETY: the kernel passes a valid siginfo and ucontext to an SA_SIGINFO handler.
         let fault = unsafe {
+            let (fp, sp) = fp_sp_of(ctx);
             Fault {
                 signal: TRAP_SIGNALS[index].1,
                 pc: pc_of(signum, ctx),
                 address: (*info).si_addr() as usize,
+                fp,
+                sp,
             }
         };
         // SAFETY: FILTER only ever holds a `FaultFilter` (stored in `install_trap_handlers`).
@@ -289,6 +296,62 @@ unsafe fn pc_of(signum: c_int, ctx: *mut c_void) -> usize {
     } else {
         address
     }
+}
+
+/// The frame pointer (`rbp`) and stack pointer saved in a signal's ucontext.
+///
+/// # Safety
+/// `ctx` must be the ucontext passed to an SA_SIGINFO handler.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+unsafe fn fp_sp_of(ctx: *mut c_void) -> (usize, usize) {
+    // SAFETY: guaranteed by the caller.
+    let gregs = unsafe { &(*ctx.cast::<libc::ucontext_t>()).uc_mcontext.gregs };
+    (
+        gregs[libc::REG_RBP as usize] as usize,
+        gregs[libc::REG_RSP as usize] as usize,
+    )
+}
+
+/// The frame pointer (`x29`) and stack pointer saved in a signal's ucontext.
+///
+/// # Safety
+/// `ctx` must be the ucontext passed to an SA_SIGINFO handler.
+#[cfg(all(target_os = "linux", target_arch = "aarch64"))]
+unsafe fn fp_sp_of(ctx: *mut c_void) -> (usize, usize) {
+    // SAFETY: guaranteed by the caller.
+    let mcontext = unsafe { &(*ctx.cast::<libc::ucontext_t>()).uc_mcontext };
+    (mcontext.regs[29] as usize, mcontext.sp as usize)
+}
+
+/// No frame pointer is walked on this platform (s390x keeps a back chain, not frame records):
+/// a trap's backtrace holds the faulting frame only.
+///
+/// # Safety
+/// None.
+#[cfg(not(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+)))]
+unsafe fn fp_sp_of(_ctx: *mut c_void) -> (usize, usize) {
+    (0, 0)
+}
+
+/// Whether compiled code's frame records can be walked here: on x86_64 and aarch64 every
+/// compiled function (Cranelift's `preserve_frame_pointers`) keeps a record of the caller's
+/// frame pointer and its return address at its frame pointer, `[fp, fp + 16)`.
+pub(crate) const WALKS_FRAME_RECORDS: bool = cfg!(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+));
+
+/// The frame record at `fp`: `(caller's frame pointer, return address)`.
+///
+/// # Safety
+/// `[fp, fp + 16)` must be readable (a live stack range) and `fp` 8-aligned.
+pub(crate) unsafe fn frame_record(fp: usize) -> (usize, usize) {
+    let record = fp as *const usize;
+    // SAFETY: guaranteed by the caller.
+    unsafe { (record.read_volatile(), record.add(1).read_volatile()) }
 }
 
 /// The program counter saved in a signal's ucontext (unknown on this platform: no fault is
