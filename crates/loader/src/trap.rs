@@ -276,8 +276,14 @@ pub(crate) unsafe fn raise(unwind: Unwind) -> ! {
 /// # Safety
 /// As for [`raise`]; `values` must be the array the exit trampoline passed.
 pub(crate) unsafe fn raise_from_host(unwind: Unwind, values: usize) -> ! {
+    let from = if sys::FRAME_RECORDS_AT_FRAME_POINTER {
+        FramesFrom::FrameRecordAbove(values)
+    } else {
+        // s390x: the trampoline's saved return address is the innermost frame found.
+        FramesFrom::ReturnAddressAbove(values)
+    };
     // SAFETY: forwarded.
-    unsafe { raise_from(unwind, FramesFrom::FrameRecordAbove(values)) }
+    unsafe { raise_from(unwind, from) }
 }
 
 /// # Safety
@@ -330,29 +336,13 @@ thread_local! {
     };
 }
 
-/// Reads the word at `address`, which lies in `[low, high)` of the live stack.
-///
-/// # Safety
-/// `[address, address + 8)` must be in the stack range between the trap and the entry.
-unsafe fn stack_word(address: usize) -> usize {
-    // SAFETY: guaranteed by the caller.
-    unsafe { (address as *const usize).read_volatile() }
-}
-
-/// Whether a frame record lies at `fp`: within `[low, high)`, aligned.
-fn record_in_range(fp: usize, low: usize, high: usize) -> bool {
-    fp >= low && fp.is_multiple_of(8) && fp.checked_add(16).is_some_and(|end| end <= high)
-}
-
 /// Whether the chain of frame records from `fp` returns into wasm text at least once and then
 /// ends at a record returning outside it (the entry trampoline's), ascending within
 /// `[fp, high)`. Async-signal-safe.
 fn is_frame_chain(mut fp: usize, high: usize) -> bool {
-    let mut low = fp;
     let mut steps = 0usize;
-    while record_in_range(fp, low, high) {
-        // SAFETY: the record lies in the live stack range (checked above).
-        let (next, ret) = unsafe { sys::frame_record(fp) };
+    // SAFETY: `[fp, high)` lies between the trap and the entry's call state: live stack.
+    while let Some((next, ret)) = unsafe { sys::frame_record(fp, fp, high) } {
         if !code_registry::is_wasm_code(ret) {
             return steps > 0;
         }
@@ -360,25 +350,21 @@ fn is_frame_chain(mut fp: usize, high: usize) -> bool {
             return false;
         }
         steps += 1;
-        low = fp + 16;
         fp = next;
     }
     false
 }
 
 /// Appends the return addresses of the chain of frame records from `fp` while they return into
-/// wasm text. Async-signal-safe.
-fn walk_frame_records(raw: &mut RawBacktrace, mut fp: usize, mut low: usize, high: usize) {
-    if !sys::WALKS_FRAME_RECORDS {
-        return;
-    }
-    while record_in_range(fp, low, high) {
-        // SAFETY: the record lies in the live stack range (checked above).
-        let (next, ret) = unsafe { sys::frame_record(fp) };
+/// wasm text, every read within `[low, high)` and ascending. Async-signal-safe.
+fn walk_frame_records(raw: &mut RawBacktrace, mut fp: usize, low: usize, high: usize) {
+    let mut low = low;
+    // SAFETY: `[low, high)` lies between the trap and the entry's call state: live stack.
+    while let Some((next, ret)) = unsafe { sys::frame_record(fp, low, high) } {
         if !code_registry::is_wasm_code(ret) || !raw.push(ret) || next <= fp {
             return;
         }
-        low = fp + 16;
+        low = fp;
         fp = next;
     }
 }
@@ -417,11 +403,12 @@ fn record_backtrace(from: FramesFrom, high: usize) {
             FramesFrom::ReturnAddressAbove(address) => {
                 let mut slot = address.next_multiple_of(8);
                 loop {
-                    if slot.checked_add(8).is_none_or(|end| end > high) {
+                    // SAFETY: `[address, high)` lies between the raising frame and the entry's
+                    // call state: live stack.
+                    let Some(word) = (unsafe { sys::stack_word_within(slot, address, high) })
+                    else {
                         return;
-                    }
-                    // SAFETY: `slot` lies between the raising frame and the entry's call state.
-                    let word = unsafe { stack_word(slot) };
+                    };
                     if code_registry::is_wasm_code(word) {
                         raw.push(word);
                         break slot + 8;
@@ -430,8 +417,11 @@ fn record_backtrace(from: FramesFrom, high: usize) {
                 }
             }
         };
+        if !sys::FRAME_RECORDS_AT_FRAME_POINTER {
+            return;
+        }
         let mut record = records_from.next_multiple_of(8);
-        while sys::WALKS_FRAME_RECORDS && record_in_range(record, record, high) {
+        while record.checked_add(16).is_some_and(|end| end <= high) {
             if is_frame_chain(record, high) {
                 walk_frame_records(raw, record, record, high);
                 return;

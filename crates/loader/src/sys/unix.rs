@@ -323,35 +323,80 @@ unsafe fn fp_sp_of(ctx: *mut c_void) -> (usize, usize) {
     (mcontext.regs[29] as usize, mcontext.sp as usize)
 }
 
-/// No frame pointer is walked on this platform (s390x keeps a back chain, not frame records):
-/// a trap's backtrace holds the faulting frame only.
+/// The back chain (the stack pointer: at its lowest word every compiled frame holds its entry
+/// stack pointer, Cranelift's `preserve_frame_pointers` on s390x) and the stack pointer saved in
+/// a signal's ucontext.
+///
+/// # Safety
+/// `ctx` must be the ucontext passed to an SA_SIGINFO handler.
+#[cfg(all(target_os = "linux", target_arch = "s390x"))]
+unsafe fn fp_sp_of(ctx: *mut c_void) -> (usize, usize) {
+    // SAFETY: guaranteed by the caller.
+    let sp = unsafe { (*ctx.cast::<libc::ucontext_t>()).uc_mcontext.gregs[15] as usize };
+    (sp, sp)
+}
+
+/// No frame is walked on this platform.
 ///
 /// # Safety
 /// None.
 #[cfg(not(all(
     target_os = "linux",
-    any(target_arch = "x86_64", target_arch = "aarch64")
+    any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "s390x")
 )))]
 unsafe fn fp_sp_of(_ctx: *mut c_void) -> (usize, usize) {
     (0, 0)
 }
 
-/// Whether compiled code's frame records can be walked here: on x86_64 and aarch64 every
-/// compiled function (Cranelift's `preserve_frame_pointers`) keeps a record of the caller's
-/// frame pointer and its return address at its frame pointer, `[fp, fp + 16)`.
-pub(crate) const WALKS_FRAME_RECORDS: bool = cfg!(all(
+/// Whether compiled frames keep a frame record at their frame pointer, `[fp, fp + 16)`: the
+/// caller's frame pointer, then the return address (x86_64 and aarch64, with Cranelift's
+/// `preserve_frame_pointers`), so that a trap raised by a runtime helper can find them by
+/// scanning the stack. On s390x a frame's back chain leads to its caller's frame, and the
+/// return address lies in the caller's register save area: only a fault's stack pointer starts
+/// that walk.
+pub(crate) const FRAME_RECORDS_AT_FRAME_POINTER: bool = cfg!(all(
     target_os = "linux",
     any(target_arch = "x86_64", target_arch = "aarch64")
 ));
 
-/// The frame record at `fp`: `(caller's frame pointer, return address)`.
+/// Reads the word at `address` if `[address, address + 8)` lies in `[low, high)`, aligned.
 ///
 /// # Safety
-/// `[fp, fp + 16)` must be readable (a live stack range) and `fp` 8-aligned.
-pub(crate) unsafe fn frame_record(fp: usize) -> (usize, usize) {
-    let record = fp as *const usize;
-    // SAFETY: guaranteed by the caller.
-    unsafe { (record.read_volatile(), record.add(1).read_volatile()) }
+/// `[low, high)` must be readable: a live range of this thread's stack.
+pub(crate) unsafe fn stack_word_within(address: usize, low: usize, high: usize) -> Option<usize> {
+    let inside = address >= low
+        && address.is_multiple_of(8)
+        && address.checked_add(8).is_some_and(|end| end <= high);
+    // SAFETY: the word lies in `[low, high)`, readable per the caller.
+    inside.then(|| unsafe { (address as *const usize).read_volatile() })
+}
+
+/// The frame record of the compiled frame at `fp` (its frame pointer; on s390x its stack
+/// pointer): `(the caller's frame pointer, the return address into the caller)`, or `None`
+/// when a word it needs lies outside `[low, high)`.
+///
+/// # Safety
+/// `[low, high)` must be readable: a live range of this thread's stack (between a trap and the
+/// entry of the call that traps). Every read is checked to lie in it.
+pub(crate) unsafe fn frame_record(fp: usize, low: usize, high: usize) -> Option<(usize, usize)> {
+    if cfg!(target_arch = "s390x") {
+        // The back chain is the caller's stack pointer, below which this frame was made; the
+        // return address (r14) is saved in the caller's register save area, 112 bytes up.
+        // SAFETY: checked to lie in `[low, high)`, readable per the caller.
+        let caller_sp = unsafe { stack_word_within(fp, low, high) }?;
+        let saved_r14 = caller_sp.checked_add(112)?;
+        // SAFETY: as above.
+        let ret = unsafe { stack_word_within(saved_r14, fp, high) }?;
+        Some((caller_sp, ret))
+    } else if FRAME_RECORDS_AT_FRAME_POINTER {
+        // SAFETY: checked to lie in `[low, high)`, readable per the caller.
+        let caller_fp = unsafe { stack_word_within(fp, low, high) }?;
+        // SAFETY: as above.
+        let ret = unsafe { stack_word_within(fp.checked_add(8)?, low, high) }?;
+        Some((caller_fp, ret))
+    } else {
+        None
+    }
 }
 
 /// The program counter saved in a signal's ucontext (unknown on this platform: no fault is
