@@ -40,6 +40,9 @@
   ;; A host function's trap shows its two wasm callers.
   (func $host_caller (call $host_trap (i32.const 1)))
   (func (export "host_outer") (call $host_caller))
+  ;; A runtime helper's trap (memory.fill out of bounds) shows its two wasm callers.
+  (func $fill (param i32) (memory.fill (local.get 0) (i32.const 0) (i32.const 16)))
+  (func (export "fill_outer") (param i32) (call $fill (local.get 0)))
 )
 
 (assert_return (invoke "ok") (i32.const 42))
@@ -73,8 +76,10 @@
 (assert_return (invoke "ok") (i32.const 42))
 (assert_trap (invoke "top" (i32.const 1)) "unreachable [backtrace 3]")
 (assert_return (invoke "top" (i32.const 0)) (i32.const 10))
-(assert_trap (invoke "host_outer") "host function error")
+(assert_trap (invoke "host_outer") "host function error [backtrace 2]")
 (assert_return (invoke "ok") (i32.const 42))
+(assert_trap (invoke "fill_outer" (i32.const 65530)) "out of bounds memory access [backtrace 2]")
+(assert_return (invoke "fill_outer" (i32.const 0)))
 
 ;; The storm: every kind again, many times over, the instance callable after each.
 (assert_trap (invoke "unreachable") "unreachable")

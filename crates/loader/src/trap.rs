@@ -3,13 +3,14 @@
 //! runtime helper or host function ([`raise`]) jumps back to it, and the fault's program counter
 //! is mapped to a trap code through the module's trap table.
 //!
-//! Before jumping, the wasm frames are recorded (a [`Backtrace`]): from a fault, the faulting
-//! pc and then the frame records from the faulting frame pointer; from a helper or host
-//! function, the first return address into wasm text above the helper's frames (host
-//! functions: above their exit trampoline's values), then the first frame record above it whose
-//! chain of records returns into wasm text up to the entry trampoline. Every read lies within
-//! the stack between the trap and the entry, ascending, so a damaged chain ends the walk, never
-//! the process.
+//! Before jumping, the wasm frames are recorded ([`Trap::backtrace`]): from a fault, the
+//! faulting pc and then the frame records from the faulting frame pointer; from a runtime
+//! helper, its return address into its wasm caller and then the caller's frame record; from a
+//! host function, its exit trampoline's frame record. Records found by scanning the stack count
+//! only when their chain ends at the entry trampoline's record (which returns into [`enter`]),
+//! so stale stack data of frames that returned is never taken for a frame. Every read lies
+//! within the stack between the trap and the entry, ascending, so a damaged chain ends the
+//! walk, never the process.
 //!
 //! Jumping skips the frames in between without running destructors: every function that can be
 //! skipped (runtime helpers, host-call glue, the entry glue) holds no value with a destructor at
@@ -218,6 +219,9 @@ unsafe extern "C" fn enter(data: *mut c_void) {
             core::mem::transmute::<*const (), EntryTrampoline>(call.array_call);
         trampoline(call.code, call.vmctx, call.values);
     }
+    // A use after the call keeps it from being a tail call: the entry trampoline returns into
+    // this function, which is how a backtrace recognises the end of the live chain of frames.
+    core::hint::black_box(call);
 }
 
 /// The stack limit for an outermost call made from here.
@@ -276,12 +280,7 @@ pub(crate) unsafe fn raise(unwind: Unwind) -> ! {
 /// # Safety
 /// As for [`raise`]; `values` must be the array the exit trampoline passed.
 pub(crate) unsafe fn raise_from_host(unwind: Unwind, values: usize) -> ! {
-    let from = if sys::FRAME_RECORDS_AT_FRAME_POINTER {
-        FramesFrom::FrameRecordAbove(values)
-    } else {
-        // s390x: the trampoline's saved return address is the innermost frame found.
-        FramesFrom::ReturnAddressAbove(values)
-    };
+    let from = FramesFrom::Record(sys::trampoline_record_from_values(values));
     // SAFETY: forwarded.
     unsafe { raise_from(unwind, from) }
 }
@@ -336,15 +335,21 @@ thread_local! {
     };
 }
 
-/// Whether the chain of frame records from `fp` returns into wasm text at least once and then
-/// ends at a record returning outside it (the entry trampoline's), ascending within
-/// `[fp, high)`. Async-signal-safe.
+/// How far past the start of [`enter`] the entry trampoline's return address may lie (`enter`
+/// is a few instructions).
+const ENTER_RETURN_WINDOW: usize = 1024;
+
+/// Whether the chain of frame records from `fp` is the live one: it returns into wasm text at
+/// least once, ascending within `[fp, high)`, and ends at the entry trampoline's record, which
+/// returns into [`enter`] (a chain through stale stack data ends anywhere else).
+/// Async-signal-safe.
 fn is_frame_chain(mut fp: usize, high: usize) -> bool {
     let mut steps = 0usize;
     // SAFETY: `[fp, high)` lies between the trap and the entry's call state: live stack.
     while let Some((next, ret)) = unsafe { sys::frame_record(fp, fp, high) } {
         if !code_registry::is_wasm_code(ret) {
-            return steps > 0;
+            let into_enter = ret.wrapping_sub(enter as *const () as usize) < ENTER_RETURN_WINDOW;
+            return steps > 0 && into_enter;
         }
         if next <= fp {
             return false;
@@ -353,6 +358,19 @@ fn is_frame_chain(mut fp: usize, high: usize) -> bool {
         fp = next;
     }
     false
+}
+
+/// The first address at or above `from` (8-aligned) where the live chain of frame records
+/// starts.
+fn first_frame_chain(from: usize, high: usize) -> Option<usize> {
+    let mut record = from.next_multiple_of(8);
+    while record.checked_add(16)? <= high {
+        if is_frame_chain(record, high) {
+            return Some(record);
+        }
+        record += 8;
+    }
+    None
 }
 
 /// Appends the return addresses of the chain of frame records from `fp` while they return into
@@ -375,12 +393,12 @@ enum FramesFrom {
     /// A fault: its pc is the innermost frame, its frame pointer the first record.
     Fault { pc: usize, fp: usize, sp: usize },
     /// A runtime helper called by wasm: the first return address into wasm text at or above
-    /// this stack address is the innermost frame (the helper's caller); the first frame record
-    /// above it whose chain is sound continues the walk.
+    /// this stack address is the innermost frame (the helper's caller); its caller's frame
+    /// record (found from that slot, [`sys::caller_record_from_return_slot`]) continues the walk.
     ReturnAddressAbove(usize),
-    /// A host function: the first sound frame record at or above this address (in the exit
-    /// trampoline's frame) is the trampoline's, whose return address is the wasm caller.
-    FrameRecordAbove(usize),
+    /// A host function: the exit trampoline's frame record, whose return address is the wasm
+    /// caller.
+    Record(sys::RecordSearch),
 }
 
 /// Records the backtrace of a trap about to jump back to the entry whose call state lies at
@@ -393,42 +411,88 @@ fn record_backtrace(from: FramesFrom, high: usize) {
         let raw = unsafe { &mut *raw.get() };
         raw.len = 0;
         raw.first_is_pc = matches!(from, FramesFrom::Fault { .. });
-        let records_from = match from {
+        match from {
             FramesFrom::Fault { pc, fp, sp } => {
                 raw.push(pc);
                 walk_frame_records(raw, fp, sp, high);
-                return;
             }
-            FramesFrom::FrameRecordAbove(address) => address,
-            FramesFrom::ReturnAddressAbove(address) => {
-                let mut slot = address.next_multiple_of(8);
-                loop {
-                    // SAFETY: `[address, high)` lies between the raising frame and the entry's
-                    // call state: live stack.
-                    let Some(word) = (unsafe { sys::stack_word_within(slot, address, high) })
-                    else {
-                        return;
-                    };
-                    if code_registry::is_wasm_code(word) {
-                        raw.push(word);
-                        break slot + 8;
-                    }
-                    slot += 8;
+            FramesFrom::Record(sys::RecordSearch::ScanUpFrom(address)) => {
+                if let Some(record) = first_frame_chain(address, high) {
+                    walk_frame_records(raw, record, record, high);
                 }
             }
-        };
-        if !sys::FRAME_RECORDS_AT_FRAME_POINTER {
-            return;
-        }
-        let mut record = records_from.next_multiple_of(8);
-        while record.checked_add(16).is_some_and(|end| end <= high) {
-            if is_frame_chain(record, high) {
-                walk_frame_records(raw, record, record, high);
-                return;
+            FramesFrom::Record(sys::RecordSearch::Nowhere) => {}
+            FramesFrom::ReturnAddressAbove(address) => {
+                record_helper_frames(raw, address, high);
             }
-            record += 8;
         }
     });
+}
+
+/// Whether `address` can be a return address into a compiled function: it and the byte before
+/// it (the call) lie in the same function (a function's start, as a spilled function pointer,
+/// does not). Normal context only (it locks the registry).
+fn is_return_into_function(address: usize) -> bool {
+    if !code_registry::is_wasm_code(address) {
+        return false;
+    }
+    let Some((module, text_start)) = code_registry::module_at(address) else {
+        return false;
+    };
+    let Ok(offset) = u32::try_from(address - text_start) else {
+        return false;
+    };
+    offset > 0
+        && module
+            .function_containing(offset)
+            .is_some_and(|f| module.function_containing(offset - 1) == Some(f))
+}
+
+/// Records the frames of a trap raised by a runtime helper whose frames lie at `address` and
+/// above, below its wasm caller's. Normal context only.
+fn record_helper_frames(raw: &mut RawBacktrace, address: usize, high: usize) {
+    let word = |slot: usize| {
+        // SAFETY: `[address, high)` lies between the raising frame and the entry's call state:
+        // live stack.
+        unsafe { sys::stack_word_within(slot, address, high) }
+    };
+    let start = address.next_multiple_of(8);
+    match sys::RETURN_SLOT {
+        sys::ReturnSlot::BelowCallerRecord => {
+            // The caller's record is the first live one; the helper's return address is the
+            // last return address into wasm text below it (lower ones are stale data of frames
+            // that returned).
+            let Some(record) = first_frame_chain(start, high) else {
+                return;
+            };
+            let innermost = (start..record)
+                .step_by(8)
+                .rev()
+                .filter_map(word)
+                .find(|w| is_return_into_function(*w));
+            if let Some(innermost) = innermost {
+                raw.push(innermost);
+            }
+            walk_frame_records(raw, record, record, high);
+        }
+        sys::ReturnSlot::AboveCallerRecord(offset) => {
+            // The first return address into wasm text whose caller's record starts the live
+            // chain.
+            let mut slot = start;
+            while let Some(w) = word(slot) {
+                if code_registry::is_wasm_code(w)
+                    && let Some(record) = slot.checked_sub(offset)
+                    && is_frame_chain(record, high)
+                {
+                    raw.push(w);
+                    walk_frame_records(raw, record, record, high);
+                    return;
+                }
+                slot += 8;
+            }
+        }
+        sys::ReturnSlot::Unknown => {}
+    }
 }
 
 /// The frames recorded by the last trap on this thread, resolved to functions (trampolines and

@@ -350,14 +350,69 @@ unsafe fn fp_sp_of(_ctx: *mut c_void) -> (usize, usize) {
 
 /// Whether compiled frames keep a frame record at their frame pointer, `[fp, fp + 16)`: the
 /// caller's frame pointer, then the return address (x86_64 and aarch64, with Cranelift's
-/// `preserve_frame_pointers`), so that a trap raised by a runtime helper can find them by
-/// scanning the stack. On s390x a frame's back chain leads to its caller's frame, and the
-/// return address lies in the caller's register save area: only a fault's stack pointer starts
-/// that walk.
-pub(crate) const FRAME_RECORDS_AT_FRAME_POINTER: bool = cfg!(all(
+/// `preserve_frame_pointers`). On s390x the same option keeps the back chain instead: a frame's
+/// lowest word is its caller's stack pointer, and its return address lies in the caller's
+/// register save area ([`frame_record`]).
+const FRAME_RECORDS_AT_FRAME_POINTER: bool = cfg!(all(
     target_os = "linux",
     any(target_arch = "x86_64", target_arch = "aarch64")
 ));
+
+/// Whether compiled frames can be walked on this platform.
+const WALKS_FRAMES: bool =
+    FRAME_RECORDS_AT_FRAME_POINTER || cfg!(all(target_os = "linux", target_arch = "s390x"));
+
+/// Size of the s390x register save area at the bottom of every frame (its stack pointer up).
+const S390X_REGISTER_SAVE_AREA: usize = 160;
+/// Offset of the saved return address (r14) in the s390x register save area.
+const S390X_SAVED_R14: usize = 112;
+
+/// Where to look for a frame record (the argument of [`frame_record`]).
+#[derive(Copy, Clone)]
+pub(crate) enum RecordSearch {
+    /// The first address from here up whose chain of records is sound.
+    ScanUpFrom(usize),
+    /// Nowhere: frames are not walked on this platform.
+    Nowhere,
+}
+
+/// Where a runtime helper saves its return address into its wasm caller, relative to that
+/// caller's frame record.
+#[derive(Copy, Clone)]
+pub(crate) enum ReturnSlot {
+    /// Below the record (x86_64, aarch64): the caller's spill slots and outgoing arguments lie
+    /// in between, and no other frame does.
+    BelowCallerRecord,
+    /// This many bytes above the record (s390x: in the caller's register save area, above its
+    /// stack pointer).
+    AboveCallerRecord(usize),
+    /// Frames are not walked on this platform.
+    Unknown,
+}
+
+/// Where a runtime helper's return address lies on this platform.
+pub(crate) const RETURN_SLOT: ReturnSlot = if FRAME_RECORDS_AT_FRAME_POINTER {
+    ReturnSlot::BelowCallerRecord
+} else if WALKS_FRAMES {
+    ReturnSlot::AboveCallerRecord(S390X_SAVED_R14)
+} else {
+    ReturnSlot::Unknown
+};
+
+/// Where an exit trampoline's frame record lies, given its values array (a stack slot of its
+/// frame): above it on x86_64 and aarch64; on s390x the record is the trampoline's stack
+/// pointer, below the outgoing register save area under its stack slots.
+pub(crate) fn trampoline_record_from_values(values: usize) -> RecordSearch {
+    if FRAME_RECORDS_AT_FRAME_POINTER {
+        RecordSearch::ScanUpFrom(values)
+    } else if WALKS_FRAMES {
+        values
+            .checked_sub(S390X_REGISTER_SAVE_AREA)
+            .map_or(RecordSearch::Nowhere, RecordSearch::ScanUpFrom)
+    } else {
+        RecordSearch::Nowhere
+    }
+}
 
 /// Reads the word at `address` if `[address, address + 8)` lies in `[low, high)`, aligned.
 ///
@@ -384,7 +439,7 @@ pub(crate) unsafe fn frame_record(fp: usize, low: usize, high: usize) -> Option<
         // return address (r14) is saved in the caller's register save area, 112 bytes up.
         // SAFETY: checked to lie in `[low, high)`, readable per the caller.
         let caller_sp = unsafe { stack_word_within(fp, low, high) }?;
-        let saved_r14 = caller_sp.checked_add(112)?;
+        let saved_r14 = caller_sp.checked_add(S390X_SAVED_R14)?;
         // SAFETY: as above.
         let ret = unsafe { stack_word_within(saved_r14, fp, high) }?;
         Some((caller_sp, ret))
