@@ -459,17 +459,32 @@ fn record_helper_frames(raw: &mut RawBacktrace, address: usize, high: usize) {
     let start = address.next_multiple_of(8);
     match sys::RETURN_SLOT {
         sys::ReturnSlot::BelowCallerRecord => {
-            // The caller's record is the first live one; the helper's return address is the
-            // last return address into wasm text below it (lower ones are stale data of frames
-            // that returned).
+            // The first live record is the helper's own when Rust code keeps frame records
+            // (aarch64): its chain starts with the return into the caller. Otherwise it is the
+            // caller's, and the helper's return address lies below it: the one the helper saved
+            // beside the caller's frame pointer (the frame pointer register saved first), else
+            // the highest return into a function (lower words are stale data of frames that
+            // returned).
             let Some(record) = first_frame_chain(start, high) else {
                 return;
             };
-            let innermost = (start..record)
-                .step_by(8)
-                .rev()
-                .filter_map(word)
-                .find(|w| is_return_into_function(*w));
+            let returns = || {
+                (start..record)
+                    .step_by(8)
+                    .rev()
+                    .filter_map(|slot| Some((slot, word(slot)?)))
+                    .filter(|(_, w)| {
+                        w.is_multiple_of(sys::INSTRUCTION_ALIGNMENT) && is_return_into_function(*w)
+                    })
+            };
+            let beside_caller_fp = returns()
+                .find(|(slot, _)| slot.checked_sub(8).and_then(word) == Some(record))
+                .map(|(_, w)| w);
+            let innermost = beside_caller_fp.or_else(|| {
+                (!sys::HELPERS_KEEP_FRAME_RECORDS)
+                    .then(|| returns().next().map(|(_, w)| w))
+                    .flatten()
+            });
             if let Some(innermost) = innermost {
                 raw.push(innermost);
             }

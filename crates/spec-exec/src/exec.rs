@@ -102,8 +102,13 @@ fn trap_matches(trap: &Trap, expected: &str) -> Result<(), String> {
     }
     match frames {
         Some(n) if trap.backtrace.len() != n => Err(format!(
-            "expected a backtrace of {n} wasm frame(s), got {}: {trap}",
-            trap.backtrace.len()
+            "expected a backtrace of {n} wasm frame(s), got {} ({}): {trap}",
+            trap.backtrace.len(),
+            trap.backtrace
+                .iter()
+                .map(|f| format!("{}@{:#x}", f.display_name(), f.text_offset))
+                .collect::<Vec<_>>()
+                .join(", ")
         )),
         _ => Ok(()),
     }

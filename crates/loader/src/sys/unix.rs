@@ -376,6 +376,20 @@ pub(crate) enum RecordSearch {
     Nowhere,
 }
 
+/// Alignment of every instruction, so of every return address (x86_64: none).
+pub(crate) const INSTRUCTION_ALIGNMENT: usize = if cfg!(target_arch = "aarch64") {
+    4
+} else if cfg!(target_arch = "s390x") {
+    2
+} else {
+    1
+};
+
+/// Whether the runtime's own (Rust) functions keep frame records, so that a runtime helper
+/// called by wasm has one, holding its return address into wasm: on aarch64 Linux, where
+/// LLVM keeps them in every non-leaf function; on x86_64 Rust omits them.
+pub(crate) const HELPERS_KEEP_FRAME_RECORDS: bool = cfg!(target_arch = "aarch64");
+
 /// Where a runtime helper saves its return address into its wasm caller, relative to that
 /// caller's frame record.
 #[derive(Copy, Clone)]
