@@ -132,7 +132,8 @@ fn run(
     let compiled_only = settings.compile_only || plan_dir.is_some();
     let plan_dir = plan_dir.map(Arc::new);
     let source = SuiteSource::find(settings.suite.as_deref())?;
-    let files = source.core_files()?;
+    let mut files = source.core_files()?;
+    files.extend(spec_tests::suite::extra_files()?);
     let should_fail = Arc::new(ShouldFail::load()?);
     let settings = Arc::new(settings);
     let totals = Arc::new(Totals::default());

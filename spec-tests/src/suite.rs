@@ -242,6 +242,27 @@ impl SuiteSource {
     }
 }
 
+/// aotc's own `.wast` files (`spec-tests/extra/`, e.g. the trap storm), which run with the
+/// suite's in every mode and on every target, sorted by name.
+pub fn extra_files() -> Result<Vec<SuiteFile>, String> {
+    let dir = workspace_root().join("spec-tests/extra");
+    let entries =
+        std::fs::read_dir(&dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
+    let mut files: Vec<SuiteFile> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|x| x == "wast"))
+        .map(|path| SuiteFile {
+            name: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            contents: Contents::OnDisk(path),
+        })
+        .collect();
+    files.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(files)
+}
+
 /// One `.wast` file of the suite.
 #[derive(Clone, Debug)]
 pub struct SuiteFile {

@@ -90,9 +90,17 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let root = workspace_root();
     let plan_dir = crate::target_dir().join("spec-plan").join(target.arch);
     let plan_dir_arg = plan_dir.to_string_lossy().into_owned();
-    let mut spec_args = vec!["run", "--quiet", "--package", "spec-tests", "--"];
+    // `--write-plan` first: `args` may end with `-- LIBTEST-ARGS` (a filter).
+    let mut spec_args = vec![
+        "run",
+        "--quiet",
+        "--package",
+        "spec-tests",
+        "--",
+        "--write-plan",
+        &plan_dir_arg,
+    ];
     spec_args.extend(args.iter().map(String::as_str));
-    spec_args.extend(["--write-plan", &plan_dir_arg]);
     cargo(&spec_args)?;
 
     let runner = build_runner(target, &root)?;

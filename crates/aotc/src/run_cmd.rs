@@ -151,6 +151,12 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         },
         (_, invoke) => (invoke.as_deref(), rest),
     };
+    // A call's arguments may follow `--` (so that they can begin with `-`); a command's
+    // arguments go to the program unchanged.
+    let program_args = match (invoke, program_args.split_first()) {
+        (Some(_), Some((first, call_args))) if first == "--" => call_args,
+        _ => program_args,
+    };
     let module = load(args, path)?;
     let wasi = wasi_context(args, file, program_args)?;
     let imports = wasi
@@ -183,6 +189,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         Ok(None) => Ok(exit_status(wasi.exit_code().unwrap_or(0))),
         Err(WasiError::Trap(trap)) => {
             eprintln!("error: {}: {trap}", path.display());
+            eprint!("{}", backtrace_lines(&trap));
             Ok(ExitCode::from(TRAP_EXIT_STATUS))
         }
         Err(WasiError::NoEntryPoint(name)) => Err(no_export(&module, path, name)),
@@ -244,6 +251,23 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         .ok()
         .and_then(|n| n.checked_mul(1 << shift))
         .ok_or_else(|| format!("expected a size such as 65536, 64K, 1M or 8G, found {s:?}"))
+}
+
+/// A trap's backtrace as wasmtime prints it: `wasm backtrace:`, then one line per frame,
+/// innermost first, `  N: 0x<text offset> - <name or wasm-function[N]>` (names escaped).
+fn backtrace_lines(trap: &aotc_loader::Trap) -> String {
+    if trap.backtrace.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("wasm backtrace:\n");
+    for (i, frame) in trap.backtrace.iter().enumerate() {
+        out.push_str(&format!(
+            "  {i}: {:#x} - {}\n",
+            frame.text_offset,
+            frame.display_name().escape_debug()
+        ));
+    }
+    out
 }
 
 fn exit_status(code: i32) -> ExitCode {

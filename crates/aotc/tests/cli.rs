@@ -519,3 +519,112 @@ fn packed_fib_is_small_and_runs_in_place() {
     ]));
     assert!(err.contains("--text-align 24"), "{err}");
 }
+
+const CHAIN: &str = r#"
+(module
+  (func $bottom (param i32) (result i32)
+    (if (local.get 0) (then unreachable))
+    (i32.const 7))
+  (func $middle (param i32) (result i32) (i32.add (call $bottom (local.get 0)) (i32.const 1)))
+  (func $top (export "top") (param i32) (result i32) (i32.add (call $middle (local.get 0)) (i32.const 2))))
+"#;
+
+/// The function names of `aotc run`'s `wasm backtrace:` lines (`  N: 0x<offset> - <name>`).
+fn backtrace_names(out: &Output) -> Vec<String> {
+    let err = String::from_utf8_lossy(&out.stderr);
+    let mut lines = err.lines().skip_while(|l| *l != "wasm backtrace:").skip(1);
+    let mut names = Vec::new();
+    for (i, line) in lines.by_ref().enumerate() {
+        let (number, rest) = line.trim_start().split_once(": 0x").expect(line);
+        assert_eq!(number, i.to_string(), "{err}");
+        let (offset, name) = rest.split_once(" - ").expect(line);
+        assert!(u32::from_str_radix(offset, 16).is_ok(), "{err}");
+        names.push(name.to_owned());
+    }
+    names
+}
+
+#[test]
+fn a_trap_prints_the_wasm_backtrace_in_normal_and_xip_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let wat = dir.path().join("chain.wat");
+    std::fs::write(&wat, CHAIN).unwrap();
+    let wat = wat.to_str().unwrap();
+    for flags in [&[][..], &["--xip"][..]] {
+        let out = dir.path().join("chain.aot");
+        let out = out.to_str().unwrap();
+        let mut args = vec!["compile", "-o", out];
+        args.extend_from_slice(flags);
+        args.push(wat);
+        ok(&aotc(&args));
+        let run = aotc(&["run", "--invoke", "top", out, "1"]);
+        assert_eq!(run.status.code(), Some(134), "{flags:?}");
+        let err = String::from_utf8_lossy(&run.stderr);
+        assert!(err.starts_with("error: "), "{err}");
+        assert!(err.contains("wasm trap: unreachable"), "{err}");
+        assert_eq!(
+            backtrace_names(&run),
+            ["bottom", "middle", "top"],
+            "{flags:?}"
+        );
+    }
+    // Without a name section the inner functions are shown by index.
+    let nameless = dir.path().join("nameless.wat");
+    std::fs::write(
+        &nameless,
+        CHAIN
+            .replace("(func $bottom", "(func")
+            .replace("(func $middle", "(func")
+            .replace("(func $top", "(func")
+            .replace("call $bottom", "call 0")
+            .replace("call $middle", "call 1"),
+    )
+    .unwrap();
+    let run = aotc(&["run", "--invoke", "top", nameless.to_str().unwrap(), "1"]);
+    assert_eq!(
+        backtrace_names(&run),
+        ["wasm-function[0]", "wasm-function[1]", "top"]
+    );
+}
+
+#[test]
+fn invoke_arguments_may_begin_with_a_dash() {
+    let dir = tempfile::tempdir().unwrap();
+    let wat = dir.path().join("sub.wat");
+    std::fs::write(
+        &wat,
+        r#"(module (func (export "sub") (param i32 i64) (result i64)
+             (i64.sub (i64.extend_i32_s (local.get 0)) (local.get 1))))"#,
+    )
+    .unwrap();
+    let wat = wat.to_str().unwrap();
+    // Negative numbers without `--`, in both positions of FILE and --invoke.
+    assert_eq!(
+        ok(&aotc(&["run", "--invoke", "sub", wat, "-5", "-7"])),
+        "2\n"
+    );
+    assert_eq!(
+        ok(&aotc(&["run", wat, "--invoke", "sub", "-5", "3"])),
+        "-8\n"
+    );
+    // After `--`, words beginning with `--` are arguments too (`--2` is -(-2)).
+    assert_eq!(
+        ok(&aotc(&["run", "--invoke", "sub", wat, "--", "-1", "--2"])),
+        "-3\n"
+    );
+    assert_eq!(
+        ok(&aotc(&["run", wat, "--invoke", "sub", "--", "-1", "-2"])),
+        "1\n"
+    );
+    let err = one_line_error(&aotc(&["run", "--invoke", "sub", wat, "--", "-1", "--x"]));
+    assert!(
+        err.contains("argument 2 of `sub`")
+            && err.contains("expected a i64 integer, found \"--x\""),
+        "{err}"
+    );
+    let err = one_line_error(&aotc(&["run", "--invoke", "sub", wat, "--", "-1"]));
+    assert!(
+        err.contains("`sub` takes 2 argument(s) (i32, i64), 1 given"),
+        "{err}"
+    );
+}

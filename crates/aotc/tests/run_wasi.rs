@@ -214,7 +214,7 @@ fn reactors_are_initialized_before_invoke() {
 }
 
 #[test]
-fn a_trap_is_one_line_and_a_non_zero_status() {
+fn a_trap_is_one_line_then_its_backtrace_and_a_non_zero_status() {
     let tmp = tempfile::tempdir().unwrap();
     let file = write(
         tmp.path(),
@@ -223,9 +223,15 @@ fn a_trap_is_one_line_and_a_non_zero_status() {
     );
     let out = aotc_in(tmp.path(), &["run", &file], b"");
     assert_eq!(out.status.code(), Some(134));
-    let err = one_line_error(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = err.lines().collect();
     assert!(
-        err.starts_with("error: trap.wat: wasm trap: unreachable"),
+        lines[0].starts_with("error: trap.wat: wasm trap: unreachable"),
+        "{err}"
+    );
+    assert_eq!(
+        lines[1..],
+        ["wasm backtrace:", "  0: 0x4 - _start"],
         "{err}"
     );
 }

@@ -10,8 +10,9 @@
 //! ...                           metadata sections (records, pool)
 //! [0, metadata_size)            covered by metadata_checksum (with that field read as zero)
 //! [text offset, ..)             Text: page-aligned (header.text_align), covered by text_checksum
-//! after the text                lookup sections: Functions (functions_checksum), Traps and
-//!                               TrapDeltas (traps_checksum), used in place, checked at lookup
+//! after the text                lookup sections: Functions (functions_checksum), Traps,
+//!                               TrapDeltas, FunctionNames and NameBytes (traps_checksum),
+//!                               used in place, checked at lookup
 //! ```
 
 use crate::pod::{I64, Pod, U16, U32, U64};
@@ -92,8 +93,9 @@ pub struct FileHeader {
     /// reads every record, and by verify; never at load).
     pub functions_checksum: U64,
     /// Checksum of the [`SectionKind::Traps`] section followed by the
-    /// [`SectionKind::TrapDeltas`] section (checked at the first trap and by verify; never at
-    /// load).
+    /// [`SectionKind::TrapDeltas`], [`SectionKind::FunctionNames`] and
+    /// [`SectionKind::NameBytes`] sections: what a trap report reads (checked at the first trap
+    /// and by verify; never at load).
     pub traps_checksum: U64,
 }
 
@@ -155,6 +157,11 @@ aotc_abi::stored_enum! {
         Constants = 17 => "Constants",
         /// The delta-encoded trap sites of the [`TrapBlock`]s (raw bytes). A lookup section.
         TrapDeltas = 18 => "TrapDeltas",
+        /// [`NameRecord`]s: function names (the wasm `name` section's, imports included),
+        /// strictly ascending by function index; absent names have no record. A lookup section.
+        FunctionNames = 19 => "FunctionNames",
+        /// The UTF-8 bytes the [`NameRecord`]s reference (raw bytes). A lookup section.
+        NameBytes = 20 => "NameBytes",
     }
 }
 
@@ -164,7 +171,11 @@ impl SectionKind {
     pub const fn is_lookup(self) -> bool {
         matches!(
             self,
-            SectionKind::Functions | SectionKind::Traps | SectionKind::TrapDeltas
+            SectionKind::Functions
+                | SectionKind::Traps
+                | SectionKind::TrapDeltas
+                | SectionKind::FunctionNames
+                | SectionKind::NameBytes
         )
     }
 
@@ -515,6 +526,18 @@ pub struct BuiltinRecord {
     pub name: Range,
 }
 
+/// The name of one function (from the wasm `name` section), for backtraces and `inspect`.
+#[derive(Copy, Clone, Debug)]
+#[repr(C)]
+pub struct NameRecord {
+    /// Function index (imports first).
+    pub function_index: U32,
+    /// Offset of the name in [`SectionKind::NameBytes`].
+    pub offset: U32,
+    /// Length of the name in bytes (UTF-8).
+    pub len: U32,
+}
+
 macro_rules! pod_records {
     ($($t:ty = $size:literal),* $(,)?) => {$(
         // SAFETY: `#[repr(C)]` and built only from byte arrays and other `Pod` types of
@@ -543,6 +566,7 @@ pod_records! {
     TrapBlock = 12,
     RelocRecord = 24,
     BuiltinRecord = 12,
+    NameRecord = 12,
 }
 
 /// A decoded constant expression.

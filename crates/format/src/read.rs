@@ -28,7 +28,7 @@ use crate::checksum::{checksum, metadata_checksum};
 use crate::layout::*;
 use crate::pod::{Pod, from_bytes, slice_from_bytes};
 
-pub use lookup::{Functions, Traps};
+pub use lookup::{Functions, Names, Traps};
 pub use view::{
     ConstValues, Context, DataSegment, ElementSegment, Export, FuncType, Function, Global, Import,
     Memory, ModuleInfo, Record, Records, Table, TrapSite, ValTypes,
@@ -237,6 +237,7 @@ pub struct AotFile<'data> {
     element_items: Records<'data, ConstExpr>,
     data_segments: Records<'data, DataRecord>,
     traps: Traps<'data>,
+    names: Names<'data>,
     relocs: Records<'data, RelocRecord>,
     builtins: Records<'data, BuiltinRecord>,
     constants: &'data [[u8; 8]],
@@ -595,6 +596,22 @@ impl<'data> AotFile<'data> {
             deltas_at: deltas_entry.offset.get(),
             stored_checksum: header.traps_checksum.get(),
         };
+        let names_entry = sections.get(SectionKind::FunctionNames)?;
+        let name_bytes_entry = sections.get(SectionKind::NameBytes)?;
+        let names = Names {
+            records: cx.raw_records(names_entry, "function name records")?,
+            records_at: names_entry.offset.get(),
+            record_bytes: cx.slice(
+                names_entry.offset.get(),
+                names_entry.size.get(),
+                "function name records",
+            )?,
+            bytes: cx.slice(
+                name_bytes_entry.offset.get(),
+                name_bytes_entry.size.get(),
+                "function name bytes",
+            )?,
+        };
         let file = AotFile {
             data,
             header,
@@ -613,6 +630,7 @@ impl<'data> AotFile<'data> {
             element_items: Records::new(element_items, view, items_entry.offset.get()),
             data_segments: sections.records(&cx, view, SectionKind::Data, "data records")?,
             traps,
+            names,
             relocs: sections.records(&cx, view, SectionKind::Relocs, "relocation records")?,
             builtins: sections.records(&cx, view, SectionKind::Builtins, "builtin records")?,
             constants: cx.raw_records(sections.get(SectionKind::Constants)?, "constant table")?,
@@ -630,9 +648,12 @@ impl<'data> AotFile<'data> {
         for f in self.functions.iter() {
             f?;
         }
-        self.traps.verify()?;
+        self.traps.verify(&self.names)?;
         for t in self.traps.iter() {
             t?;
+        }
+        for n in self.names.iter() {
+            n?;
         }
         self.verify_text()
     }
@@ -763,6 +784,10 @@ impl<'data> AotFile<'data> {
     /// Trap sites, ascending by code offset, checked on lookup.
     pub fn traps(&self) -> Traps<'data> {
         self.traps
+    }
+    /// Function names (the wasm `name` section's), checked on lookup.
+    pub fn names(&self) -> Names<'data> {
+        self.names
     }
     /// Relocations against the text.
     pub fn relocs(&self) -> Records<'data, RelocRecord> {

@@ -155,6 +155,9 @@ pub struct AotModule {
     pub intrinsics: aotc_abi::intrinsics::IntrinsicSet,
     /// The constant table: 8-byte slots, each already in the target's byte order.
     pub constants: Vec<[u8; 8]>,
+    /// Function names `(function index, name)` (the wasm `name` section's), in any order; the
+    /// first name of an index wins. Empty: a file without names.
+    pub function_names: Vec<(u32, String)>,
 }
 
 impl AotModule {
@@ -183,6 +186,7 @@ impl AotModule {
             intrinsics: aotc_abi::intrinsics::IntrinsicSet::EMPTY,
             constants: Vec::new(),
             text_align: None,
+            function_names: Vec::new(),
         }
     }
 
@@ -597,7 +601,31 @@ impl AotModule {
         }
         b.push(SectionKind::Builtins, &builtin_records)?;
         b.push(SectionKind::Constants, &self.constants)?;
+        self.push_names(b)
+    }
 
+    /// The function names: records ascending by function index and their bytes.
+    fn push_names(&self, b: &mut Sections) -> Result<(), WriteError> {
+        let mut names: Vec<&(u32, String)> = self.function_names.iter().collect();
+        names.sort_by_key(|(index, _)| *index);
+        names.dedup_by_key(|(index, _)| *index);
+        let mut records = Vec::with_capacity(names.len());
+        let mut bytes = Vec::new();
+        for (index, name) in names {
+            if *index as usize >= self.functions.len() {
+                return Err(invalid(alloc::format!(
+                    "name of function {index}: no such function"
+                )));
+            }
+            records.push(NameRecord {
+                function_index: U32::new(*index),
+                offset: U32::new(u32_of(bytes.len(), "name offset")?),
+                len: U32::new(u32_of(name.len(), "name length")?),
+            });
+            bytes.extend_from_slice(name.as_bytes());
+        }
+        b.push(SectionKind::FunctionNames, &records)?;
+        b.sections.push((SectionKind::NameBytes, 0, bytes));
         Ok(())
     }
 
@@ -620,6 +648,8 @@ impl AotModule {
         let traps_checksum = checksum_of_parts(&[
             lookup_bytes(SectionKind::Traps),
             lookup_bytes(SectionKind::TrapDeltas),
+            lookup_bytes(SectionKind::FunctionNames),
+            lookup_bytes(SectionKind::NameBytes),
         ]);
         let functions_checksum = checksum(lookup_bytes(SectionKind::Functions));
 

@@ -135,6 +135,11 @@ fn sample(xip: bool) -> AotModule {
     ];
     m.intrinsics = IntrinsicSet::parse("llvm.floor.f64,constop").unwrap();
     m.constants = vec![1u64.to_le_bytes(), 2.5f64.to_bits().to_le_bytes()];
+    m.function_names = vec![
+        (2, "two".into()),
+        (0, "env.f".into()),
+        (2, "second name of two".into()),
+    ];
     if !xip {
         m.relocs = vec![Reloc {
             offset: 50,
@@ -312,6 +317,10 @@ fn exercise(f: &AotFile<'_>) {
         let _ = f.traps().lookup(off);
     }
     let _ = (f.builtins().count(), f.intrinsics(), f.constants().len());
+    let _ = f.names().iter().count();
+    for index in 0..4 {
+        let _ = f.names().get(index);
+    }
 }
 
 #[test]
@@ -324,6 +333,8 @@ fn lookup_section_flips_are_found_at_lookup_or_by_verify() {
         SectionKind::Functions,
         SectionKind::Traps,
         SectionKind::TrapDeltas,
+        SectionKind::FunctionNames,
+        SectionKind::NameBytes,
     ] {
         let s = f.section(kind).unwrap();
         assert!(
@@ -393,6 +404,47 @@ fn damaged_lookup_records_are_errors_at_lookup() {
     let err = d.functions().get(1).unwrap_err();
     assert_eq!(err.offset, body as u64, "{err}");
     assert!(d.functions().get(99).is_err());
+}
+
+#[test]
+fn function_names_round_trip_and_damage_is_an_error_at_lookup() {
+    let bytes = sample(false).write().unwrap();
+    let f = AotFile::parse(&bytes).unwrap();
+    f.verify().unwrap();
+    let names = f.names();
+    assert_eq!(names.len(), 2, "one record per index, the first name wins");
+    assert_eq!(names.get(0), Ok(Some("env.f")));
+    assert_eq!(names.get(1), Ok(None));
+    assert_eq!(names.get(2), Ok(Some("two")));
+    assert_eq!(names.get(3), Ok(None));
+
+    let records = f.section(SectionKind::FunctionNames).unwrap().offset as usize;
+    let len = records + size_of::<NameRecord>() + offset_of!(NameRecord, len);
+    let mut damaged = bytes.clone();
+    damaged[len + 3] = 0x7f;
+    let d = AotFile::parse(&damaged).unwrap();
+    let err = d.names().get(2).unwrap_err();
+    assert_eq!(
+        err.offset,
+        (records + size_of::<NameRecord>() + offset_of!(NameRecord, offset)) as u64,
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("a name within the name bytes"),
+        "{err}"
+    );
+    assert!(d.verify().is_err());
+
+    let text = f.section(SectionKind::NameBytes).unwrap().offset as usize;
+    let mut damaged = bytes.clone();
+    damaged[text] = 0xff;
+    let d = AotFile::parse(&damaged).unwrap();
+    let err = d.names().get(0).unwrap_err();
+    assert!(err.to_string().contains("UTF-8"), "{err}");
+
+    let mut m = sample(false);
+    m.function_names = vec![(3, "no such function".into())];
+    assert!(m.write().is_err());
 }
 
 #[test]

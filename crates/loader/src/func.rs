@@ -534,8 +534,8 @@ unsafe extern "C" fn host_callback(
     let outcome = unsafe { run_host_function(ctx, values, params, results) };
     if let Err(unwind) = outcome {
         // SAFETY: called from wasm code; `outcome` was moved out, so this frame holds nothing
-        // with a destructor.
-        unsafe { trap::raise(unwind) }
+        // with a destructor. `values` lies in the exit trampoline's frame, below its caller's.
+        unsafe { trap::raise_from_host(unwind, values as usize) }
     }
 }
 

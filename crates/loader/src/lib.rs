@@ -58,7 +58,7 @@ pub use memory::{
 };
 pub use module::{LoadOptions, Module};
 pub use table::{MAX_TABLE_ELEMENTS, Table};
-pub use trap::Trap;
+pub use trap::{Frame, MAX_BACKTRACE_FRAMES, Trap};
 pub use types::{ExternType, FuncType, GlobalType, MemoryType, TableType};
 
 /// `Module` is shareable across threads; instances and handles are not (they are `!Send`).

@@ -237,14 +237,28 @@ impl ModuleInner {
     /// checked against its checksum at the first lookup (never at load), so a damaged table
     /// gives an error rather than a wrong trap kind.
     pub(crate) fn trap_code_at(&self, offset: u32) -> Result<Option<TrapCode>, ReadError> {
-        let traps = self.file.traps();
-        self.traps_checked.get_or_init(|| traps.verify()).clone()?;
-        traps.lookup(offset)
+        self.check_trap_report_tables()?;
+        self.file.traps().lookup(offset)
     }
 
-    /// A name for function `index`: its first export name.
+    /// Checks the trap table and the function names (one checksum covers what a trap report
+    /// reads) at the first use, never at load.
+    fn check_trap_report_tables(&self) -> Result<(), ReadError> {
+        let (traps, names) = (self.file.traps(), self.file.names());
+        self.traps_checked
+            .get_or_init(|| traps.verify(&names))
+            .clone()
+    }
+
+    /// A name for function `index`: its name in the wasm `name` section, else its first export
+    /// name (`None` too when the names are damaged: a backtrace then shows the index).
     pub(crate) fn function_name(&self, index: u32) -> Option<String> {
         let file = self.file();
+        if self.check_trap_report_tables().is_ok()
+            && let Ok(Some(name)) = file.names().get(index)
+        {
+            return Some(name.to_owned());
+        }
         file.exports()
             .iter()
             .find(|e| e.kind == ExternKind::Func && e.index == index)

@@ -3,12 +3,21 @@
 //! runtime helper or host function ([`raise`]) jumps back to it, and the fault's program counter
 //! is mapped to a trap code through the module's trap table.
 //!
+//! Before jumping, the wasm frames are recorded ([`Trap::backtrace`]): from a fault, the
+//! faulting pc and then the frame records from the faulting frame pointer; from a runtime
+//! helper, its return address into its wasm caller and then the caller's frame record; from a
+//! host function, its exit trampoline's frame record. Records found by scanning the stack count
+//! only when their chain ends at the entry trampoline's record (which returns into [`enter`]),
+//! so stale stack data of frames that returned is never taken for a frame. Every read lies
+//! within the stack between the trap and the entry, ascending, so a damaged chain ends the
+//! walk, never the process.
+//!
 //! Jumping skips the frames in between without running destructors: every function that can be
 //! skipped (runtime helpers, host-call glue, the entry glue) holds no value with a destructor at
 //! the point where it may trap.
 
 use std::any::Any;
-use std::cell::Cell;
+use std::cell::{Cell, UnsafeCell};
 use std::ffi::c_void;
 use std::fmt;
 use std::ptr;
@@ -33,7 +42,36 @@ pub struct Trap {
     pub text_offset: Option<u32>,
     /// More detail (host errors, traps without a recorded site, API misuse).
     pub message: Option<String>,
+    /// The wasm frames, innermost first: the trapping function (for a host function's trap,
+    /// its wasm caller), then its callers up to the host's call (at most
+    /// [`MAX_BACKTRACE_FRAMES`]; empty when the trap was not raised by running wasm).
+    pub backtrace: Vec<Frame>,
 }
+
+/// One wasm frame of a [`Trap`]'s backtrace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Frame {
+    /// The function's index in its module.
+    pub func_index: u32,
+    /// Its name (the `name` section's, else its export name), when known.
+    pub func_name: Option<String>,
+    /// Text offset of the trapping instruction (innermost frame of a fault) or of the return
+    /// address (callers).
+    pub text_offset: u32,
+}
+
+impl Frame {
+    /// The name, or `wasm-function[N]` when the module names none (as wasmtime prints).
+    pub fn display_name(&self) -> String {
+        match &self.func_name {
+            Some(name) => name.clone(),
+            None => format!("wasm-function[{}]", self.func_index),
+        }
+    }
+}
+
+/// Most frames a backtrace records: the innermost ones (a stack overflow has more).
+pub const MAX_BACKTRACE_FRAMES: usize = 256;
 
 impl Trap {
     /// A trap with a code and optional message, and no location.
@@ -44,6 +82,7 @@ impl Trap {
             func_name: None,
             text_offset: None,
             message,
+            backtrace: Vec::new(),
         }
     }
 }
@@ -78,8 +117,8 @@ impl std::error::Error for Trap {}
 
 /// Why a call into wasm did not return normally.
 pub(crate) enum Unwind {
-    /// A fault in wasm code.
-    Fault(Fault),
+    /// A fault in wasm code, and its backtrace.
+    Fault(Fault, Vec<Frame>),
     /// A runtime helper or host function trapped.
     Trap(Trap),
     /// A host function panicked; the panic continues once back in the host.
@@ -150,10 +189,16 @@ pub(crate) unsafe fn call_wasm(call: &WasmCall, stack: &WasmStack) -> Result<(),
     if returned {
         return Ok(());
     }
+    let frames = take_backtrace();
     // SAFETY: the call is over: nothing else references the state any more.
     let state = unsafe { &mut *state_ptr };
     Err(match (state.fault, state.unwind.take()) {
-        (Some(fault), _) => Unwind::Fault(fault),
+        (Some(fault), _) => Unwind::Fault(fault, frames),
+        (None, Some(Unwind::Trap(mut trap))) => {
+            // A trap from a nested call keeps its inner frames; these are its callers.
+            trap.backtrace.extend(frames);
+            Unwind::Trap(trap)
+        }
         (None, Some(unwind)) => unwind,
         (None, None) => Unwind::Trap(Trap::new(
             TrapCode::HostError,
@@ -173,6 +218,9 @@ unsafe extern "C" fn enter(data: *mut c_void) {
             core::mem::transmute::<*const (), EntryTrampoline>(call.array_call);
         trampoline(call.code, call.vmctx, call.values);
     }
+    // A use after the call keeps it from being a tail call: the entry trampoline returns into
+    // this function, which is how a backtrace recognises the end of the live chain of frames.
+    core::hint::black_box(call);
 }
 
 /// The signal handler's filter: a fault in wasm code while this thread runs wasm jumps back to
@@ -192,6 +240,14 @@ unsafe fn on_fault(fault: &Fault) -> bool {
             return false;
         }
         (*state).fault = Some(*fault);
+        record_backtrace(
+            FramesFrom::Fault {
+                pc: fault.pc,
+                fp: fault.fp,
+                sp: fault.sp,
+            },
+            state as usize,
+        );
         sys::long_jump((*state).jump_target)
     }
 }
@@ -202,6 +258,25 @@ unsafe fn on_fault(fault: &Fault) -> bool {
 /// Must be called from code wasm called (a runtime helper or host-call glue) whose frames, and
 /// all frames up to the entry, hold no value with a destructor.
 pub(crate) unsafe fn raise(unwind: Unwind) -> ! {
+    let from = FramesFrom::ReturnAddressAbove(sys::approximate_stack_pointer());
+    // SAFETY: forwarded; the stack from here up belongs to the running call.
+    unsafe { raise_from(unwind, from) }
+}
+
+/// [`raise`] from a host function whose exit trampoline's values lie at `values`, in the
+/// trampoline's frame: the trampoline's frame record, just above, starts the backtrace.
+///
+/// # Safety
+/// As for [`raise`]; `values` must be the array the exit trampoline passed.
+pub(crate) unsafe fn raise_from_host(unwind: Unwind, values: usize) -> ! {
+    let from = FramesFrom::Record(sys::trampoline_record_from_values(values));
+    // SAFETY: forwarded.
+    unsafe { raise_from(unwind, from) }
+}
+
+/// # Safety
+/// As for [`raise`]; the address in `from` lies in this thread's stack below the wasm frames.
+unsafe fn raise_from(unwind: Unwind, from: FramesFrom) -> ! {
     let state = CURRENT.with(Cell::get);
     // SAFETY: as in `on_fault`, for normal context.
     unsafe {
@@ -210,8 +285,256 @@ pub(crate) unsafe fn raise(unwind: Unwind) -> ! {
             std::process::abort();
         }
         (*state).unwind = Some(unwind);
+        record_backtrace(from, state as usize);
         sys::long_jump((*state).jump_target)
     }
+}
+
+/// Return addresses (or the faulting pc first) of the last trap on this thread, recorded
+/// before the jump (after it the frames are overwritten). Plain data: the signal handler writes
+/// it.
+struct RawBacktrace {
+    addresses: [usize; MAX_BACKTRACE_FRAMES],
+    len: usize,
+    /// Whether `addresses[0]` is a faulting pc rather than a return address.
+    first_is_pc: bool,
+}
+
+impl RawBacktrace {
+    fn push(&mut self, address: usize) -> bool {
+        match self.addresses.get_mut(self.len) {
+            Some(slot) => {
+                *slot = address;
+                self.len += 1;
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+thread_local! {
+    /// Const-initialised without destructor, so the signal handler can write it.
+    static RAW_BACKTRACE: UnsafeCell<RawBacktrace> = const {
+        UnsafeCell::new(RawBacktrace {
+            addresses: [0; MAX_BACKTRACE_FRAMES],
+            len: 0,
+            first_is_pc: false,
+        })
+    };
+}
+
+/// How far past the start of [`enter`] the entry trampoline's return address may lie (`enter`
+/// is a few instructions).
+const ENTER_RETURN_WINDOW: usize = 1024;
+
+/// Whether the chain of frame records from `fp` is the live one: it returns into wasm text at
+/// least once, ascending within `[fp, high)`, and ends at the entry trampoline's record, which
+/// returns into [`enter`] (a chain through stale stack data ends anywhere else).
+/// Async-signal-safe.
+fn is_frame_chain(mut fp: usize, high: usize) -> bool {
+    let mut steps = 0usize;
+    // SAFETY: `[fp, high)` lies between the trap and the entry's call state: live stack.
+    while let Some((next, ret)) = unsafe { sys::frame_record(fp, fp, high) } {
+        if !code_registry::is_wasm_code(ret) {
+            let into_enter = ret.wrapping_sub(enter as *const () as usize) < ENTER_RETURN_WINDOW;
+            return steps > 0 && into_enter;
+        }
+        if next <= fp {
+            return false;
+        }
+        steps += 1;
+        fp = next;
+    }
+    false
+}
+
+/// The first address at or above `from` (8-aligned) where the live chain of frame records
+/// starts.
+fn first_frame_chain(from: usize, high: usize) -> Option<usize> {
+    let mut record = from.next_multiple_of(8);
+    while record.checked_add(16)? <= high {
+        if is_frame_chain(record, high) {
+            return Some(record);
+        }
+        record += 8;
+    }
+    None
+}
+
+/// Appends the return addresses of the chain of frame records from `fp` while they return into
+/// wasm text, every read within `[low, high)` and ascending. Async-signal-safe.
+fn walk_frame_records(raw: &mut RawBacktrace, mut fp: usize, low: usize, high: usize) {
+    let mut low = low;
+    // SAFETY: `[low, high)` lies between the trap and the entry's call state: live stack.
+    while let Some((next, ret)) = unsafe { sys::frame_record(fp, low, high) } {
+        if !code_registry::is_wasm_code(ret) || !raw.push(ret) || next <= fp {
+            return;
+        }
+        low = fp;
+        fp = next;
+    }
+}
+
+/// Where the wasm frames of a trap start.
+#[derive(Copy, Clone)]
+enum FramesFrom {
+    /// A fault: its pc is the innermost frame, its frame pointer the first record.
+    Fault { pc: usize, fp: usize, sp: usize },
+    /// A runtime helper called by wasm: the first return address into wasm text at or above
+    /// this stack address is the innermost frame (the helper's caller); its caller's frame
+    /// record (found from that slot, [`sys::caller_record_from_return_slot`]) continues the walk.
+    ReturnAddressAbove(usize),
+    /// A host function: the exit trampoline's frame record, whose return address is the wasm
+    /// caller.
+    Record(sys::RecordSearch),
+}
+
+/// Records the backtrace of a trap about to jump back to the entry whose call state lies at
+/// `high` (above every wasm frame), starting where `from` says. Async-signal-safe: no lock, no
+/// allocation.
+fn record_backtrace(from: FramesFrom, high: usize) {
+    let _ = RAW_BACKTRACE.try_with(|raw| {
+        // SAFETY: only this thread touches its buffer, and never re-entrantly: a trap inside
+        // the recording is not in wasm code, so it is not claimed by `on_fault`.
+        let raw = unsafe { &mut *raw.get() };
+        raw.len = 0;
+        raw.first_is_pc = matches!(from, FramesFrom::Fault { .. });
+        match from {
+            FramesFrom::Fault { pc, fp, sp } => {
+                raw.push(pc);
+                walk_frame_records(raw, fp, sp, high);
+            }
+            FramesFrom::Record(sys::RecordSearch::ScanUpFrom(address)) => {
+                if let Some(record) = first_frame_chain(address, high) {
+                    walk_frame_records(raw, record, record, high);
+                }
+            }
+            FramesFrom::Record(sys::RecordSearch::Nowhere) => {}
+            FramesFrom::ReturnAddressAbove(address) => {
+                record_helper_frames(raw, address, high);
+            }
+        }
+    });
+}
+
+/// Whether `address` can be a return address into a compiled function: it and the byte before
+/// it (the call) lie in the same function (a function's start, as a spilled function pointer,
+/// does not). Normal context only (it locks the registry).
+fn is_return_into_function(address: usize) -> bool {
+    if !code_registry::is_wasm_code(address) {
+        return false;
+    }
+    let Some((module, text_start)) = code_registry::module_at(address) else {
+        return false;
+    };
+    let Ok(offset) = u32::try_from(address - text_start) else {
+        return false;
+    };
+    offset > 0
+        && module
+            .function_containing(offset)
+            .is_some_and(|f| module.function_containing(offset - 1) == Some(f))
+}
+
+/// Records the frames of a trap raised by a runtime helper whose frames lie at `address` and
+/// above, below its wasm caller's. Normal context only.
+fn record_helper_frames(raw: &mut RawBacktrace, address: usize, high: usize) {
+    let word = |slot: usize| {
+        // SAFETY: `[address, high)` lies between the raising frame and the entry's call state:
+        // live stack.
+        unsafe { sys::stack_word_within(slot, address, high) }
+    };
+    let start = address.next_multiple_of(8);
+    match sys::RETURN_SLOT {
+        sys::ReturnSlot::BelowCallerRecord => {
+            // The first live record is the helper's own when Rust code keeps frame records
+            // (aarch64): its chain starts with the return into the caller. Otherwise it is the
+            // caller's, and the helper's return address lies below it: the one the helper saved
+            // beside the caller's frame pointer (the frame pointer register saved first), else
+            // the highest return into a function (lower words are stale data of frames that
+            // returned).
+            let Some(record) = first_frame_chain(start, high) else {
+                return;
+            };
+            let returns = || {
+                (start..record)
+                    .step_by(8)
+                    .rev()
+                    .filter_map(|slot| Some((slot, word(slot)?)))
+                    .filter(|(_, w)| {
+                        w.is_multiple_of(sys::INSTRUCTION_ALIGNMENT) && is_return_into_function(*w)
+                    })
+            };
+            let beside_caller_fp = returns()
+                .find(|(slot, _)| slot.checked_sub(8).and_then(word) == Some(record))
+                .map(|(_, w)| w);
+            let innermost = beside_caller_fp.or_else(|| {
+                (!sys::HELPERS_KEEP_FRAME_RECORDS)
+                    .then(|| returns().next().map(|(_, w)| w))
+                    .flatten()
+            });
+            if let Some(innermost) = innermost {
+                raw.push(innermost);
+            }
+            walk_frame_records(raw, record, record, high);
+        }
+        sys::ReturnSlot::AboveCallerRecord(offset) => {
+            // The first return address into wasm text whose caller's record starts the live
+            // chain.
+            let mut slot = start;
+            while let Some(w) = word(slot) {
+                if code_registry::is_wasm_code(w)
+                    && let Some(record) = slot.checked_sub(offset)
+                    && is_frame_chain(record, high)
+                {
+                    raw.push(w);
+                    walk_frame_records(raw, record, record, high);
+                    return;
+                }
+                slot += 8;
+            }
+        }
+        sys::ReturnSlot::Unknown => {}
+    }
+}
+
+/// The frames recorded by the last trap on this thread, resolved to functions (trampolines and
+/// code of unloaded modules are left out).
+fn take_backtrace() -> Vec<Frame> {
+    let Ok((addresses, first_is_pc)) = RAW_BACKTRACE.try_with(|raw| {
+        // SAFETY: normal context, after the jump: nothing else uses the buffer now.
+        let raw = unsafe { &mut *raw.get() };
+        let len = core::mem::take(&mut raw.len);
+        (raw.addresses[..len].to_vec(), raw.first_is_pc)
+    }) else {
+        return Vec::new();
+    };
+    let mut frames = Vec::with_capacity(addresses.len());
+    for (i, &address) in addresses.iter().enumerate() {
+        // A return address may follow the last instruction of its function: look up the byte
+        // before it.
+        let inside = if i == 0 && first_is_pc {
+            address
+        } else {
+            address.wrapping_sub(1)
+        };
+        let Some((module, text_start)) = code_registry::module_at(inside) else {
+            continue;
+        };
+        let Ok(text_offset) = u32::try_from(address - text_start) else {
+            continue;
+        };
+        let inside_offset = u32::try_from(inside - text_start).unwrap_or(text_offset);
+        if let Some(func_index) = module.function_containing(inside_offset) {
+            frames.push(Frame {
+                func_index,
+                func_name: module.function_name(func_index),
+                text_offset,
+            });
+        }
+    }
+    frames
 }
 
 /// [`raise`] with a trap code.
@@ -227,7 +550,10 @@ impl Unwind {
     /// The trap this unwind reports; panics are resumed.
     pub(crate) fn into_trap(self) -> Trap {
         match self {
-            Unwind::Fault(fault) => trap_from_fault(fault),
+            Unwind::Fault(fault, backtrace) => Trap {
+                backtrace,
+                ..trap_from_fault(fault)
+            },
             Unwind::Trap(trap) => trap,
             Unwind::Panic(payload) => std::panic::resume_unwind(payload),
         }
@@ -270,6 +596,7 @@ fn trap_from_fault(fault: Fault) -> Trap {
         func_name: func_index.and_then(|i| module.function_name(i)),
         text_offset: Some(offset),
         message,
+        backtrace: Vec::new(),
     }
 }
 

@@ -85,10 +85,33 @@ pub fn run(
     Ok(outcome)
 }
 
-/// Whether a trap matches the message a spec test expects.
-fn trap_matches(trap: &Trap, expected: &str) -> bool {
+/// Whether a trap matches the message a spec test expects. aotc's own files may end the
+/// message with ` [backtrace N]`: the trap must then also have N wasm frames.
+fn trap_matches(trap: &Trap, expected: &str) -> Result<(), String> {
+    let (expected, frames) = match expected
+        .strip_suffix(']')
+        .and_then(|e| e.rsplit_once(" [backtrace "))
+        .and_then(|(message, n)| Some((message, n.parse::<usize>().ok()?)))
+    {
+        Some((message, frames)) => (message, Some(frames)),
+        None => (expected, None),
+    };
     let ours = trap.code.message();
-    expected.contains(ours) || ours.contains(expected)
+    if !(expected.contains(ours) || ours.contains(expected)) {
+        return Err(format!("expected trap {expected:?}, got {trap}"));
+    }
+    match frames {
+        Some(n) if trap.backtrace.len() != n => Err(format!(
+            "expected a backtrace of {n} wasm frame(s), got {} ({}): {trap}",
+            trap.backtrace.len(),
+            trap.backtrace
+                .iter()
+                .map(|f| format!("{}@{:#x}", f.display_name(), f.text_offset))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Why instantiating failed.
@@ -121,6 +144,8 @@ impl Runner<'_> {
         for (m, name, _) in module.imports() {
             let found = if m == "spectest" {
                 spectest::lookup(name, &self.spectest.0, &self.spectest.1)
+            } else if m == spectest::AOTC_TEST {
+                spectest::lookup_aotc_test(name)
             } else {
                 self.registered.get(m).and_then(|i| i.get_export(name))
             };
@@ -206,8 +231,7 @@ impl Runner<'_> {
             },
             StepKind::AssertTrap { action, message } => match self.execute(action)? {
                 Ok(v) => Err(format!("expected trap {message:?}, got {v:?}")),
-                Err(t) if trap_matches(&t, message) => Ok(()),
-                Err(t) => Err(format!("expected trap {message:?}, got {t}")),
+                Err(t) => trap_matches(&t, message),
             },
             StepKind::AssertExhaustion { action, message } => match self.execute(action)? {
                 Ok(v) => Err(format!("expected exhaustion {message:?}, got {v:?}")),

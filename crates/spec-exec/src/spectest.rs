@@ -1,5 +1,6 @@
 //! The `spectest` host module every spec runner provides (values as in the reference
-//! interpreter's `spectest.ml`).
+//! interpreter's `spectest.ml`), and aotc's own test module `aotc_test` (a host function that
+//! traps, for `spec-tests/extra/`).
 
 use aotc_loader::{
     Extern, Func, FuncType, Global, GlobalType, Memory, MemoryType, Table, TableType, Val, ValType,
@@ -39,6 +40,24 @@ pub fn lookup(name: &str, memory: &Memory, table: &Table) -> Option<Extern> {
         "print_f64" => print(&[F64]),
         "print_i32_f32" => print(&[I32, F32]),
         "print_f64_f64" => print(&[F64, F64]),
+        _ => None,
+    }
+}
+
+/// The module name of aotc's own host functions for its extra spec files.
+pub const AOTC_TEST: &str = "aotc_test";
+
+/// Looks up `aotc_test.<name>`: `trap (param i32)` returns normally for 0 and fails (a host
+/// error, so the calling wasm traps) for anything else.
+pub fn lookup_aotc_test(name: &str) -> Option<Extern> {
+    match name {
+        "trap" => Some(Extern::Func(Func::new_host(
+            FuncType::new([ValType::I32], []),
+            |args, _| match args.first().and_then(Val::i32) {
+                Some(0) => Ok(()),
+                _ => Err(aotc_loader::HostError::new("aotc_test.trap refused")),
+            },
+        ))),
         _ => None,
     }
 }

@@ -386,6 +386,7 @@ pub(crate) fn compile_aot(wasm: &[u8], opts: &CompileOptions) -> Result<AotModul
     m.globals = module.globals;
     m.exports = module.exports;
     m.start = module.start;
+    m.function_names = module.function_names;
     m.elements = module.elements;
     m.data = module.data;
     m.text = text;

@@ -178,6 +178,8 @@ fn shared_flags(opts: &CompileOptions) -> Result<settings::Flags, CompileError> 
         ("probestack_strategy", "inline"),
         ("is_pic", "false"),
         ("unwind_info", "false"),
+        // Every function keeps a frame record, so a trap's backtrace walks frame pointers.
+        ("preserve_frame_pointers", "true"),
         ("enable_verifier", verifier),
     ] {
         b.set(name, value)

@@ -9,8 +9,9 @@ use aotc_format::write::{
 };
 use wasmparser::{
     ConstExpr, Data, DataKind, Element, ElementItems, ElementKind, ExportSectionReader,
-    ExternalKind, FunctionBody, GlobalSectionReader, ImportSectionReader, Operator, Parser,
-    Payload, RefType, TableInit, TableSectionReader, TypeRef, TypeSectionReader,
+    ExternalKind, FunctionBody, GlobalSectionReader, ImportSectionReader, KnownCustom, Name,
+    NameSectionReader, Operator, Parser, Payload, RefType, TableInit, TableSectionReader, TypeRef,
+    TypeSectionReader,
 };
 
 use crate::{CompileError, unsupported};
@@ -45,6 +46,8 @@ pub(crate) struct ModuleInfo<'a> {
     pub uses_memory_grow: bool,
     /// Whether any body contains `memory.size`.
     pub uses_memory_size: bool,
+    /// Function names `(index, name)` from the `name` custom section, imports included.
+    pub function_names: Vec<(u32, String)>,
 }
 
 impl ModuleInfo<'_> {
@@ -171,6 +174,24 @@ fn memory(
     })
 }
 
+/// The function names of a `name` section. Custom sections are not validated: a malformed
+/// subsection ends the names read so far, never the compilation (as in other engines).
+fn function_names(reader: NameSectionReader<'_>) -> Vec<(u32, String)> {
+    let mut names = Vec::new();
+    for subsection in reader {
+        let Ok(Name::Function(map)) = subsection else {
+            continue;
+        };
+        for naming in map {
+            let Ok(naming) = naming else {
+                break;
+            };
+            names.push((naming.index, naming.name.to_owned()));
+        }
+    }
+    names
+}
+
 /// Parses a module that already passed validation.
 pub(crate) fn parse(wasm: &[u8]) -> Result<ModuleInfo<'_>, CompileError> {
     let mut m = ModuleInfo {
@@ -188,6 +209,7 @@ pub(crate) fn parse(wasm: &[u8]) -> Result<ModuleInfo<'_>, CompileError> {
         bodies: Vec::new(),
         uses_memory_grow: false,
         uses_memory_size: false,
+        function_names: Vec::new(),
     };
     for payload in Parser::new(0).parse_all(wasm) {
         match payload? {
@@ -224,6 +246,11 @@ pub(crate) fn parse(wasm: &[u8]) -> Result<ModuleInfo<'_>, CompileError> {
             Payload::CodeSectionEntry(body) => {
                 m.note_memory_size_ops(&body)?;
                 m.bodies.push(body);
+            }
+            Payload::CustomSection(section) => {
+                if let KnownCustom::Name(names) = section.as_known() {
+                    m.function_names = function_names(names);
+                }
             }
             Payload::TagSection(reader) => {
                 return Err(unsupported("exception tags", reader.range().start));

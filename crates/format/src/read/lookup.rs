@@ -1,6 +1,6 @@
-//! The lookup sections: the function table and the trap table. They lie after the checksummed
-//! metadata and are never read at load, so loading costs the same whatever the number of
-//! functions and trap sites. Each record is checked when it is looked up (an index, offset or
+//! The lookup sections: the function table, the trap table and the function names. They lie
+//! after the checksummed metadata and are never read at load, so loading costs the same
+//! whatever the number of functions, trap sites and names. Each record is checked when it is looked up (an index, offset or
 //! code out of range is an error naming its file offset, never a panic), and each section has
 //! its own checksum, which instantiation (functions), the first trap (traps) and `verify` check.
 
@@ -318,9 +318,15 @@ impl<'data> Traps<'data> {
         Ok(None)
     }
 
-    /// Checks both sections against `FileHeader.traps_checksum`.
-    pub fn verify(&self) -> Result<(), ReadError> {
-        let computed = checksum_of_parts(&[self.block_bytes, self.deltas]);
+    /// Checks the trap table and the function names (`names`) against
+    /// `FileHeader.traps_checksum`.
+    pub fn verify(&self, names: &Names<'_>) -> Result<(), ReadError> {
+        let computed = checksum_of_parts(&[
+            self.block_bytes,
+            self.deltas,
+            names.record_bytes,
+            names.bytes,
+        ]);
         if computed != self.stored_checksum {
             return Err(ReadError {
                 offset: self.blocks_at,
@@ -332,5 +338,83 @@ impl<'data> Traps<'data> {
             });
         }
         Ok(())
+    }
+}
+
+/// The function names (from the wasm `name` section), strictly ascending by function index,
+/// checked on lookup. Covered by `FileHeader.traps_checksum` with the trap table: a trap report
+/// reads both.
+#[derive(Copy, Clone, Debug)]
+pub struct Names<'data> {
+    /// The records.
+    pub(super) records: &'data [NameRecord],
+    /// File offset of the records.
+    pub(super) records_at: u64,
+    /// The records' bytes (for the checksum).
+    pub(super) record_bytes: &'data [u8],
+    /// The [`SectionKind::NameBytes`] bytes.
+    pub(super) bytes: &'data [u8],
+}
+
+impl<'data> Names<'data> {
+    /// Number of named functions.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Whether no function is named (a module without a `name` section, or a stripped file).
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// Size of the names in bytes (both sections).
+    pub fn byte_size(&self) -> usize {
+        self.record_bytes.len() + self.bytes.len()
+    }
+
+    /// The name of record `i`, checked: within the name bytes, UTF-8.
+    fn name_of(&self, i: usize) -> Result<(u32, &'data str), ReadError> {
+        let at = self.records_at + (i * size_of::<NameRecord>()) as u64;
+        let Some(r) = self.records.get(i) else {
+            return Err(bad(at, "name record index", i as u64, "a name record"));
+        };
+        let start = r.offset.get() as usize;
+        let bytes = start
+            .checked_add(r.len.get() as usize)
+            .and_then(|end| self.bytes.get(start..end))
+            .ok_or_else(|| {
+                bad(
+                    field_at!(at, NameRecord.offset),
+                    "function name",
+                    r.offset.get().into(),
+                    "a name within the name bytes",
+                )
+            })?;
+        let name = core::str::from_utf8(bytes).map_err(|_| {
+            bad(
+                field_at!(at, NameRecord.offset),
+                "function name",
+                r.offset.get().into(),
+                "UTF-8",
+            )
+        })?;
+        Ok((r.function_index.get(), name))
+    }
+
+    /// The name of function `index`, if it has one: a binary search, then the one record's
+    /// checks. On a damaged (unsorted) table it may miss a name, never read out of bounds.
+    pub fn get(&self, index: u32) -> Result<Option<&'data str>, ReadError> {
+        let i = self
+            .records
+            .partition_point(|r| r.function_index.get() < index);
+        match self.records.get(i) {
+            Some(r) if r.function_index.get() == index => Ok(Some(self.name_of(i)?.1)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Every `(function index, name)`, checked, in order.
+    pub fn iter(&self) -> impl Iterator<Item = Result<(u32, &'data str), ReadError>> + '_ {
+        (0..self.records.len()).map(|i| self.name_of(i))
     }
 }

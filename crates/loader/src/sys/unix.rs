@@ -151,6 +151,10 @@ pub(crate) struct Fault {
     pub(crate) pc: usize,
     /// Faulting data address (SIGSEGV/SIGBUS), else whatever the kernel reported.
     pub(crate) address: usize,
+    /// The frame pointer register (0 where frames are not walked).
+    pub(crate) fp: usize,
+    /// The stack pointer register.
+    pub(crate) sp: usize,
 }
 
 /// The handlers that were installed before ours, to which non-wasm faults are forwarded.
@@ -208,10 +212,13 @@ unsafe extern "C" fn trap_signal_handler(
     if filter != 0 && !info.is_null() && !ctx.is_null() {
         // SAFETY: the kernel passes a valid siginfo and ucontext to an SA_SIGINFO handler.
         let fault = unsafe {
+            let (fp, sp) = fp_sp_of(ctx);
             Fault {
                 signal: TRAP_SIGNALS[index].1,
                 pc: pc_of(signum, ctx),
                 address: (*info).si_addr() as usize,
+                fp,
+                sp,
             }
         };
         // SAFETY: FILTER only ever holds a `FaultFilter` (stored in `install_trap_handlers`).
@@ -288,6 +295,176 @@ unsafe fn pc_of(signum: c_int, ctx: *mut c_void) -> usize {
         address.wrapping_sub(1)
     } else {
         address
+    }
+}
+
+/// The frame pointer (`rbp`) and stack pointer saved in a signal's ucontext.
+///
+/// # Safety
+/// `ctx` must be the ucontext passed to an SA_SIGINFO handler.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+unsafe fn fp_sp_of(ctx: *mut c_void) -> (usize, usize) {
+    // SAFETY: guaranteed by the caller.
+    let gregs = unsafe { &(*ctx.cast::<libc::ucontext_t>()).uc_mcontext.gregs };
+    (
+        gregs[libc::REG_RBP as usize] as usize,
+        gregs[libc::REG_RSP as usize] as usize,
+    )
+}
+
+/// The frame pointer (`x29`) and stack pointer saved in a signal's ucontext.
+///
+/// # Safety
+/// `ctx` must be the ucontext passed to an SA_SIGINFO handler.
+#[cfg(all(target_os = "linux", target_arch = "aarch64"))]
+unsafe fn fp_sp_of(ctx: *mut c_void) -> (usize, usize) {
+    // SAFETY: guaranteed by the caller.
+    let mcontext = unsafe { &(*ctx.cast::<libc::ucontext_t>()).uc_mcontext };
+    (mcontext.regs[29] as usize, mcontext.sp as usize)
+}
+
+/// The back chain (the stack pointer: at its lowest word every compiled frame holds its entry
+/// stack pointer, Cranelift's `preserve_frame_pointers` on s390x) and the stack pointer saved in
+/// a signal's ucontext.
+///
+/// # Safety
+/// `ctx` must be the ucontext passed to an SA_SIGINFO handler.
+#[cfg(all(target_os = "linux", target_arch = "s390x"))]
+unsafe fn fp_sp_of(ctx: *mut c_void) -> (usize, usize) {
+    // SAFETY: guaranteed by the caller.
+    let sp = unsafe { (*ctx.cast::<libc::ucontext_t>()).uc_mcontext.gregs[15] as usize };
+    (sp, sp)
+}
+
+/// No frame is walked on this platform.
+///
+/// # Safety
+/// None.
+#[cfg(not(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "s390x")
+)))]
+unsafe fn fp_sp_of(_ctx: *mut c_void) -> (usize, usize) {
+    (0, 0)
+}
+
+/// Whether compiled frames keep a frame record at their frame pointer, `[fp, fp + 16)`: the
+/// caller's frame pointer, then the return address (x86_64 and aarch64, with Cranelift's
+/// `preserve_frame_pointers`). On s390x the same option keeps the back chain instead: a frame's
+/// lowest word is its caller's stack pointer, and its return address lies in the caller's
+/// register save area ([`frame_record`]).
+const FRAME_RECORDS_AT_FRAME_POINTER: bool = cfg!(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+));
+
+/// Whether compiled frames can be walked on this platform.
+const WALKS_FRAMES: bool =
+    FRAME_RECORDS_AT_FRAME_POINTER || cfg!(all(target_os = "linux", target_arch = "s390x"));
+
+/// Size of the s390x register save area at the bottom of every frame (its stack pointer up).
+const S390X_REGISTER_SAVE_AREA: usize = 160;
+/// Offset of the saved return address (r14) in the s390x register save area.
+const S390X_SAVED_R14: usize = 112;
+
+/// Where to look for a frame record (the argument of [`frame_record`]).
+#[derive(Copy, Clone)]
+pub(crate) enum RecordSearch {
+    /// The first address from here up whose chain of records is sound.
+    ScanUpFrom(usize),
+    /// Nowhere: frames are not walked on this platform.
+    Nowhere,
+}
+
+/// Alignment of every instruction, so of every return address (x86_64: none).
+pub(crate) const INSTRUCTION_ALIGNMENT: usize = if cfg!(target_arch = "aarch64") {
+    4
+} else if cfg!(target_arch = "s390x") {
+    2
+} else {
+    1
+};
+
+/// Whether the runtime's own (Rust) functions keep frame records, so that a runtime helper
+/// called by wasm has one, holding its return address into wasm: on aarch64 Linux, where
+/// LLVM keeps them in every non-leaf function; on x86_64 Rust omits them.
+pub(crate) const HELPERS_KEEP_FRAME_RECORDS: bool = cfg!(target_arch = "aarch64");
+
+/// Where a runtime helper saves its return address into its wasm caller, relative to that
+/// caller's frame record.
+#[derive(Copy, Clone)]
+pub(crate) enum ReturnSlot {
+    /// Below the record (x86_64, aarch64): the caller's spill slots and outgoing arguments lie
+    /// in between, and no other frame does.
+    BelowCallerRecord,
+    /// This many bytes above the record (s390x: in the caller's register save area, above its
+    /// stack pointer).
+    AboveCallerRecord(usize),
+    /// Frames are not walked on this platform.
+    Unknown,
+}
+
+/// Where a runtime helper's return address lies on this platform.
+pub(crate) const RETURN_SLOT: ReturnSlot = if FRAME_RECORDS_AT_FRAME_POINTER {
+    ReturnSlot::BelowCallerRecord
+} else if WALKS_FRAMES {
+    ReturnSlot::AboveCallerRecord(S390X_SAVED_R14)
+} else {
+    ReturnSlot::Unknown
+};
+
+/// Where an exit trampoline's frame record lies, given its values array (a stack slot of its
+/// frame): above it on x86_64 and aarch64; on s390x the record is the trampoline's stack
+/// pointer, below the outgoing register save area under its stack slots.
+pub(crate) fn trampoline_record_from_values(values: usize) -> RecordSearch {
+    if FRAME_RECORDS_AT_FRAME_POINTER {
+        RecordSearch::ScanUpFrom(values)
+    } else if WALKS_FRAMES {
+        values
+            .checked_sub(S390X_REGISTER_SAVE_AREA)
+            .map_or(RecordSearch::Nowhere, RecordSearch::ScanUpFrom)
+    } else {
+        RecordSearch::Nowhere
+    }
+}
+
+/// Reads the word at `address` if `[address, address + 8)` lies in `[low, high)`, aligned.
+///
+/// # Safety
+/// `[low, high)` must be readable: a live range of this thread's stack.
+pub(crate) unsafe fn stack_word_within(address: usize, low: usize, high: usize) -> Option<usize> {
+    let inside = address >= low
+        && address.is_multiple_of(8)
+        && address.checked_add(8).is_some_and(|end| end <= high);
+    // SAFETY: the word lies in `[low, high)`, readable per the caller.
+    inside.then(|| unsafe { (address as *const usize).read_volatile() })
+}
+
+/// The frame record of the compiled frame at `fp` (its frame pointer; on s390x its stack
+/// pointer): `(the caller's frame pointer, the return address into the caller)`, or `None`
+/// when a word it needs lies outside `[low, high)`.
+///
+/// # Safety
+/// `[low, high)` must be readable: a live range of this thread's stack (between a trap and the
+/// entry of the call that traps). Every read is checked to lie in it.
+pub(crate) unsafe fn frame_record(fp: usize, low: usize, high: usize) -> Option<(usize, usize)> {
+    if cfg!(target_arch = "s390x") {
+        // The back chain is the caller's stack pointer, below which this frame was made; the
+        // return address (r14) is saved in the caller's register save area, 112 bytes up.
+        // SAFETY: checked to lie in `[low, high)`, readable per the caller.
+        let caller_sp = unsafe { stack_word_within(fp, low, high) }?;
+        let saved_r14 = caller_sp.checked_add(S390X_SAVED_R14)?;
+        // SAFETY: as above.
+        let ret = unsafe { stack_word_within(saved_r14, fp, high) }?;
+        Some((caller_sp, ret))
+    } else if FRAME_RECORDS_AT_FRAME_POINTER {
+        // SAFETY: checked to lie in `[low, high)`, readable per the caller.
+        let caller_fp = unsafe { stack_word_within(fp, low, high) }?;
+        // SAFETY: as above.
+        let ret = unsafe { stack_word_within(fp.checked_add(8)?, low, high) }?;
+        Some((caller_fp, ret))
+    } else {
+        None
     }
 }
 
