@@ -241,9 +241,12 @@ fn compile_functions(
             let func_index = num_imported + i as u32;
             let what = format!("wasm function {func_index}");
             guarded(&what, || {
-                let (mut func, mut builtins) = func_translator::translate(env, func_index, body)?;
+                let (mut func, mut builtins) = match callees.translated(func_index) {
+                    Some(translated) => translated,
+                    None => func_translator::translate(env, func_index, body)?,
+                };
                 if !callees.is_empty() {
-                    let mut inliner = callees.inliner();
+                    let mut inliner = callees.inliner(func_index);
                     let mut ctx = Context::for_function(func);
                     ctx.inline(&mut inliner)
                         .map_err(|e| CompileError::Codegen(format!("{what}: inlining: {e:?}")))?;

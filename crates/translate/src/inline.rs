@@ -22,16 +22,27 @@ use aotc_abi::Builtin;
 
 /// Bodies of at most this many bytes of wasm are translated to see whether they qualify (a
 /// cheap first filter, so large functions are translated once only).
-const MAX_CALLEE_WASM_BYTES: u64 = 96;
+const MAX_CALLEE_WASM_BYTES: u64 = 160;
 
-/// Callees of at most this many IR instructions are inlined: a small helper costs less inline
-/// than its call (the argument moves, the frame, the stack-limit check), and the size of the
-/// module, and so its compile time, barely changes.
+/// Callees of at most this many IR instructions are inlined into any caller: a small helper
+/// costs less inline than its call (the argument moves, the frame, the stack-limit check), and
+/// the size of the module, and so its compile time, barely changes.
 const MAX_CALLEE_INSTS: usize = 24;
+
+/// A recursive function of at most this many IR instructions is inlined into itself (once):
+/// each call then does the work of two, so a call-bound recursion makes half the calls.
+const MAX_RECURSIVE_INSTS: usize = 48;
+
+/// A translated function that may be inlined.
+struct Callee {
+    func: ir::Function,
+    builtins: Vec<Builtin>,
+    insts: usize,
+}
 
 /// The IR of the module's small functions, by function index, and the builtins each calls.
 pub(crate) struct Callees {
-    bodies: HashMap<u32, (ir::Function, Vec<Builtin>)>,
+    bodies: HashMap<u32, Callee>,
 }
 
 impl Callees {
@@ -56,8 +67,14 @@ impl Callees {
             })
             .map(|(i, body)| {
                 let index = num_imported + i as u32;
-                let callee = func_translator::translate(env, index, body)?;
-                Ok((inst_count(&callee.0) <= MAX_CALLEE_INSTS).then_some((index, callee)))
+                let (func, builtins) = func_translator::translate(env, index, body)?;
+                let insts = inst_count(&func);
+                let callee = Callee {
+                    func,
+                    builtins,
+                    insts,
+                };
+                Ok((insts <= MAX_RECURSIVE_INSTS).then_some((index, callee)))
             })
             .collect::<Result<Vec<_>, CompileError>>()?;
         small.extend(translated.into_iter().flatten());
@@ -71,10 +88,18 @@ impl Callees {
         }
     }
 
-    /// The inliner for one caller: records the builtins the bodies it inlines call.
-    pub(crate) fn inliner(&self) -> Inliner<'_> {
+    /// The IR of function `index` and the builtins it calls, if it was translated here (so
+    /// it is not translated twice).
+    pub(crate) fn translated(&self, index: u32) -> Option<(ir::Function, Vec<Builtin>)> {
+        let callee = self.bodies.get(&index)?;
+        Some((callee.func.clone(), callee.builtins.clone()))
+    }
+
+    /// The inliner for function `caller`: records the builtins the bodies it inlines call.
+    pub(crate) fn inliner(&self, caller: u32) -> Inliner<'_> {
         Inliner {
             callees: self,
+            caller,
             builtins: Vec::new(),
         }
     }
@@ -96,6 +121,8 @@ fn inst_count(func: &ir::Function) -> usize {
 /// Cranelift's inlining hook for one caller.
 pub(crate) struct Inliner<'a> {
     callees: &'a Callees,
+    /// The function index of the caller.
+    caller: u32,
     /// Builtins called by the inlined bodies.
     pub(crate) builtins: Vec<Builtin>,
 }
@@ -116,10 +143,18 @@ impl Inline for &mut Inliner<'_> {
         if name.namespace != NS_FUNC {
             return InlineCommand::KeepCall;
         }
-        let Some((body, builtins)) = self.callees.bodies.get(&name.index) else {
+        let Some(callee) = self.callees.bodies.get(&name.index) else {
             return InlineCommand::KeepCall;
         };
-        for b in builtins {
+        let limit = if name.index == self.caller {
+            MAX_RECURSIVE_INSTS
+        } else {
+            MAX_CALLEE_INSTS
+        };
+        if callee.insts > limit {
+            return InlineCommand::KeepCall;
+        }
+        for b in &callee.builtins {
             if !self.builtins.contains(b) {
                 self.builtins.push(*b);
             }
@@ -128,7 +163,7 @@ impl Inline for &mut Inliner<'_> {
         // recursive function is inlined into itself once, and the growth of every caller is
         // bounded by its call sites.
         InlineCommand::Inline {
-            callee: Cow::Borrowed(body),
+            callee: Cow::Borrowed(&callee.func),
             visit_callee: false,
         }
     }
