@@ -18,7 +18,8 @@ pub struct MachineArgs {
     /// x86_64-unknown-linux-gnu (`help` lists them).
     #[arg(long, value_name = "ARCH")]
     pub target: Option<String>,
-    /// Target CPU name (`native` for this machine's CPU); default: the generic baseline.
+    /// Target CPU name (`native` for this machine's CPU, `generic` for the baseline); default:
+    /// this machine's CPU without --target, the target's baseline with it.
     #[arg(long, value_name = "CPU")]
     pub cpu: Option<String>,
     /// CPU features to enable or disable, e.g. `+sse4.1,-avx`.
@@ -35,7 +36,10 @@ impl MachineArgs {
             }
             opts.arch = parse_target(target)?;
         }
-        opts.cpu = self.cpu.clone();
+        // Without --cpu, the library compiles for the host's CPU when the architecture is the
+        // host's; an explicit --target means the target's baseline, as in wamrc.
+        let baseline = self.target.is_some().then(|| "generic".to_string());
+        opts.cpu = self.cpu.clone().or(baseline);
         if let Some(features) = &self.cpu_features {
             opts.cpu_features = parse_cpu_features(features);
         }

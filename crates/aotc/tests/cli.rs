@@ -520,12 +520,16 @@ fn packed_fib_is_small_and_runs_in_place() {
     assert!(err.contains("--text-align 24"), "{err}");
 }
 
+/// Three calls deep; the callees are padded with `nop`s past the inliner's size limit
+/// (`MAX_CALLEE_WASM_BYTES` in crates/translate/src/inline.rs), so each keeps its own frame.
 const CHAIN: &str = r#"
 (module
   (func $bottom (param i32) (result i32)
+    nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop
     (if (local.get 0) (then unreachable))
     (i32.const 7))
-  (func $middle (param i32) (result i32) (i32.add (call $bottom (local.get 0)) (i32.const 1)))
+  (func $middle (param i32) (result i32)
+    nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop (i32.add (call $bottom (local.get 0)) (i32.const 1)))
   (func $top (export "top") (param i32) (result i32) (i32.add (call $middle (local.get 0)) (i32.const 2))))
 "#;
 

@@ -41,14 +41,26 @@ fn spec_runner_bytes(program: &Program, mode: Mode, settings: &Settings) -> Vec<
 }
 
 /// The flags of each benchmark code model, as `aotc compile` and the spec runner take them.
-fn flag_sets() -> [(CodeModel, &'static [&'static str], Mode, Settings); 3] {
-    let all_intrinsics = Settings {
-        intrinsics: Some(aotc_translate::parse_intrinsics("all").unwrap()),
+/// The spec runner compiles for the baseline CPU unless told otherwise (`--cpu generic`); the
+/// others default to the host's, which the runner's settings express as no CPU.
+fn flag_sets() -> [(CodeModel, &'static [&'static str], Mode, Settings); 4] {
+    let host_cpu = || Settings {
+        cpu: None,
         ..Settings::default()
     };
+    let all_intrinsics = Settings {
+        intrinsics: Some(aotc_translate::parse_intrinsics("all").unwrap()),
+        ..host_cpu()
+    };
     [
-        (CodeModel::Normal, &[], Mode::Normal, Settings::default()),
-        (CodeModel::Xip, &["--xip"], Mode::Xip, Settings::default()),
+        (CodeModel::Normal, &[], Mode::Normal, host_cpu()),
+        (
+            CodeModel::NormalGeneric,
+            &["--cpu", "generic"],
+            Mode::Normal,
+            Settings::default(),
+        ),
+        (CodeModel::Xip, &["--xip"], Mode::Xip, host_cpu()),
         (
             CodeModel::XipAllIntrinsics,
             &["--xip", "--enable-builtin-intrinsics=all"],

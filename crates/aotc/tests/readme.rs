@@ -69,7 +69,7 @@ fn default_table() -> String {
     for (arch, what, cpu, features) in rows {
         let opts = CompileOptions {
             arch,
-            cpu: cpu.map(String::from),
+            cpu: Some(cpu.unwrap_or("generic").to_string()),
             cpu_features: features.iter().map(|f| f.to_string()).collect(),
             ..CompileOptions::xip()
         };

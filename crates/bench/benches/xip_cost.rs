@@ -1,5 +1,5 @@
-//! Run time of the benchmark programs in normal mode, `--xip` and `--xip` with every
-//! intrinsic, measured side by side; the auto-vectorised C kernel scalar against SIMD, in normal
+//! Run time of the C kernels and the benchmark programs in normal mode (host CPU and
+//! `--cpu generic`), `--xip` and `--xip` with every intrinsic, measured side by side; the auto-vectorised C kernel scalar against SIMD, in normal
 //! and XIP mode; load time of XIP against normal files; and XIP load and instantiation of
 //! `examples/fib.wat` against a large module (20,000 functions, over 20 MB of text), side by
 //! side: loading must not grow with the size of the program.
@@ -8,16 +8,17 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use aotc_bench::{CodeModel, PROGRAMS, VECTOR_KERNEL, compile, load, run};
+use aotc_bench::{CodeModel, KERNELS, PROGRAMS, Program, VECTOR_KERNEL, compile, load, run};
 use criterion::{Criterion, criterion_group, criterion_main};
 
-fn run_time(c: &mut Criterion) {
-    for program in PROGRAMS {
+/// Runs each of `programs` in every code model, one criterion group a program.
+fn run_in_every_model(c: &mut Criterion, programs: &[Program], samples: usize, time: Duration) {
+    for program in programs {
         let mut group = c.benchmark_group(program.name);
         group
-            .sample_size(20)
-            .measurement_time(Duration::from_secs(4))
-            .warm_up_time(Duration::from_secs(1));
+            .sample_size(samples)
+            .measurement_time(time)
+            .warm_up_time(Duration::from_millis(500));
         // Compile and load every model first, so the measurements run back to back.
         let loaded: Vec<_> = CodeModel::ALL
             .iter()
@@ -35,6 +36,16 @@ fn run_time(c: &mut Criterion) {
         }
         group.finish();
     }
+}
+
+fn run_time(c: &mut Criterion) {
+    run_in_every_model(c, PROGRAMS, 20, Duration::from_secs(4));
+}
+
+/// The C kernels: short runs (10 samples in 2 s each), so the whole table takes about a
+/// minute and a half.
+fn kernels(c: &mut Criterion) {
+    run_in_every_model(c, KERNELS, 10, Duration::from_secs(2));
 }
 
 fn simd_speedup(c: &mut Criterion) {
@@ -114,6 +125,7 @@ fn large_module_load(c: &mut Criterion) {
 
 criterion_group!(
     benches,
+    kernels,
     run_time,
     simd_speedup,
     load_time,

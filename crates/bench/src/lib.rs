@@ -17,6 +17,8 @@ pub struct Program {
     pub path: &'static str,
     /// The argument of `run`.
     pub arg: i32,
+    /// The argument of a quick run, for tests.
+    pub test_arg: i32,
 }
 
 /// The programs measured.
@@ -25,12 +27,39 @@ pub const PROGRAMS: &[Program] = &[
         name: "int_heavy",
         path: "examples/bench/int_heavy.wat",
         arg: 200_000,
+        test_arg: 2_000,
     },
     Program {
         name: "float_heavy",
         path: "examples/bench/float_heavy.wat",
         arg: 160,
+        test_arg: 2,
     },
+];
+
+/// The kernel `examples/bench/kernels/NAME.wasm`, run with `arg` (tests: `test_arg`).
+macro_rules! kernel {
+    ($name:literal, $arg:expr, $test_arg:expr) => {
+        Program {
+            name: $name,
+            path: concat!("examples/bench/kernels/", $name, ".wasm"),
+            arg: $arg,
+            test_arg: $test_arg,
+        }
+    };
+}
+
+/// The C kernels of `examples/bench/kernels` (freestanding, clang 16 `-O2`, rebuilt by its
+/// `build.sh`), one per shape of code whose speed matters: each is run in every
+/// [`CodeModel`], and `cargo xtask bench` prints the ratios and their geometric means.
+pub const KERNELS: &[Program] = &[
+    kernel!("fib", 27, 15),
+    kernel!("qsort", 20_000, 500),
+    kernel!("matmul", 80, 9),
+    kernel!("sieve", 500_000, 5_000),
+    kernel!("fround", 100_000, 1_000),
+    kernel!("nbody", 20_000, 200),
+    kernel!("div64", 100_000, 1_000),
 ];
 
 /// The C kernel `examples/bench/vec_kernel.c` built by clang `-O3` without and with
@@ -40,19 +69,23 @@ pub const VECTOR_KERNEL: [Program; 2] = [
         name: "scalar",
         path: "examples/bench/vec_kernel_scalar.wasm",
         arg: 200,
+        test_arg: 3,
     },
     Program {
         name: "simd",
         path: "examples/bench/vec_kernel_simd.wasm",
         arg: 200,
+        test_arg: 3,
     },
 ];
 
 /// A code model a program is compiled in.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum CodeModel {
-    /// Direct calls, relocated at load.
+    /// Direct calls, relocated at load; the default CPU (the host's).
     Normal,
+    /// Normal mode for the baseline CPU (`--cpu generic`).
+    NormalGeneric,
     /// `--xip` with the target's default intrinsics.
     Xip,
     /// `--xip --enable-builtin-intrinsics=all`.
@@ -61,8 +94,9 @@ pub enum CodeModel {
 
 impl CodeModel {
     /// Every code model, normal first (the baseline of the ratios).
-    pub const ALL: [CodeModel; 3] = [
+    pub const ALL: [CodeModel; 4] = [
         CodeModel::Normal,
+        CodeModel::NormalGeneric,
         CodeModel::Xip,
         CodeModel::XipAllIntrinsics,
     ];
@@ -71,6 +105,7 @@ impl CodeModel {
     pub fn name(self) -> &'static str {
         match self {
             CodeModel::Normal => "normal",
+            CodeModel::NormalGeneric => "normal_cpu_generic",
             CodeModel::Xip => "xip",
             CodeModel::XipAllIntrinsics => "xip_all_intrinsics",
         }
@@ -80,6 +115,10 @@ impl CodeModel {
     pub fn options(self) -> CompileOptions {
         match self {
             CodeModel::Normal => CompileOptions::default(),
+            CodeModel::NormalGeneric => CompileOptions {
+                cpu: Some("generic".into()),
+                ..CompileOptions::default()
+            },
             CodeModel::Xip => CompileOptions::xip(),
             CodeModel::XipAllIntrinsics => CompileOptions {
                 intrinsics: Some(IntrinsicSet::all()),
@@ -212,9 +251,9 @@ mod tests {
     /// Every code model computes the same checksum, so the benchmark compares equal work.
     #[test]
     fn code_models_agree() {
-        for program in PROGRAMS {
+        for program in PROGRAMS.iter().chain(KERNELS) {
             let small = Program {
-                arg: program.arg / 100,
+                arg: program.test_arg,
                 ..*program
             };
             let results: Vec<Val> = CodeModel::ALL
@@ -235,7 +274,10 @@ mod tests {
     fn vector_kernel_builds_agree() {
         let mut results = Vec::new();
         for program in &VECTOR_KERNEL {
-            let small = Program { arg: 3, ..*program };
+            let small = Program {
+                arg: program.test_arg,
+                ..*program
+            };
             for model in [CodeModel::Normal, CodeModel::Xip] {
                 let loaded = load(&compile(&small, model).unwrap()).unwrap();
                 results.push(run(&loaded, &small).unwrap());

@@ -24,6 +24,7 @@ use crate::cl_abi::{NS_BUILTIN, NS_FUNC};
 use crate::code_sink::{CodeSink, ObjectSink, TextSink, TrampolineKind};
 use crate::constants::{ConstKinds, ConstTable};
 use crate::func_translator::{self, Env};
+use crate::inline::Callees;
 use crate::isa::{self, Target};
 use crate::module_env::{self, ModuleInfo};
 use crate::{CompileError, CompileOptions, trampolines};
@@ -205,7 +206,7 @@ fn compile_all<'a>(wasm: &'a [u8], opts: &CompileOptions) -> Result<Compiled<'a>
         intrinsic_calls: func_translator::intrinsic_calls(intrinsics),
         constants: &constants,
     };
-    let functions = compile_functions(&env, opts.xip)?;
+    let functions = compile_functions(&env, opts)?;
     let (trampolines, type_trampolines) = compile_trampolines(&module, &target)?;
     Ok(Compiled {
         module,
@@ -218,11 +219,21 @@ fn compile_all<'a>(wasm: &'a [u8], opts: &CompileOptions) -> Result<Compiled<'a>
     })
 }
 
-/// Translates and compiles every defined function, in parallel; in XIP mode a function that
-/// still needs a relocation is an error.
-fn compile_functions(env: &Env<'_>, xip: bool) -> Result<Vec<CompiledCode>, CompileError> {
+/// Translates and compiles every defined function, in parallel, inlining small callees when
+/// optimising (see [`inline`](crate::inline)); in XIP mode a function that still needs a
+/// relocation is an error.
+fn compile_functions(
+    env: &Env<'_>,
+    opts: &CompileOptions,
+) -> Result<Vec<CompiledCode>, CompileError> {
     let isa = &*env.target.isa;
+    let xip = opts.xip;
     let num_imported = env.module.num_imported_funcs;
+    let callees = if opts.opt_level > 0 {
+        Callees::collect(env, &env.module.bodies)?
+    } else {
+        Callees::none()
+    };
     let results: Vec<Result<CompiledCode, CompileError>> = env
         .module
         .bodies
@@ -232,7 +243,22 @@ fn compile_functions(env: &Env<'_>, xip: bool) -> Result<Vec<CompiledCode>, Comp
             let func_index = num_imported + i as u32;
             let what = format!("wasm function {func_index}");
             guarded(&what, || {
-                let (func, builtins) = func_translator::translate(env, func_index, body)?;
+                let (mut func, mut builtins) = match callees.translated(func_index) {
+                    Some(translated) => translated,
+                    None => func_translator::translate(env, func_index, body)?,
+                };
+                if !callees.is_empty() {
+                    let mut inliner = callees.inliner(func_index);
+                    let mut ctx = Context::for_function(func);
+                    ctx.inline(&mut inliner)
+                        .map_err(|e| CompileError::Codegen(format!("{what}: inlining: {e:?}")))?;
+                    func = ctx.func;
+                    for b in inliner.builtins {
+                        if !builtins.contains(&b) {
+                            builtins.push(b);
+                        }
+                    }
+                }
                 let code = codegen(isa, func, builtins, &what)?;
                 if xip && let Some(r) = code.relocs.first() {
                     return Err(CompileError::Codegen(format!(

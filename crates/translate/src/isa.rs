@@ -257,12 +257,15 @@ pub(crate) fn target(opts: &CompileOptions) -> Result<Target, CompileError> {
 }
 
 /// The ISA builder for CPU `cpu` (a preset, `generic`, `native` or none) and the CPU name
-/// recorded in the file.
+/// recorded in the file. No CPU means the host's (`native`) when compiling for the host
+/// architecture, as wamrc and wasmtime do, and the architecture's baseline when cross
+/// compiling.
 fn cpu_builder(
     arch: Arch,
     cl_triple: &str,
     cpu: Option<&str>,
 ) -> Result<(isa::Builder, String), CompileError> {
+    let cpu = cpu.or((Arch::host() == Some(arch)).then_some("native"));
     match cpu {
         Some("native") => {
             if Arch::host() != Some(arch) {
@@ -376,10 +379,47 @@ fn lookup(triple: &str) -> Result<isa::Builder, CompileError> {
 mod tests {
     use super::*;
 
+    /// Options for `arch` at its baseline CPU.
     fn opts(arch: Arch) -> CompileOptions {
         CompileOptions {
             arch,
+            cpu: Some("generic".into()),
             ..CompileOptions::default()
+        }
+    }
+
+    #[test]
+    fn the_default_cpu_is_the_host_s_and_the_baseline_when_cross_compiling() {
+        let Some(host) = Arch::host() else { return };
+        let default = target(&CompileOptions::default()).unwrap();
+        let native = target(&CompileOptions {
+            cpu: Some("native".into()),
+            ..CompileOptions::default()
+        })
+        .unwrap();
+        assert_eq!(default.cpu_name, "native");
+        assert_eq!(default.cpu_features, native.cpu_features);
+        assert_eq!(
+            target(&opts(host)).unwrap().cpu_features,
+            target(&CompileOptions {
+                cpu: Some("generic".into()),
+                ..CompileOptions::default()
+            })
+            .unwrap()
+            .cpu_features
+        );
+        for arch in Arch::ALL.into_iter().filter(|a| *a != host) {
+            let cross = target(&CompileOptions {
+                arch,
+                ..CompileOptions::default()
+            })
+            .unwrap();
+            assert_eq!(cross.cpu_name, "", "{arch:?}");
+            assert_eq!(
+                cross.cpu_features,
+                target(&opts(arch)).unwrap().cpu_features,
+                "{arch:?}"
+            );
         }
     }
 

@@ -28,6 +28,7 @@ mod code_sink;
 mod compile;
 mod constants;
 mod func_translator;
+mod inline;
 mod isa;
 mod module_env;
 mod options;

@@ -16,8 +16,10 @@ pub struct CompileOptions {
     /// Target architecture.
     pub arch: Arch,
     /// CPU model (a Cranelift preset such as `skylake` or `x86-64-v3`), `generic`, or `native`
-    /// (the host's features; only when compiling for the host architecture). `None`: the generic
-    /// baseline of the architecture.
+    /// (the host's features; only when compiling for the host architecture). `None`: the host's
+    /// CPU (as `native`) when compiling for the host architecture, as wamrc and wasmtime do;
+    /// the architecture's baseline when cross compiling. `generic` is the baseline: a file
+    /// that loads on every CPU of the architecture.
     pub cpu: Option<String>,
     /// Feature switches such as `+sse4.1` or `-avx`; names are those of
     /// [`aotc_abi::target::cpu_features::names`]. A name without sign enables the feature.
@@ -44,8 +46,8 @@ pub struct CompileOptions {
 }
 
 impl Default for CompileOptions {
-    /// Normal mode for the host architecture (x86-64 on other hosts), generic CPU, at the
-    /// optimisation level the CLI ships.
+    /// Normal mode for the host architecture (x86-64 on other hosts) and the host's CPU, at
+    /// the optimisation level the CLI ships.
     fn default() -> Self {
         CompileOptions {
             arch: Arch::host().unwrap_or(Arch::X86_64),

@@ -41,16 +41,20 @@ fn to_wasm(text: &str) -> Vec<u8> {
     wat_to_wasm(text.as_bytes()).expect("valid wat")
 }
 
+/// Normal mode for `arch`'s baseline CPU.
 fn opts(arch: Arch) -> CompileOptions {
     CompileOptions {
         arch,
+        cpu: Some("generic".into()),
         ..CompileOptions::default()
     }
 }
 
+/// XIP mode for `arch`'s baseline CPU.
 fn xip(arch: Arch) -> CompileOptions {
     CompileOptions {
         arch,
+        cpu: Some("generic".into()),
         ..CompileOptions::xip()
     }
 }

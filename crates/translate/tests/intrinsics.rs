@@ -90,7 +90,8 @@ fn to_wasm(text: &str) -> Vec<u8> {
     wat_to_wasm(text.as_bytes()).expect("valid wat")
 }
 
-/// Options for `arch` (riscv64 with the vector extension, so SIMD compiles).
+/// Options for `arch` at its baseline CPU (riscv64 with the vector extension, so SIMD
+/// compiles).
 fn opts(arch: Arch, xip: bool, intrinsics: Option<IntrinsicSet>) -> CompileOptions {
     let mode = if xip {
         CompileOptions::xip()
@@ -103,6 +104,7 @@ fn opts(arch: Arch, xip: bool, intrinsics: Option<IntrinsicSet>) -> CompileOptio
         Vec::new()
     };
     CompileOptions {
+        cpu: Some("generic".into()),
         arch,
         intrinsics,
         cpu_features,
@@ -281,7 +283,9 @@ fn effective_intrinsics_defaults_per_target() {
          llvm.ceil.f64,llvm.floor.f64,llvm.trunc.f64,llvm.rint.f64");
     let effective = |arch, xip, cpu: Option<&str>, features: &[&str], explicit| {
         let mut o = opts(arch, xip, explicit);
-        o.cpu = cpu.map(String::from);
+        if let Some(cpu) = cpu {
+            o.cpu = Some(cpu.into());
+        }
         o.cpu_features = features.iter().map(|f| f.to_string()).collect();
         effective_intrinsics(&o).unwrap_or_else(|e| panic!("{arch:?}: {e}"))
     };

@@ -365,13 +365,34 @@ impl Translator<'_, '_> {
         trap: TrapCode,
     ) -> Result<Value, CompileError> {
         let def = self.table_def(table)?;
-        let len = self.table_length(def);
+        // A defined table whose maximum is its minimum never changes size, and the loader
+        // never moves its elements (`Table::grow` cannot reallocate them): its length is a
+        // constant and its base a never-changing field, so the optimizer keeps both out of
+        // loops and across calls instead of reloading them at every access.
+        let fixed_len = self
+            .env
+            .module
+            .tables
+            .get(table as usize)
+            .filter(|t| !t.imported && t.max == Some(t.min))
+            .map(|t| t.min);
+        let len = match fixed_len {
+            Some(len) => {
+                let len = u32::try_from(len).map_err(|_| self.internal("table size over u32"))?;
+                self.b.ins().iconst(I32, i64::from(len))
+            }
+            None => self.table_length(def),
+        };
         let oob = self
             .b
             .ins()
             .icmp(IntCC::UnsignedGreaterThanOrEqual, index, len);
         self.b.ins().trapnz(oob, cl_trap(trap));
-        let flags = self.vm_flags();
+        let flags = if fixed_len.is_some() {
+            Self::pure_flags()
+        } else {
+            self.vm_flags()
+        };
         let base = self.b.ins().load(
             self.pointer,
             flags,
