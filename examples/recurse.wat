@@ -1,5 +1,5 @@
 ;; A recursion `down(n)` that is `n` frames deep: the memory model's stack tests
-;; (`aotc run --stack-size 64K --invoke down examples/recurse.wat 5000` traps).
+;; (`aotc run --stack-size 64K --invoke down examples/recurse.wat 20000` traps).
 (module
   (func $down (export "down") (param i32) (result i32)
     local.get 0
