@@ -71,10 +71,8 @@ pub enum LoadError {
         file: String,
         /// File offset of the relocation record.
         offset: u64,
-        /// Text offset of the patched bytes.
-        text_offset: u32,
-        /// What went wrong.
-        reason: String,
+        /// Which relocation (its text offset and kind) and why.
+        source: aotc_reloc::RelocError,
     },
     /// Mapping or protecting memory failed.
     Map {
@@ -148,12 +146,8 @@ impl fmt::Display for LoadError {
             LoadError::Relocation {
                 file,
                 offset,
-                text_offset,
-                reason,
-            } => write!(
-                f,
-                "{file}: at offset {offset:#x}: relocation at text offset {text_offset:#x}: {reason}"
-            ),
+                source,
+            } => write!(f, "{file}: at offset {offset:#x}: relocation: {source}"),
             LoadError::Map {
                 file,
                 offset,

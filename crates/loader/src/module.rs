@@ -11,7 +11,7 @@ use memmap2::{Advice, Mmap, MmapMut, MmapOptions};
 
 use aotc_abi::target::cpu_features;
 use aotc_abi::{Arch, Builtin, TrapCode, ValType};
-use aotc_format::layout::{ExternKind, FileHeader, NONE, RelocKind, RelocTarget};
+use aotc_format::layout::{ExternKind, FileHeader, NONE};
 use aotc_format::{AotFile, ReadError};
 
 use crate::builtins::builtin_address;
@@ -654,64 +654,20 @@ fn copy_text(name: &str, file: &AotFile<'_>) -> Result<Text, LoadError> {
     Ok(Text::Copied(copy))
 }
 
-/// Applies the file's relocations to `text`, which will execute at its current address.
+/// Applies the file's relocations to `text`, which will execute at its current address, with
+/// this runtime's builtins, through the one relocator.
 fn relocate(name: &str, file: &AotFile<'_>, text: &mut [u8]) -> Result<(), LoadError> {
-    let base = text.as_ptr() as usize;
+    let base = text.as_ptr() as u64;
     let relocs = file.relocs();
+    let resolver = |b: Builtin| Some(builtin_address(b) as u64);
     for (i, r) in relocs.iter().enumerate() {
-        let site_offset = r.offset;
-        let error = |reason: String| LoadError::Relocation {
-            file: name.to_owned(),
-            offset: relocs.file_offset(i),
-            text_offset: site_offset,
-            reason,
-        };
-        let target = match r.target {
-            RelocTarget::Builtin(builtin) => builtin_address(builtin) as usize,
-            RelocTarget::TextOffset(offset) => base.wrapping_add(offset as usize),
-        };
-        let value = (target as i64).wrapping_add(r.addend);
-        let site = base.wrapping_add(site_offset as usize) as i64;
-        let kind = r.kind;
-        let start = site_offset as usize;
-        let Some(patch) = text.get_mut(start..start + kind.patch_size() as usize) else {
-            return Err(error("patch outside the text".to_owned()));
-        };
-        match kind {
-            RelocKind::Abs8 => patch.copy_from_slice(&value.to_ne_bytes()),
-            RelocKind::Abs4 => {
-                let v = u32::try_from(value)
-                    .map_err(|_| error(format!("address {value:#x} does not fit in 32 bits")))?;
-                patch.copy_from_slice(&v.to_ne_bytes());
+        aotc_reloc::apply_reloc(file.arch(), text, base, &r, &resolver).map_err(|source| {
+            LoadError::Relocation {
+                file: name.to_owned(),
+                offset: relocs.file_offset(i),
+                source,
             }
-            RelocKind::X86PcRel4 if cfg!(target_arch = "x86_64") => {
-                let delta = value.wrapping_sub(site);
-                let v = i32::try_from(delta).map_err(|_| {
-                    error(format!(
-                        "PC-relative distance {delta:#x} does not fit in 32 bits"
-                    ))
-                })?;
-                patch.copy_from_slice(&v.to_le_bytes());
-            }
-            RelocKind::Arm64Call if cfg!(target_arch = "aarch64") => {
-                let delta = value.wrapping_sub(site);
-                if delta % 4 != 0 || !(-(1 << 27)..(1 << 27)).contains(&delta) {
-                    return Err(error(format!(
-                        "branch distance {delta:#x} is not a multiple of 4 within ±128 MiB"
-                    )));
-                }
-                let insn = u32::from_le_bytes([patch[0], patch[1], patch[2], patch[3]]);
-                let imm = ((delta >> 2) as u32) & 0x03ff_ffff;
-                patch.copy_from_slice(&((insn & 0xfc00_0000) | imm).to_le_bytes());
-            }
-            other => {
-                return Err(error(format!(
-                    "relocation kind {} is not supported on {}",
-                    other.name(),
-                    std::env::consts::ARCH
-                )));
-            }
-        }
+        })?;
     }
     Ok(())
 }
