@@ -49,7 +49,7 @@ pub use func::{Func, FuncRefHandle, Val};
 pub use global::Global;
 pub use instance::{Extern, Instance, InstanceConfig};
 pub use memory::{MAX_PAGES, Memory, WASM_PAGE_SIZE};
-pub use module::{LoadOptions, Module};
+pub use module::{LoadOptions, Module, runtime_builtin_addresses};
 pub use table::{MAX_TABLE_ELEMENTS, Table};
 pub use trap::Trap;
 pub use types::{ExternType, FuncType, GlobalType, MemoryType, TableType};

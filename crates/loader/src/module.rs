@@ -62,6 +62,9 @@ enum Text {
     FileMapped(Mmap),
     /// Copied into anonymous memory, relocated, then made read + execute.
     Copied(Mmap),
+    /// Prelinked: mapped read + execute from the file at exactly its prelink address (or, from
+    /// bytes, copied there), never relocated.
+    Fixed(sys::FixedMapping),
     /// No text at all.
     Empty,
 }
@@ -70,6 +73,7 @@ impl Text {
     fn as_ptr(&self) -> *const u8 {
         match self {
             Text::FileMapped(m) | Text::Copied(m) => m.as_ptr(),
+            Text::Fixed(m) => m.as_ptr(),
             Text::Empty => core::ptr::NonNull::<u8>::dangling().as_ptr(),
         }
     }
@@ -105,6 +109,8 @@ pub(crate) struct ModuleInner {
     file: AotFile<'static>,
     text: Text,
     text_len: usize,
+    /// Whether `text` maps the file itself.
+    text_from_file: bool,
     /// Where the constant table lives; `file`'s bytes when in place.
     constants: Constants,
     #[allow(dead_code)]
@@ -336,9 +342,19 @@ impl Module {
         unsafe { core::slice::from_raw_parts(self.inner.text.as_ptr(), self.inner.text_len) }
     }
 
-    /// Whether the text is mapped straight from the file (as opposed to copied).
+    /// Whether the text is mapped straight from the file (as opposed to copied): XIP, or
+    /// prelinked and loaded from a file.
     pub fn is_text_mapped_from_file(&self) -> bool {
-        matches!(self.inner.text, Text::FileMapped(_))
+        match &self.inner.text {
+            Text::FileMapped(_) => true,
+            Text::Fixed(_) => self.inner.text_from_file,
+            _ => false,
+        }
+    }
+
+    /// Whether the file is prelinked (its text executes at [`AotFile::prelink_base`]).
+    pub fn is_prelinked(&self) -> bool {
+        self.inner.file.is_prelinked()
     }
 
     /// The name used in messages: the path, the name given in the options, or `<memory>`.
@@ -454,6 +470,8 @@ const ARCH_OFFSET: u64 = offset_of!(FileHeader, arch) as u64;
 const POINTER_SIZE_OFFSET: u64 = offset_of!(FileHeader, pointer_size) as u64;
 const ENDIANNESS_OFFSET: u64 = offset_of!(FileHeader, endianness) as u64;
 const CPU_FEATURES_OFFSET: u64 = offset_of!(FileHeader, cpu_features) as u64;
+const PRELINK_BASE_OFFSET: u64 = offset_of!(FileHeader, prelink_base) as u64;
+const SYMBOLS_FINGERPRINT_OFFSET: u64 = offset_of!(FileHeader, symbols_fingerprint) as u64;
 
 fn check_target(name: &str, file: &AotFile<'_>) -> Result<(), LoadError> {
     let wrong = |offset, what, expected: String, found: String| LoadError::WrongTarget {
@@ -558,11 +576,16 @@ fn build(
     check_builtins(&name, &file)?;
     let constants = Constants::new(file.constants());
 
+    if file.is_prelinked() {
+        check_symbols(&name, &file)?;
+    }
     let text_len = file.text().len();
+    let text_from_file = source_file.is_some() && (file.is_xip() || file.is_prelinked());
     let text = if text_len == 0 {
         Text::Empty
     } else {
         match source_file {
+            _ if file.is_prelinked() => map_prelinked_text(&name, &file, source_file)?,
             Some(source) if file.is_xip() => map_text_in_place(&name, &file, source)?,
             _ => copy_text(&name, &file)?,
         }
@@ -589,6 +612,7 @@ fn build(
             file,
             text,
             text_len,
+            text_from_file,
             constants,
             backing,
             name: name.clone(),
@@ -630,6 +654,75 @@ fn map_text_in_place(name: &str, file: &AotFile<'_>, source: &File) -> Result<Te
         source,
     })?;
     Ok(Text::FileMapped(mapping))
+}
+
+/// Maps a prelinked text at exactly the address it was relocated for: read + execute from the
+/// file (no copy, no write), or, for bytes in memory, a copy made read + execute there.
+fn map_prelinked_text(
+    name: &str,
+    file: &AotFile<'_>,
+    source: Option<&File>,
+) -> Result<Text, LoadError> {
+    let base = file.prelink_base();
+    let text = file.text();
+    let taken = || LoadError::AddressTaken {
+        file: name.to_owned(),
+        offset: PRELINK_BASE_OFFSET,
+        address: base,
+        len: text.len(),
+    };
+    let Ok(address) = usize::try_from(base) else {
+        return Err(taken());
+    };
+    let offset = file.text_file_offset();
+    let mapped = match source {
+        Some(source) => sys::FixedMapping::file_text(source, offset, text.len(), address),
+        None => sys::FixedMapping::copy(text, address),
+    };
+    match mapped {
+        Ok(mapping) => {
+            if source.is_none() {
+                // SAFETY: the mapping is readable for the text's length at `address`.
+                sys::clear_icache(unsafe {
+                    core::slice::from_raw_parts(mapping.as_ptr(), text.len())
+                });
+            }
+            Ok(Text::Fixed(mapping))
+        }
+        Err(sys::FixedMapError::Taken) => Err(taken()),
+        Err(sys::FixedMapError::Io(source)) => Err(LoadError::Map {
+            file: name.to_owned(),
+            offset,
+            what: "prelinked text (read + execute, at its address)",
+            source,
+        }),
+    }
+}
+
+/// This runtime's builtin addresses in this process: what a prelinked file is relocated for
+/// (`aotc runtime-symbols` prints them) and checked against at load.
+pub fn runtime_builtin_addresses() -> impl Iterator<Item = (Builtin, u64)> {
+    Builtin::ALL
+        .iter()
+        .map(|&b| (b, builtin_address(b) as usize as u64))
+}
+
+/// Refuses a prelinked file whose builtin addresses are not this runtime's.
+fn check_symbols(name: &str, file: &AotFile<'_>) -> Result<(), LoadError> {
+    // `check_builtins` has checked every index to be this runtime's builtin.
+    let runtime = aotc_format::checksum::symbols_fingerprint(file.builtins().map(|(index, _)| {
+        let address = Builtin::from_index(index).map_or(0, |b| builtin_address(b) as usize);
+        (index, address as u64)
+    }));
+    if runtime != file.symbols_fingerprint() {
+        return Err(LoadError::SymbolsMismatch {
+            file: name.to_owned(),
+            offset: SYMBOLS_FINGERPRINT_OFFSET,
+            recorded: file.symbols_fingerprint(),
+            runtime,
+        });
+    }
+    Ok(())
 }
 
 /// Copies the text into anonymous memory, relocates it, and makes it read + execute.
