@@ -16,6 +16,8 @@ const COMPARISONS: &[(&str, &[&str])] = &[
     ("load", &["normal", "xip"]),
     ("xip_load", &["fib", "large"]),
     ("xip_instantiate", &["fib", "large"]),
+    ("int_heavy_prelinked", &["normal", "prelinked", "xip"]),
+    ("float_heavy_prelinked", &["normal", "prelinked", "xip"]),
 ];
 
 fn criterion_dir() -> PathBuf {

@@ -461,11 +461,18 @@ fn check_target(header: &FileHeader) -> Result<Arch, ReadError> {
                 "a non-zero multiple of the text alignment",
             ));
         }
-    } else if base != 0 || header.symbols_fingerprint.get() != 0 {
+    } else if base != 0 {
         return Err(bad(
             header_at!(prelink_base),
-            "prelink base and symbols fingerprint",
+            "prelink base",
             base,
+            "zero in a file that is not prelinked",
+        ));
+    } else if header.symbols_fingerprint.get() != 0 {
+        return Err(bad(
+            header_at!(symbols_fingerprint),
+            "symbols fingerprint",
+            header.symbols_fingerprint.get(),
             "zero in a file that is not prelinked",
         ));
     }
