@@ -157,8 +157,15 @@ fn check(
             String::from_utf8_lossy(&out.stderr)
         ));
     }
-    let linked = std::fs::read(&linked_path).map_err(|e| e.to_string())?;
-    let linked = object::File::parse(&*linked).map_err(|e| format!("{name}: {e}"))?;
+    let linked_bytes = std::fs::read(&linked_path).map_err(|e| e.to_string())?;
+    // The linked file is also a runtime symbol file: its symbol table holds the `--defsym`s.
+    let read_back = RuntimeSymbols::parse(&linked_bytes).map_err(|e| format!("{name}: {e}"))?;
+    if read_back != symbols() {
+        return Err(format!(
+            "{name}: the linked ELF's builtin symbols read back differently"
+        ));
+    }
+    let linked = object::File::parse(&*linked_bytes).map_err(|e| format!("{name}: {e}"))?;
     let text = linked
         .section_by_name(".text")
         .ok_or_else(|| format!("{name}: the linked file has no .text"))?;

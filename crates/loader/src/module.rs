@@ -62,9 +62,10 @@ enum Text {
     FileMapped(Mmap),
     /// Copied into anonymous memory, relocated, then made read + execute.
     Copied(Mmap),
-    /// Prelinked: mapped read + execute from the file at exactly its prelink address (or, from
-    /// bytes, copied there), never relocated.
-    Fixed(sys::FixedMapping),
+    /// Prelinked: mapped read + execute from the file at exactly its prelink address (`true`),
+    /// or copied there (from bytes, or a packed text at another offset within its page than the
+    /// address), never relocated.
+    Fixed(sys::FixedMapping, bool),
     /// No text at all.
     Empty,
 }
@@ -73,7 +74,7 @@ impl Text {
     fn as_ptr(&self) -> *const u8 {
         match self {
             Text::FileMapped(m) | Text::Copied(m) => m.as_ptr(),
-            Text::Fixed(m) => m.as_ptr(),
+            Text::Fixed(m, _) => m.as_ptr(),
             Text::Empty => core::ptr::NonNull::<u8>::dangling().as_ptr(),
         }
     }
@@ -109,8 +110,6 @@ pub(crate) struct ModuleInner {
     file: AotFile<'static>,
     text: Text,
     text_len: usize,
-    /// Whether `text` maps the file itself.
-    text_from_file: bool,
     /// Where the constant table lives; `file`'s bytes when in place.
     constants: Constants,
     #[allow(dead_code)]
@@ -345,11 +344,7 @@ impl Module {
     /// Whether the text is mapped straight from the file (as opposed to copied): XIP, or
     /// prelinked and loaded from a file.
     pub fn is_text_mapped_from_file(&self) -> bool {
-        match &self.inner.text {
-            Text::FileMapped(_) => true,
-            Text::Fixed(_) => self.inner.text_from_file,
-            _ => false,
-        }
+        matches!(self.inner.text, Text::FileMapped(_) | Text::Fixed(_, true))
     }
 
     /// Whether the file is prelinked (its text executes at [`AotFile::prelink_base`]).
@@ -580,7 +575,6 @@ fn build(
         check_symbols(&name, &file)?;
     }
     let text_len = file.text().len();
-    let text_from_file = source_file.is_some() && (file.is_xip() || file.is_prelinked());
     let text = if text_len == 0 {
         Text::Empty
     } else {
@@ -612,7 +606,6 @@ fn build(
             file,
             text,
             text_len,
-            text_from_file,
             constants,
             backing,
             name: name.clone(),
@@ -675,6 +668,10 @@ fn map_prelinked_text(
         return Err(taken());
     };
     let offset = file.text_file_offset();
+    // A packed file (`--text-align` below the page size) whose text lies at another offset
+    // within its page than the address: the file's pages cannot be mapped there; copy instead.
+    let page = sys::page_size() as u64;
+    let source = source.filter(|_| offset % page == base % page);
     let mapped = match source {
         Some(source) => sys::FixedMapping::file_text(source, offset, text.len(), address),
         None => sys::FixedMapping::copy(text, address),
@@ -687,7 +684,7 @@ fn map_prelinked_text(
                     core::slice::from_raw_parts(mapping.as_ptr(), text.len())
                 });
             }
-            Ok(Text::Fixed(mapping))
+            Ok(Text::Fixed(mapping, source.is_some()))
         }
         Err(sys::FixedMapError::Taken) => Err(taken()),
         Err(sys::FixedMapError::Io(source)) => Err(LoadError::Map {

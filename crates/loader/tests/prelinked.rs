@@ -215,3 +215,30 @@ fn a_relocation_out_of_range_is_refused() {
         "{text}"
     );
 }
+
+#[test]
+fn a_packed_prelinked_file_runs_at_its_base_too() {
+    let base = base(5);
+    let options = CompileOptions {
+        text_align: Some(16),
+        prelink: Some(Prelink {
+            base,
+            symbols: this_process(),
+        }),
+        ..CompileOptions::default()
+    };
+    let bytes = support::compile_wat(GROW, &options);
+    let file = support::TempFile::new("prelinked-packed", &bytes);
+    // SAFETY: freshly compiled by the test.
+    let module = unsafe { Module::from_file(&file.0) }.expect("load");
+    assert_eq!(module.text().as_ptr() as u64, base);
+    // Mapped from the file only when the text lies at the base's offset within a page.
+    let page = 4096;
+    assert_eq!(
+        module.is_text_mapped_from_file(),
+        module.file().text_file_offset() % page == base % page
+    );
+    let instance = Instance::new(&module, &[]).expect("instantiate");
+    let grow = instance.get_func("grow").expect("grow exported");
+    assert_eq!(grow.call(&[Val::I32(1)]).expect("grow"), [Val::I32(1)]);
+}

@@ -135,3 +135,46 @@ pub struct Prelink {
     /// The runtime's builtin addresses.
     pub symbols: RuntimeSymbols,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_text_list_round_trips_and_errors_name_the_line() {
+        let symbols = RuntimeSymbols::from_addresses(
+            Builtin::ALL
+                .iter()
+                .map(|&b| (b, 0x5555_0000 + u64::from(b.index()) * 8)),
+        );
+        assert_eq!(
+            RuntimeSymbols::parse(symbols.to_text().as_bytes()),
+            Ok(symbols)
+        );
+        let parsed = RuntimeSymbols::parse(
+            b"# comment\n\naotc_builtin_memory_grow 4096 # decimal\naotc_builtin_f32_ceil 0x10_00\n",
+        )
+        .unwrap();
+        assert_eq!(parsed.address(Builtin::memory_grow), Some(4096));
+        assert_eq!(parsed.address(Builtin::f32_ceil), Some(0x1000));
+        assert_eq!(parsed.address(Builtin::f32_floor), None);
+        let error = |text: &str| {
+            RuntimeSymbols::parse(text.as_bytes())
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            error("\nmemory_grow 0x10\n"),
+            "line 2: \"memory_grow\" is not a builtin symbol (aotc_builtin_NAME)"
+        );
+        assert_eq!(
+            error("aotc_builtin_memory_grow 0xzz"),
+            "line 1: expected an address (0x... or decimal), found \"0xzz\""
+        );
+        assert_eq!(
+            error("aotc_builtin_memory_grow"),
+            "line 1: expected `symbol address`, found \"aotc_builtin_memory_grow\""
+        );
+        assert!(error("\x7fELF garbage").starts_with("ELF header: expected an ELF file"));
+    }
+}

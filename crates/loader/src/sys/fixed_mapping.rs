@@ -25,6 +25,13 @@ pub(crate) enum FixedMapError {
     Io(io::Error),
 }
 
+/// Linux's "at this address or fail" flag; elsewhere the address is only a hint, and a mapping
+/// placed elsewhere counts as taken.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const NOREPLACE: libc::c_int = libc::MAP_FIXED_NOREPLACE;
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+const NOREPLACE: libc::c_int = 0;
+
 /// `mmap` at exactly `[start, start + len)`, or `Taken`. Kernels before 4.17 ignore
 /// `MAP_FIXED_NOREPLACE` and may place the mapping elsewhere: that counts as taken too.
 fn map_exactly(
@@ -48,7 +55,7 @@ fn map_exactly(
             start as *mut libc::c_void,
             len,
             prot,
-            flags | libc::MAP_FIXED_NOREPLACE,
+            flags | NOREPLACE,
             fd,
             offset,
         )
