@@ -296,40 +296,63 @@ fn prelinked_text_is_byte_identical_to_ld_lld_on_every_target() {
         ),
     ];
     modules.extend(suite_modules());
-    for target in TARGETS {
-        let (arch, features, _) = target;
-        let dir = tempfile::tempdir().expect("a temporary folder");
-        let (mut compared, mut failures) = (0, Vec::new());
-        let mut relocations = std::collections::BTreeMap::<&str, usize>::new();
-        let mut every_builtin = 0;
-        for (name, wasm) in &modules {
-            match check(dir.path(), name, wasm, target) {
-                Ok(Checked::Identical(kinds)) => {
-                    compared += 1;
-                    for kind in &kinds {
-                        *relocations.entry(kind.name()).or_default() += 1;
-                    }
-                    if name == "every-builtin" {
-                        every_builtin = kinds.len();
-                    }
-                }
-                Ok(Checked::NoRelocation) => {}
-                // A module aotc does not compile for this target (e.g. SIMD without a feature)
-                // is the spec runner's business, not the relocator's.
-                Err(e) if e.contains(": object: ") => {}
-                Err(e) => failures.push(e),
-            }
-        }
-        println!(
-            "{}{}: {compared} modules with relocations ({relocations:?}) identical to ld.lld",
-            arch.name(),
-            features.join(",")
-        );
-        assert!(failures.is_empty(), "{}", failures.join("\n"));
-        assert!(
-            every_builtin >= 10,
-            "{arch:?}: the generated module has {every_builtin} relocations"
-        );
-        assert!(compared > 100, "{arch:?}: only {compared} modules compared");
+    // One thread a target: each compiles, links and compares on its own.
+    let outcomes: Vec<String> = std::thread::scope(|scope| {
+        let modules = &modules;
+        let threads: Vec<_> = TARGETS
+            .map(|target| scope.spawn(move || check_target(target, modules)))
+            .into_iter()
+            .collect();
+        threads
+            .into_iter()
+            .map(|t| t.join().expect("no panic"))
+            .collect::<Result<_, String>>()
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    for line in outcomes {
+        println!("{line}");
     }
+}
+
+/// Checks every module on `target`: its summary line, or the failures.
+fn check_target(
+    target: (Arch, &'static [&'static str], &'static str),
+    modules: &[(String, Vec<u8>)],
+) -> Result<String, String> {
+    let (arch, features, _) = target;
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let (mut compared, mut failures) = (0, Vec::new());
+    let mut relocations = std::collections::BTreeMap::<&str, usize>::new();
+    let mut every_builtin = 0;
+    for (name, wasm) in modules {
+        match check(dir.path(), name, wasm, target) {
+            Ok(Checked::Identical(kinds)) => {
+                compared += 1;
+                for kind in &kinds {
+                    *relocations.entry(kind.name()).or_default() += 1;
+                }
+                if name == "every-builtin" {
+                    every_builtin = kinds.len();
+                }
+            }
+            Ok(Checked::NoRelocation) => {}
+            // A module aotc does not compile for this target (e.g. SIMD without a feature) is
+            // the spec runner's business, not the relocator's.
+            Err(e) if e.contains(": object: ") => {}
+            Err(e) => failures.push(e),
+        }
+    }
+    let target = format!("{}{}", arch.name(), features.join(","));
+    if !failures.is_empty() {
+        return Err(format!("{target}:\n{}", failures.join("\n")));
+    }
+    if every_builtin < 10 || compared <= 100 {
+        return Err(format!(
+            "{target}: the generated module has {every_builtin} relocations, {compared} modules \
+             compared"
+        ));
+    }
+    Ok(format!(
+        "{target}: {compared} modules with relocations ({relocations:?}) identical to ld.lld"
+    ))
 }
