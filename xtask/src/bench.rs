@@ -104,5 +104,15 @@ pub fn run(args: &[String]) -> Result<(), String> {
         }
         println!("{line}");
     }
+    // Prelinked against normal and XIP, interleaved round by round (prints its own ratios).
+    if args.is_empty() || args.iter().any(|a| a.contains("prelink")) {
+        crate::cargo(&[
+            "bench",
+            "--package",
+            "aotc-bench",
+            "--bench",
+            "prelink_interleaved",
+        ])?;
+    }
     Ok(())
 }
