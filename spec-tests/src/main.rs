@@ -19,7 +19,7 @@ use libtest_mimic::{Arguments, Failed, Trial};
 use spec_tests::suite::{Mode, Settings, ShouldFail, SuiteSource, Totals};
 use spec_tests::wast_runner::{self, Run};
 
-const USAGE: &str = "usage: spec-tests [--xip | --mode normal|xip|both] [--suite DIR] \
+const USAGE: &str = "usage: spec-tests [--xip | --mode normal|xip|both|prelinked] [--suite DIR] \
 [--compile-only | --write-plan DIR] [--target ARCH] [--cpu CPU] [--cpu-features LIST] \
 [--enable-builtin-intrinsics LIST] [--bounds-checks] [-- LIBTEST-ARGS]";
 
@@ -73,7 +73,12 @@ fn parse_arg(
                 "normal" => vec![Mode::Normal],
                 "xip" => vec![Mode::Xip],
                 "both" => vec![Mode::Normal, Mode::Xip],
-                other => return Err(format!("--mode {other}: expected normal, xip or both")),
+                "prelinked" => vec![Mode::Prelinked],
+                other => {
+                    return Err(format!(
+                        "--mode {other}: expected normal, xip, both or prelinked"
+                    ));
+                }
             }
         }
         "--suite" => settings.suite = Some(value("--suite")?.into()),

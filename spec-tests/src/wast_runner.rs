@@ -80,18 +80,47 @@ pub fn run_file(
         }
         Run::Execute => {
             let files: HashMap<String, CompiledFile> = builder.files.into_iter().collect();
+            // Prelinked modules run from their files, mapped at their addresses.
+            let dir = if mode == Mode::Prelinked {
+                Some(tempfile::tempdir().map_err(|e| format!("temporary folder: {e}"))?)
+            } else {
+                None
+            };
             let mut load = |name: &str| {
-                files
+                let file = files
                     .get(name)
-                    .ok_or_else(|| format!("no compiled module {name}"))?
-                    .load(&LoadOptions::default())
-                    .map_err(|e| e.to_string())
+                    .ok_or_else(|| format!("no compiled module {name}"))?;
+                match &dir {
+                    None => file.load(&LoadOptions::default()),
+                    Some(dir) => file.load_from(&dir.path().join(name.replace('/', "_"))),
+                }
+                .map_err(|e| e.to_string())
+                .and_then(|module| check_prelinked_in_place(name, module))
             };
             let outcome = exec::run(&plan, &mut load)?;
             totals.add(mode, outcome.assertions, modules, relocations);
             outcome.report()
         }
     }
+}
+
+/// A prelinked module must run from its file, mapped at its base address.
+fn check_prelinked_in_place(
+    name: &str,
+    module: aotc_loader::Module,
+) -> Result<aotc_loader::Module, String> {
+    let base = module.file().prelink_base();
+    let at = module.text().as_ptr() as u64;
+    if module.is_prelinked()
+        && !module.text().is_empty()
+        && (!module.is_text_mapped_from_file() || at != base)
+    {
+        return Err(format!(
+            "{name}: prelinked for {base:#x} but its text is at {at:#x}, mapped from the file: {}",
+            module.is_text_mapped_from_file()
+        ));
+    }
+    Ok(module)
 }
 
 /// The failures found while compiling: what a plan reports without being executed.
@@ -205,6 +234,13 @@ impl<'s> PlanBuilder<'s> {
                 opts.arch.name()
             ));
         }
+        if mode == Mode::Prelinked && matches!(run, Run::WritePlan(_)) {
+            return Err(
+                "prelinked mode is for this process's builtin addresses: it runs here, not \
+                 through --write-plan"
+                    .to_owned(),
+            );
+        }
         Ok(PlanBuilder {
             mode,
             opts,
@@ -217,6 +253,9 @@ impl<'s> PlanBuilder<'s> {
 
     /// Compiles wasm, checks an XIP module has no relocation, and keeps the file: its name.
     fn compile(&mut self, wasm: &[u8]) -> Result<String, CompileFailure> {
+        if let Some(prelink) = &mut self.opts.prelink {
+            prelink.base = crate::suite::next_prelink_base();
+        }
         let compiled = match aotc_pipeline::compile(&self.opts, wasm) {
             Ok(compiled) => compiled,
             Err(e @ PipelineError::Compile(CompileError::Wasm { .. })) => {

@@ -18,6 +18,8 @@ const COMPARISONS: &[(&str, &[&str])] = &[
     ("load", &["normal", "xip"]),
     ("xip_load", &["fib", "large"]),
     ("xip_instantiate", &["fib", "large"]),
+    ("int_heavy_prelinked", &["normal", "prelinked", "xip"]),
+    ("float_heavy_prelinked", &["normal", "prelinked", "xip"]),
 ];
 
 /// The code models every program and kernel runs in, the baseline (normal mode, default CPU =
@@ -136,6 +138,16 @@ pub fn run(args: &[String]) -> Result<(), String> {
             ));
         }
         println!("{line}");
+    }
+    // Prelinked against normal and XIP, interleaved round by round (prints its own ratios).
+    if args.is_empty() || args.iter().any(|a| a.contains("prelink")) {
+        crate::cargo(&[
+            "bench",
+            "--package",
+            "aotc-bench",
+            "--bench",
+            "prelink_interleaved",
+        ])?;
     }
     kernel_table(&dir, this_run, flag("--baseline"))
 }

@@ -26,7 +26,7 @@ commands:
   deps    check the loader's dependency closure (no Cranelift, no wasmparser)
   bench   run the benchmarks and print XIP / all-intrinsics / load-time ratios against
           normal mode: [CRITERION-ARGS]
-  spec    run the WebAssembly spec suite: [--xip | --mode normal|xip|both] [--suite DIR]
+  spec    run the WebAssembly spec suite: [--xip | --mode normal|xip|both|prelinked] [--suite DIR]
           [--compile-only | --execute] [--target ARCH] [--cpu CPU] [--cpu-features LIST]
           [--enable-builtin-intrinsics LIST] [--bounds-checks] [-- LIBTEST-ARGS]; --execute compiles here and
           runs the loader-only runner (aotc-spec-exec) on the target: natively, or under qemu
@@ -142,6 +142,8 @@ fn test() -> Result<(), String> {
     spec(&["--mode", "both"])?;
     // Explicit bounds checks (`--bounds-checks=1`) instead of guard pages, in both modes.
     spec(&["--mode", "both", "--bounds-checks"])?;
+    // Prelinked: relocated at compile time for this process, run from files mapped in place.
+    spec(&["--mode", "prelinked"])?;
     // The same suite compiled here and executed by the loader-only runner under qemu on
     // aarch64 and on s390x (big-endian), in both modes and in XIP mode with every intrinsic.
     for arch in CROSS_ARCHES {

@@ -8,7 +8,8 @@ use clap::Args;
 
 use aotc_pipeline::OutputFormat;
 use aotc_translate::{
-    CompileOptions, parse_cpu_features, parse_intrinsics, parse_target, target_names,
+    CompileOptions, Prelink, RuntimeSymbols, parse_cpu_features, parse_intrinsics, parse_target,
+    target_names,
 };
 
 /// The machine code is for: architecture, CPU and CPU features.
@@ -135,8 +136,45 @@ pub struct CompileArgs {
     /// file for flash and ROM (the posix loader then maps the pages around the text).
     #[arg(long, value_name = "N")]
     pub text_align: Option<u32>,
+    /// Prelink: relocate the text at compile time for address ADDR (hex with 0x, or decimal;
+    /// a multiple of the text alignment), so that it executes in place there with direct calls
+    /// and no load-time patching. Needs --runtime-symbols.
+    #[arg(long, value_name = "ADDR", requires = "runtime_symbols")]
+    pub prelink: Option<String>,
+    /// The runtime's builtin addresses for --prelink: an ELF file (its `aotc_builtin_*`
+    /// symbols) or a `symbol address` list, as `aotc runtime-symbols` prints.
+    #[arg(long, value_name = "FILE", requires = "prelink")]
+    pub runtime_symbols: Option<PathBuf>,
     #[command(flatten)]
     pub target: TargetArgs,
+}
+
+/// Reads a runtime symbol file (`--runtime-symbols`).
+pub fn read_runtime_symbols(path: &Path) -> Result<RuntimeSymbols> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    RuntimeSymbols::parse(&bytes).with_context(|| format!("{}", path.display()))
+}
+
+/// Parses a `--prelink` address: hex with `0x` or decimal.
+fn parse_address(text: &str) -> Result<u64> {
+    let parsed = match text.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(&hex.replace('_', ""), 16),
+        None => text.parse(),
+    };
+    parsed.with_context(|| {
+        format!("--prelink {text:?}: expected an address (hex with 0x, or decimal)")
+    })
+}
+
+/// `aotc runtime-symbols`: this runtime's builtin addresses in this process, as
+/// `--runtime-symbols` reads them. Stable across runs only without address-space randomisation
+/// (for example under `setarch -R`) or in a non-PIE build.
+pub fn print_runtime_symbols() -> Result<()> {
+    print!(
+        "{}",
+        RuntimeSymbols::from_addresses(aotc_loader::runtime_builtin_addresses()).to_text()
+    );
+    Ok(())
 }
 
 /// Reads a compiler input file (.wasm or .wat).
@@ -148,6 +186,12 @@ pub fn run(args: &CompileArgs) -> Result<()> {
     refuse_overwriting_input(&args.input, &args.output)?;
     let mut opts = args.target.options()?;
     opts.text_align = args.text_align;
+    if let (Some(address), Some(symbols)) = (&args.prelink, &args.runtime_symbols) {
+        opts.prelink = Some(Prelink {
+            base: parse_address(address)?,
+            symbols: read_runtime_symbols(symbols)?,
+        });
+    }
     opts.validate()?;
     let input = read_input(&args.input)?;
     let bytes = aotc_pipeline::file_bytes(&opts, &input, args.format)

@@ -4,11 +4,14 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use std::mem::offset_of;
+
+use anyhow::{Context, Result, bail};
 use clap::Args;
 
 use aotc_format::AotFile;
 use aotc_format::layout::{self, RelocTarget, RelocTargetKind};
+use aotc_translate::RuntimeSymbols;
 
 /// `aotc inspect` arguments.
 #[derive(Args, Debug)]
@@ -22,6 +25,10 @@ pub struct InspectArgs {
 pub struct VerifyArgs {
     /// The AOT file.
     pub file: PathBuf,
+    /// For a prelinked file: check that it was relocated for the builtin addresses this
+    /// runtime symbol file gives (an ELF file or `aotc runtime-symbols` output).
+    #[arg(long, value_name = "FILE")]
+    pub runtime_symbols: Option<PathBuf>,
 }
 
 fn read(path: &PathBuf) -> Result<Vec<u8>> {
@@ -40,11 +47,46 @@ pub fn verify(args: &VerifyArgs) -> Result<()> {
     let file = AotFile::parse(&bytes).with_context(|| format!("{}", args.file.display()))?;
     file.verify()
         .with_context(|| format!("{}", args.file.display()))?;
+    if let Some(path) = &args.runtime_symbols {
+        let symbols = crate::compile_cmd::read_runtime_symbols(path)?;
+        check_prelinked_for(&file, &symbols).with_context(|| format!("{}", args.file.display()))?;
+        println!(
+            "{}: prelinked for {:#x} and the builtin addresses of {} (fingerprint {:#018x})",
+            args.file.display(),
+            file.prelink_base(),
+            path.display(),
+            file.symbols_fingerprint()
+        );
+    }
     println!(
         "{}: OK (metadata, function table, trap table and text check out, {} bytes of text)",
         args.file.display(),
         file.text().len()
     );
+    Ok(())
+}
+
+/// Checks that `file` is prelinked for the builtin addresses `symbols` gives.
+fn check_prelinked_for(file: &AotFile<'_>, symbols: &RuntimeSymbols) -> Result<()> {
+    if !file.is_prelinked() {
+        bail!("not a prelinked file: nothing to check against runtime symbols");
+    }
+    let mut pairs = Vec::new();
+    for (index, name) in file.builtins() {
+        let address = aotc_abi::Builtin::from_index(index)
+            .and_then(|b| symbols.address(b))
+            .with_context(|| format!("the runtime symbols have no address for builtin {name}"))?;
+        pairs.push((index, address));
+    }
+    let fingerprint = aotc_format::checksum::symbols_fingerprint(pairs);
+    if fingerprint != file.symbols_fingerprint() {
+        bail!(
+            "at offset {:#x}: prelinked for builtin addresses with fingerprint {:#018x}, but \
+             the runtime symbols give {fingerprint:#018x}",
+            offset_of!(layout::FileHeader, symbols_fingerprint),
+            file.symbols_fingerprint()
+        );
+    }
     Ok(())
 }
 
@@ -74,6 +116,21 @@ pub fn describe(file: &AotFile<'_>) -> String {
         out,
         "xip:            {}",
         if file.is_xip() { "yes" } else { "no" }
+    );
+    let _ = writeln!(
+        out,
+        "mode:           {}",
+        if file.is_prelinked() {
+            format!(
+                "prelinked at {:#x} (builtin addresses fingerprint {:#018x})",
+                file.prelink_base(),
+                file.symbols_fingerprint()
+            )
+        } else if file.is_xip() {
+            "xip".to_owned()
+        } else {
+            "normal (relocated at load)".to_owned()
+        }
     );
     let _ = writeln!(
         out,

@@ -33,9 +33,19 @@ enum Command {
     Verify(inspect_cmd::VerifyArgs),
     /// Print the intrinsics an XIP compilation for a target uses, one per line.
     Intrinsics(intrinsics_cmd::IntrinsicsArgs),
+    /// Print this runtime's builtin addresses in this process, for `compile --runtime-symbols`.
+    RuntimeSymbols,
 }
 
-const SUBCOMMANDS: &[&str] = &["compile", "run", "inspect", "verify", "intrinsics", "help"];
+const SUBCOMMANDS: &[&str] = &[
+    "compile",
+    "run",
+    "inspect",
+    "verify",
+    "intrinsics",
+    "help",
+    "runtime-symbols",
+];
 
 /// Inserts `compile` when the arguments use wamrc's form (no subcommand).
 fn with_subcommand(mut args: Vec<OsString>) -> Vec<OsString> {
@@ -62,6 +72,7 @@ fn main() -> ExitCode {
         Command::Inspect(args) => inspect_cmd::inspect(&args),
         Command::Verify(args) => inspect_cmd::verify(&args),
         Command::Intrinsics(args) => intrinsics_cmd::run(&args),
+        Command::RuntimeSymbols => compile_cmd::print_runtime_symbols(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -59,16 +59,17 @@ fn stack_size_64k_traps_a_recursion_the_default_passes() {
         let peak = report_number(&stderr, "wasm stack:", "peak");
         assert_eq!(report_number(&stderr, "wasm stack:", "of"), 65536);
 
-        // One frame, measured as the largest growth of the peak by one more level from 100 to
-        // 102 levels: normal mode inlines the recursion into itself once, so one native frame
+        // One frame, measured as the largest growth of the peak by one more level from 1,000
+        // to 1,002 levels (deep enough that the recursion, not the entry path, sets the peak):
+        // normal mode inlines the recursion into itself once, so one native frame
         // holds two levels and every other level adds a whole frame.
         let depth = |n: &str| {
             let (code, _, stderr) = run(tmp.path(), &[&small[..], &[aot, n]].concat());
             assert_eq!(code, 0, "{mode}: {stderr}");
             report_number(&stderr, "wasm stack:", "peak")
         };
-        let (d100, d101, d102) = (depth("100"), depth("101"), depth("102"));
-        let frame = (d101 - d100).max(d102 - d101);
+        let (d1000, d1001, d1002) = (depth("1000"), depth("1001"), depth("1002"));
+        let frame = (d1001 - d1000).max(d1002 - d1001);
         assert!((16..=256).contains(&frame), "{mode}: frame {frame}");
         assert!(
             peak <= 65536 && 65536 - peak < frame,

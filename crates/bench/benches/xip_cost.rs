@@ -2,7 +2,8 @@
 //! `--cpu generic`), `--xip` and `--xip` with every intrinsic, measured side by side; the auto-vectorised C kernel scalar against SIMD, in normal
 //! and XIP mode; load time of XIP against normal files; and XIP load and instantiation of
 //! `examples/fib.wat` against a large module (20,000 functions, over 20 MB of text), side by
-//! side: loading must not grow with the size of the program.
+//! side: loading must not grow with the size of the program. Prelinked against normal and XIP
+//! run time, side by side.
 //! `cargo xtask bench` runs this and prints the ratios.
 
 use std::hint::black_box;
@@ -46,6 +47,40 @@ fn run_time(c: &mut Criterion) {
 /// minute and a half.
 fn kernels(c: &mut Criterion) {
     run_in_every_model(c, KERNELS, 10, Duration::from_secs(2));
+}
+
+/// Prelinked against normal and XIP, side by side: the same programs, direct calls without
+/// load-time patching (prelinked) against direct calls relocated at load (normal) and calls
+/// through the vmctx (XIP).
+fn prelinked_run_time(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (index, program) in PROGRAMS.iter().enumerate() {
+        let mut group = c.benchmark_group(format!("{}_prelinked", program.name));
+        group
+            .sample_size(20)
+            .measurement_time(Duration::from_secs(4))
+            .warm_up_time(Duration::from_secs(1));
+        let loaded = [
+            (
+                "normal",
+                load(&compile(program, CodeModel::Normal).expect("compile")).expect("load"),
+            ),
+            (
+                "prelinked",
+                aotc_bench::load_prelinked(program, index as u64, dir.path()).expect("prelinked"),
+            ),
+            (
+                "xip",
+                load(&compile(program, CodeModel::Xip).expect("compile")).expect("load"),
+            ),
+        ];
+        for (name, l) in &loaded {
+            group.bench_function(*name, |b| {
+                b.iter(|| run(l, black_box(program)).expect("run"))
+            });
+        }
+        group.finish();
+    }
 }
 
 fn simd_speedup(c: &mut Criterion) {
@@ -127,6 +162,7 @@ criterion_group!(
     benches,
     kernels,
     run_time,
+    prelinked_run_time,
     simd_speedup,
     load_time,
     large_module_load

@@ -1,6 +1,10 @@
 //! Shared setup of the benchmarks: the benchmark programs and the code models they are
 //! compiled in, so `benches/` and tests agree on what is measured.
 
+mod prelink;
+
+pub use prelink::load_prelinked;
+
 use std::path::{Path, PathBuf};
 
 use aotc_abi::intrinsics::IntrinsicSet;

@@ -54,6 +54,18 @@ pub fn metadata_checksum(metadata: &[u8]) -> u64 {
     }
 }
 
+/// The fingerprint of the builtin addresses a prelinked file was relocated for: the checksum of
+/// each `(builtin index, address)` pair, as little-endian `u32` and `u64`, in the order given
+/// (the file's builtin list, ascending by index). The writer records it; a loader recomputes
+/// it from its own addresses and refuses the file when they differ.
+pub fn symbols_fingerprint(entries: impl IntoIterator<Item = (u32, u64)>) -> u64 {
+    entries
+        .into_iter()
+        .fold(OFFSET_BASIS, |h, (index, address)| {
+            fold(fold(h, &index.to_le_bytes()), &address.to_le_bytes())
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -31,12 +31,17 @@ pub const FLAG_INDIRECT_CALLS: u32 = 1 << 2;
 pub const FLAG_MEMORY_GROW: u32 = 1 << 3;
 /// `FileHeader.flags`: the code contains `memory.size` (truncation would change what it reads).
 pub const FLAG_MEMORY_SIZE: u32 = 1 << 4;
+/// `FileHeader.flags`: the file is prelinked: its normal-mode text was relocated at compile
+/// time for `prelink_base` and for the builtin addresses `symbols_fingerprint` covers; it has no
+/// relocation and executes in place at exactly that address.
+pub const FLAG_PRELINKED: u32 = 1 << 5;
 /// Every flag this version knows; a file with any other bit set is refused.
 pub const KNOWN_FLAGS: u32 = FLAG_XIP
     | FLAG_EXPLICIT_BOUNDS_CHECKS
     | FLAG_INDIRECT_CALLS
     | FLAG_MEMORY_GROW
-    | FLAG_MEMORY_SIZE;
+    | FLAG_MEMORY_SIZE
+    | FLAG_PRELINKED;
 
 /// The smallest `FileHeader.text_align`: every target's function alignment divides it, so the
 /// code is aligned wherever the text lies. Page alignment (the target's largest page size) lets
@@ -97,6 +102,12 @@ pub struct FileHeader {
     /// [`SectionKind::NameBytes`] sections: what a trap report reads (checked at the first trap
     /// and by verify; never at load).
     pub traps_checksum: U64,
+    /// With [`FLAG_PRELINKED`]: the address the text was relocated for; otherwise zero.
+    pub prelink_base: U64,
+    /// With [`FLAG_PRELINKED`]: `checksum::symbols_fingerprint` of the addresses of the
+    /// builtins the file calls (the [`SectionKind::Builtins`] list) it was relocated for;
+    /// otherwise zero.
+    pub symbols_fingerprint: U64,
 }
 
 /// Offset of `FileHeader.metadata_checksum`, the 8 bytes the metadata checksum reads as zero.
@@ -549,7 +560,7 @@ macro_rules! pod_records {
 }
 
 pod_records! {
-    FileHeader = 168,
+    FileHeader = 184,
     SectionEntry = 24,
     Range = 8,
     ModuleRecord = 32,

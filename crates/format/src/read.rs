@@ -444,6 +444,39 @@ fn check_target(header: &FileHeader) -> Result<Arch, ReadError> {
             "a power of two of at least 16",
         ));
     }
+    let base = header.prelink_base.get();
+    if header.flags.get() & FLAG_PRELINKED != 0 {
+        if header.flags.get() & (FLAG_XIP | FLAG_INDIRECT_CALLS) != 0 {
+            return Err(bad(
+                header_at!(flags),
+                "flags",
+                header.flags.get().into(),
+                "PRELINKED only on a normal-mode (not XIP, not indirect) file",
+            ));
+        }
+        if base == 0 || !base.is_multiple_of(u64::from(text_align)) {
+            return Err(bad(
+                header_at!(prelink_base),
+                "prelink base",
+                base,
+                "a non-zero multiple of the text alignment",
+            ));
+        }
+    } else if base != 0 {
+        return Err(bad(
+            header_at!(prelink_base),
+            "prelink base",
+            base,
+            "zero in a file that is not prelinked",
+        ));
+    } else if header.symbols_fingerprint.get() != 0 {
+        return Err(bad(
+            header_at!(symbols_fingerprint),
+            "symbols fingerprint",
+            header.symbols_fingerprint.get(),
+            "zero in a file that is not prelinked",
+        ));
+    }
     Ok(arch)
 }
 
@@ -704,6 +737,20 @@ impl<'data> AotFile<'data> {
     /// Whether the file is XIP (no relocations; text mapped in place).
     pub fn is_xip(&self) -> bool {
         self.flags() & FLAG_XIP != 0
+    }
+    /// Whether the file is prelinked (relocated at compile time; text executes at
+    /// [`AotFile::prelink_base`]).
+    pub fn is_prelinked(&self) -> bool {
+        self.flags() & FLAG_PRELINKED != 0
+    }
+    /// The address a prelinked file's text was relocated for (zero otherwise).
+    pub fn prelink_base(&self) -> u64 {
+        self.header.prelink_base.get()
+    }
+    /// The fingerprint of the builtin addresses a prelinked file was relocated for (zero
+    /// otherwise; see [`crate::checksum::symbols_fingerprint`]).
+    pub fn symbols_fingerprint(&self) -> u64 {
+        self.header.symbols_fingerprint.get()
     }
     /// Target triple.
     pub fn target_triple(&self) -> &'data str {

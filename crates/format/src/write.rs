@@ -10,7 +10,7 @@ use core::mem::size_of;
 
 use aotc_abi::{Arch, Builtin, TrapCode, ValType};
 
-use crate::checksum::{checksum, checksum_of_parts, metadata_checksum};
+use crate::checksum::{checksum, checksum_of_parts, metadata_checksum, symbols_fingerprint};
 use crate::layout::*;
 use crate::pod::{I64, Pod, U16, U32, U64, bytes_of};
 
@@ -158,6 +158,18 @@ pub struct AotModule {
     /// Function names `(function index, name)` (the wasm `name` section's), in any order; the
     /// first name of an index wins. Empty: a file without names.
     pub function_names: Vec<(u32, String)>,
+    /// Set for a prelinked file (its text already relocated, `relocs` empty): sets
+    /// `FLAG_PRELINKED` and records the base and the fingerprint of the builtin addresses.
+    pub prelink: Option<Prelink>,
+}
+
+/// What a prelinked text was relocated for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Prelink {
+    /// The address the text executes at.
+    pub base: u64,
+    /// The address of each builtin, by builtin index (at least those the code calls).
+    pub builtin_addresses: Vec<u64>,
 }
 
 impl AotModule {
@@ -187,6 +199,7 @@ impl AotModule {
             constants: Vec::new(),
             text_align: None,
             function_names: Vec::new(),
+            prelink: None,
         }
     }
 
@@ -340,6 +353,20 @@ impl AotModule {
                 count: self.relocs.len(),
                 first: self.relocs[0],
             });
+        }
+        if self.flags & FLAG_PRELINKED != 0 {
+            return Err(invalid(
+                "FLAG_PRELINKED is set by `prelink`, not in `flags`",
+            ));
+        }
+        if self.prelink.is_some() && self.flags & (FLAG_XIP | FLAG_INDIRECT_CALLS) != 0 {
+            return Err(invalid("a prelinked module is a normal-mode one"));
+        }
+        if self.prelink.is_some() && !self.relocs.is_empty() {
+            return Err(invalid(alloc::format!(
+                "a prelinked module has {} relocations left",
+                self.relocs.len()
+            )));
         }
         if self.flags & !KNOWN_FLAGS != 0 {
             return Err(invalid(alloc::format!("unknown flags {:#x}", self.flags)));
@@ -558,6 +585,32 @@ impl AotModule {
         Ok(())
     }
 
+    /// The builtin list as stored: each once, ascending by index.
+    fn sorted_builtins(&self) -> Vec<Builtin> {
+        let mut builtins: Vec<Builtin> = self.builtins.clone();
+        builtins.sort_unstable_by_key(|b| b.index());
+        builtins.dedup();
+        builtins
+    }
+
+    /// `(prelink_base, symbols_fingerprint)`: zeros unless prelinked.
+    fn prelink_fields(&self) -> Result<(u64, u64), WriteError> {
+        let Some(prelink) = &self.prelink else {
+            return Ok((0, 0));
+        };
+        let mut entries = Vec::new();
+        for b in self.sorted_builtins() {
+            let Some(&address) = prelink.builtin_addresses.get(b.index() as usize) else {
+                return Err(invalid(alloc::format!(
+                    "prelinked: no address for builtin {}",
+                    b.name()
+                )));
+            };
+            entries.push((b.index(), address));
+        }
+        Ok((prelink.base, symbols_fingerprint(entries)))
+    }
+
     /// Trap sites, relocations, builtins and the constant table.
     fn push_code_facts(&self, b: &mut Sections) -> Result<(), WriteError> {
         let mut traps: Vec<(u32, TrapCode)> = self.traps.clone();
@@ -589,9 +642,7 @@ impl AotModule {
             .collect();
         b.push(SectionKind::Relocs, &relocs)?;
 
-        let mut builtins: Vec<Builtin> = self.builtins.clone();
-        builtins.sort_unstable_by_key(|b| b.index());
-        builtins.dedup();
+        let builtins = self.sorted_builtins();
         let mut builtin_records = Vec::with_capacity(builtins.len());
         for builtin in builtins {
             builtin_records.push(BuiltinRecord {
@@ -683,13 +734,18 @@ impl AotModule {
             offset += bytes.len();
         }
         let file_size = offset;
+        let (prelink_base, fingerprint) = self.prelink_fields()?;
 
         let header = FileHeader {
             magic: MAGIC,
             format_version: U32::new(aotc_abi::version::FORMAT_VERSION),
             abi_version: U32::new(aotc_abi::version::ABI_VERSION),
             header_size: U32::new(u32_of(header_size, "header size")?),
-            flags: U32::new(self.flags),
+            flags: U32::new(if self.prelink.is_some() {
+                self.flags | FLAG_PRELINKED
+            } else {
+                self.flags
+            }),
             arch: U16::new(self.arch as u16),
             pointer_size: self.arch.pointer_size(),
             endianness: self.arch.endianness() as u8,
@@ -706,6 +762,8 @@ impl AotModule {
             intrinsics: self.intrinsics.bits().to_le_bytes(),
             functions_checksum: U64::new(functions_checksum),
             traps_checksum: U64::new(traps_checksum),
+            prelink_base: U64::new(prelink_base),
+            symbols_fingerprint: U64::new(fingerprint),
         };
 
         let mut out = Vec::with_capacity(file_size);

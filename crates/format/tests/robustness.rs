@@ -233,6 +233,57 @@ fn writer_refuses_xip_with_relocations() {
 }
 
 #[test]
+fn prelinked_files_record_base_and_fingerprint_and_carry_no_relocation() {
+    use aotc_format::layout::{FLAG_PRELINKED, FLAG_XIP};
+    use aotc_format::write::Prelink;
+    let mut m = sample(false);
+    m.relocs.clear();
+    let addresses: Vec<u64> = (0..64).map(|i| 0x1000 + i * 16).collect();
+    m.prelink = Some(Prelink {
+        base: 0x4000_0000,
+        builtin_addresses: addresses.clone(),
+    });
+    let bytes = m.write().unwrap();
+    let f = AotFile::parse(&bytes).unwrap();
+    assert!(f.is_prelinked());
+    assert_eq!(f.prelink_base(), 0x4000_0000);
+    let expected = aotc_format::checksum::symbols_fingerprint(
+        f.builtins().map(|(i, _)| (i, addresses[i as usize])),
+    );
+    assert_eq!(f.symbols_fingerprint(), expected);
+    assert_ne!(f.builtins().len(), 0);
+
+    // The writer: no relocation left, normal mode only, the flag is its own.
+    let mut with_reloc = m.clone();
+    with_reloc.relocs.push(Reloc {
+        offset: 0,
+        kind: RelocKind::Abs8,
+        target: RelocTarget::TextOffset(8),
+        addend: 0,
+    });
+    assert!(
+        with_reloc
+            .write()
+            .unwrap_err()
+            .to_string()
+            .contains("relocation")
+    );
+    let mut xip = m.clone();
+    xip.flags |= FLAG_XIP;
+    assert!(xip.write().is_err());
+    let mut flag = sample(false);
+    flag.flags |= FLAG_PRELINKED;
+    assert!(flag.write().is_err());
+
+    // The reader: the base must be a multiple of the text alignment.
+    let mut damaged = bytes.clone();
+    let at = offset_of!(FileHeader, prelink_base);
+    damaged[at] = 1;
+    reseal(&mut damaged);
+    assert_eq!(AotFile::parse(&damaged).unwrap_err().offset, at as u64);
+}
+
+#[test]
 fn writing_is_deterministic() {
     assert_eq!(
         sample(false).write().unwrap(),
@@ -497,7 +548,7 @@ fn damage_at(offset: usize, value: &[u8]) -> aotc_format::ReadError {
 #[test]
 fn header_errors_name_the_field_offset_from_the_layout() {
     let file_size = sample(false).write().unwrap().len() as u64;
-    let fields: [(&str, usize, &[u8]); 14] = [
+    let fields: [(&str, usize, &[u8]); 16] = [
         ("magic", offset_of!(FileHeader, magic), b"X"),
         (
             "format_version",
@@ -539,6 +590,13 @@ fn header_errors_name_the_field_offset_from_the_layout() {
             "intrinsics",
             offset_of!(FileHeader, intrinsics),
             &[0xff; 16],
+        ),
+        // Prelink fields in a file that is not prelinked.
+        ("prelink_base", offset_of!(FileHeader, prelink_base), &[1]),
+        (
+            "symbols_fingerprint",
+            offset_of!(FileHeader, symbols_fingerprint),
+            &[1],
         ),
     ];
     for (name, offset, value) in fields {

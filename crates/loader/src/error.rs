@@ -71,10 +71,30 @@ pub enum LoadError {
         file: String,
         /// File offset of the relocation record.
         offset: u64,
-        /// Text offset of the patched bytes.
-        text_offset: u32,
-        /// What went wrong.
-        reason: String,
+        /// Which relocation (its text offset and kind) and why.
+        source: aotc_reloc::RelocError,
+    },
+    /// A prelinked file's text address is already in use in this process.
+    AddressTaken {
+        /// The file.
+        file: String,
+        /// File offset of the header's `prelink_base`.
+        offset: u64,
+        /// The address the text was prelinked for.
+        address: u64,
+        /// Text length.
+        len: usize,
+    },
+    /// A prelinked file was relocated for other builtin addresses than this runtime's.
+    SymbolsMismatch {
+        /// The file.
+        file: String,
+        /// File offset of the header's `symbols_fingerprint`.
+        offset: u64,
+        /// The fingerprint the file records.
+        recorded: u64,
+        /// The fingerprint of this runtime's addresses of the same builtins.
+        runtime: u64,
     },
     /// Mapping or protecting memory failed.
     Map {
@@ -148,11 +168,28 @@ impl fmt::Display for LoadError {
             LoadError::Relocation {
                 file,
                 offset,
-                text_offset,
-                reason,
+                source,
+            } => write!(f, "{file}: at offset {offset:#x}: relocation: {source}"),
+            LoadError::AddressTaken {
+                file,
+                offset,
+                address,
+                len,
             } => write!(
                 f,
-                "{file}: at offset {offset:#x}: relocation at text offset {text_offset:#x}: {reason}"
+                "{file}: at offset {offset:#x}: the text is prelinked for address {address:#x} \
+                 ({len:#x} bytes), which is already in use in this process"
+            ),
+            LoadError::SymbolsMismatch {
+                file,
+                offset,
+                recorded,
+                runtime,
+            } => write!(
+                f,
+                "{file}: at offset {offset:#x}: prelinked for builtin addresses with fingerprint \
+                 {recorded:#018x}, but this runtime's give {runtime:#018x}: compile it again \
+                 with this runtime's symbols (`aotc runtime-symbols`)"
             ),
             LoadError::Map {
                 file,

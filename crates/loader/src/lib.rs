@@ -56,7 +56,7 @@ pub use mem_report::{InstanceMemoryReport, ModuleMemoryReport, TableUsage};
 pub use memory::{
     GUARD_PAGE_RESERVATION, MAX_PAGES, Memory, MemoryConfig, MemoryUsage, WASM_PAGE_SIZE,
 };
-pub use module::{LoadOptions, Module};
+pub use module::{LoadOptions, Module, runtime_builtin_addresses};
 pub use table::{MAX_TABLE_ELEMENTS, Table};
 pub use trap::{Frame, MAX_BACKTRACE_FRAMES, Trap};
 pub use types::{ExternType, FuncType, GlobalType, MemoryType, TableType};

@@ -11,7 +11,7 @@ use memmap2::{Advice, Mmap, MmapMut, MmapOptions};
 
 use aotc_abi::target::cpu_features;
 use aotc_abi::{Arch, Builtin, TrapCode, ValType};
-use aotc_format::layout::{ExternKind, FileHeader, NONE, RelocKind, RelocTarget};
+use aotc_format::layout::{ExternKind, FileHeader, NONE};
 use aotc_format::{AotFile, ReadError};
 
 use crate::builtins::builtin_address;
@@ -63,6 +63,10 @@ enum Text {
     FileMapped(Mmap),
     /// Copied into anonymous memory, relocated, then made read + execute.
     Copied(Mmap),
+    /// Prelinked: mapped read + execute from the file at exactly its prelink address (`true`),
+    /// or copied there (from bytes, or a packed text at another offset within its page than the
+    /// address), never relocated.
+    Fixed(sys::FixedMapping, bool),
     /// No text at all.
     Empty,
 }
@@ -71,6 +75,7 @@ impl Text {
     fn as_ptr(&self) -> *const u8 {
         match self {
             Text::FileMapped(m) | Text::Copied(m) => m.as_ptr(),
+            Text::Fixed(m, _) => m.as_ptr(),
             Text::Empty => core::ptr::NonNull::<u8>::dangling().as_ptr(),
         }
     }
@@ -166,6 +171,8 @@ impl ModuleInner {
         let (text_shared_bytes, text_private_bytes) = match &self.text {
             Text::FileMapped(_) => (text_bytes, 0),
             Text::Copied(_) => (0, text_bytes.next_multiple_of(page)),
+            Text::Fixed(_, true) => (text_bytes, 0),
+            Text::Fixed(_, false) => (0, text_bytes.next_multiple_of(page)),
             Text::Empty => (0, 0),
         };
         let (file_mapped_bytes, owned_bytes) = match &self.backing {
@@ -399,9 +406,15 @@ impl Module {
         unsafe { core::slice::from_raw_parts(self.inner.text.as_ptr(), self.inner.text_len) }
     }
 
-    /// Whether the text is mapped straight from the file (as opposed to copied).
+    /// Whether the text is mapped straight from the file (as opposed to copied): XIP, or
+    /// prelinked and loaded from a file.
     pub fn is_text_mapped_from_file(&self) -> bool {
-        matches!(self.inner.text, Text::FileMapped(_))
+        matches!(self.inner.text, Text::FileMapped(_) | Text::Fixed(_, true))
+    }
+
+    /// Whether the file is prelinked (its text executes at [`AotFile::prelink_base`]).
+    pub fn is_prelinked(&self) -> bool {
+        self.inner.file.is_prelinked()
     }
 
     /// The name used in messages: the path, the name given in the options, or `<memory>`.
@@ -517,6 +530,8 @@ const ARCH_OFFSET: u64 = offset_of!(FileHeader, arch) as u64;
 const POINTER_SIZE_OFFSET: u64 = offset_of!(FileHeader, pointer_size) as u64;
 const ENDIANNESS_OFFSET: u64 = offset_of!(FileHeader, endianness) as u64;
 const CPU_FEATURES_OFFSET: u64 = offset_of!(FileHeader, cpu_features) as u64;
+const PRELINK_BASE_OFFSET: u64 = offset_of!(FileHeader, prelink_base) as u64;
+const SYMBOLS_FINGERPRINT_OFFSET: u64 = offset_of!(FileHeader, symbols_fingerprint) as u64;
 
 fn check_target(name: &str, file: &AotFile<'_>) -> Result<(), LoadError> {
     let wrong = |offset, what, expected: String, found: String| LoadError::WrongTarget {
@@ -621,11 +636,15 @@ fn build(
     check_builtins(&name, &file)?;
     let constants = Constants::new(file.constants());
 
+    if file.is_prelinked() {
+        check_symbols(&name, &file)?;
+    }
     let text_len = file.text().len();
     let text = if text_len == 0 {
         Text::Empty
     } else {
         match source_file {
+            _ if file.is_prelinked() => map_prelinked_text(&name, &file, source_file)?,
             Some(source) if file.is_xip() => map_text_in_place(&name, &file, source)?,
             _ => copy_text(&name, &file)?,
         }
@@ -695,6 +714,79 @@ fn map_text_in_place(name: &str, file: &AotFile<'_>, source: &File) -> Result<Te
     Ok(Text::FileMapped(mapping))
 }
 
+/// Maps a prelinked text at exactly the address it was relocated for: read + execute from the
+/// file (no copy, no write), or, for bytes in memory, a copy made read + execute there.
+fn map_prelinked_text(
+    name: &str,
+    file: &AotFile<'_>,
+    source: Option<&File>,
+) -> Result<Text, LoadError> {
+    let base = file.prelink_base();
+    let text = file.text();
+    let taken = || LoadError::AddressTaken {
+        file: name.to_owned(),
+        offset: PRELINK_BASE_OFFSET,
+        address: base,
+        len: text.len(),
+    };
+    let Ok(address) = usize::try_from(base) else {
+        return Err(taken());
+    };
+    let offset = file.text_file_offset();
+    // A packed file (`--text-align` below the page size) whose text lies at another offset
+    // within its page than the address: the file's pages cannot be mapped there; copy instead.
+    let page = sys::page_size() as u64;
+    let source = source.filter(|_| offset % page == base % page);
+    let mapped = match source {
+        Some(source) => sys::FixedMapping::file_text(source, offset, text.len(), address),
+        None => sys::FixedMapping::copy(text, address),
+    };
+    match mapped {
+        Ok(mapping) => {
+            if source.is_none() {
+                // SAFETY: the mapping is readable for the text's length at `address`.
+                sys::clear_icache(unsafe {
+                    core::slice::from_raw_parts(mapping.as_ptr(), text.len())
+                });
+            }
+            Ok(Text::Fixed(mapping, source.is_some()))
+        }
+        Err(sys::FixedMapError::Taken) => Err(taken()),
+        Err(sys::FixedMapError::Io(source)) => Err(LoadError::Map {
+            file: name.to_owned(),
+            offset,
+            what: "prelinked text (read + execute, at its address)",
+            source,
+        }),
+    }
+}
+
+/// This runtime's builtin addresses in this process: what a prelinked file is relocated for
+/// (`aotc runtime-symbols` prints them) and checked against at load.
+pub fn runtime_builtin_addresses() -> impl Iterator<Item = (Builtin, u64)> {
+    Builtin::ALL
+        .iter()
+        .map(|&b| (b, builtin_address(b) as usize as u64))
+}
+
+/// Refuses a prelinked file whose builtin addresses are not this runtime's.
+fn check_symbols(name: &str, file: &AotFile<'_>) -> Result<(), LoadError> {
+    // `check_builtins` has checked every index to be this runtime's builtin.
+    let runtime = aotc_format::checksum::symbols_fingerprint(file.builtins().map(|(index, _)| {
+        let address = Builtin::from_index(index).map_or(0, |b| builtin_address(b) as usize);
+        (index, address as u64)
+    }));
+    if runtime != file.symbols_fingerprint() {
+        return Err(LoadError::SymbolsMismatch {
+            file: name.to_owned(),
+            offset: SYMBOLS_FINGERPRINT_OFFSET,
+            recorded: file.symbols_fingerprint(),
+            runtime,
+        });
+    }
+    Ok(())
+}
+
 /// Copies the text into anonymous memory, relocates it, and makes it read + execute.
 fn copy_text(name: &str, file: &AotFile<'_>) -> Result<Text, LoadError> {
     let offset = file.text_file_offset();
@@ -717,64 +809,20 @@ fn copy_text(name: &str, file: &AotFile<'_>) -> Result<Text, LoadError> {
     Ok(Text::Copied(copy))
 }
 
-/// Applies the file's relocations to `text`, which will execute at its current address.
+/// Applies the file's relocations to `text`, which will execute at its current address, with
+/// this runtime's builtins, through the one relocator.
 fn relocate(name: &str, file: &AotFile<'_>, text: &mut [u8]) -> Result<(), LoadError> {
-    let base = text.as_ptr() as usize;
+    let base = text.as_ptr() as u64;
     let relocs = file.relocs();
+    let resolver = |b: Builtin| Some(builtin_address(b) as u64);
     for (i, r) in relocs.iter().enumerate() {
-        let site_offset = r.offset;
-        let error = |reason: String| LoadError::Relocation {
-            file: name.to_owned(),
-            offset: relocs.file_offset(i),
-            text_offset: site_offset,
-            reason,
-        };
-        let target = match r.target {
-            RelocTarget::Builtin(builtin) => builtin_address(builtin) as usize,
-            RelocTarget::TextOffset(offset) => base.wrapping_add(offset as usize),
-        };
-        let value = (target as i64).wrapping_add(r.addend);
-        let site = base.wrapping_add(site_offset as usize) as i64;
-        let kind = r.kind;
-        let start = site_offset as usize;
-        let Some(patch) = text.get_mut(start..start + kind.patch_size() as usize) else {
-            return Err(error("patch outside the text".to_owned()));
-        };
-        match kind {
-            RelocKind::Abs8 => patch.copy_from_slice(&value.to_ne_bytes()),
-            RelocKind::Abs4 => {
-                let v = u32::try_from(value)
-                    .map_err(|_| error(format!("address {value:#x} does not fit in 32 bits")))?;
-                patch.copy_from_slice(&v.to_ne_bytes());
+        aotc_reloc::apply_reloc(file.arch(), text, base, &r, &resolver).map_err(|source| {
+            LoadError::Relocation {
+                file: name.to_owned(),
+                offset: relocs.file_offset(i),
+                source,
             }
-            RelocKind::X86PcRel4 if cfg!(target_arch = "x86_64") => {
-                let delta = value.wrapping_sub(site);
-                let v = i32::try_from(delta).map_err(|_| {
-                    error(format!(
-                        "PC-relative distance {delta:#x} does not fit in 32 bits"
-                    ))
-                })?;
-                patch.copy_from_slice(&v.to_le_bytes());
-            }
-            RelocKind::Arm64Call if cfg!(target_arch = "aarch64") => {
-                let delta = value.wrapping_sub(site);
-                if delta % 4 != 0 || !(-(1 << 27)..(1 << 27)).contains(&delta) {
-                    return Err(error(format!(
-                        "branch distance {delta:#x} is not a multiple of 4 within ±128 MiB"
-                    )));
-                }
-                let insn = u32::from_le_bytes([patch[0], patch[1], patch[2], patch[3]]);
-                let imm = ((delta >> 2) as u32) & 0x03ff_ffff;
-                patch.copy_from_slice(&((insn & 0xfc00_0000) | imm).to_le_bytes());
-            }
-            other => {
-                return Err(error(format!(
-                    "relocation kind {} is not supported on {}",
-                    other.name(),
-                    std::env::consts::ARCH
-                )));
-            }
-        }
+        })?;
     }
     Ok(())
 }

@@ -96,6 +96,20 @@ impl CompiledFile {
         // process's compiler produced, which is the trust loading native code needs.
         unsafe { Module::from_bytes_with(&self.bytes, options) }.map_err(PipelineError::Load)
     }
+
+    /// Writes the file to `path` (a new file in a private folder of the caller's) and loads it
+    /// from there: mapped, as `aotc run` loads files (XIP and prelinked text in place).
+    pub fn load_from(&self, path: &std::path::Path) -> Result<Module, PipelineError> {
+        std::fs::write(path, &self.bytes).map_err(|source| {
+            PipelineError::Load(LoadError::Io {
+                file: path.display().to_string(),
+                source,
+            })
+        })?;
+        // SAFETY: the bytes are those of `load`, written by this process to a file the caller
+        // keeps to itself and does not modify while the module lives.
+        unsafe { Module::from_file(path) }.map_err(PipelineError::Load)
+    }
 }
 
 /// Compiles `input` (a wasm binary or WebAssembly text) with `options`, after checking them

@@ -143,6 +143,35 @@ impl TextSink {
         Ok(offset)
     }
 
+    /// Applies every relocation to `text` for `prelink` (through the one relocator the loader
+    /// uses) and drops them: the text then executes at `prelink.base`, unpatched.
+    pub fn prelink(
+        &mut self,
+        arch: aotc_abi::Arch,
+        text: &mut [u8],
+        prelink: &crate::Prelink,
+    ) -> Result<aotc_format::write::Prelink, CompileError> {
+        let symbols = &prelink.symbols;
+        aotc_reloc::relocate(arch, text, prelink.base, &self.relocs, &|b| {
+            symbols.address(b)
+        })
+        .map_err(CompileError::Prelink)?;
+        self.relocs.clear();
+        let mut builtin_addresses = vec![0; BUILTIN_COUNT];
+        for &b in &self.builtins {
+            builtin_addresses[b.index() as usize] = symbols.address(b).ok_or_else(|| {
+                codegen(format!(
+                    "prelink: the runtime symbols have no {}",
+                    crate::builtin_symbol(b)
+                ))
+            })?;
+        }
+        Ok(aotc_format::write::Prelink {
+            base: prelink.base,
+            builtin_addresses,
+        })
+    }
+
     /// Finishes the text; returns its bytes (relocations and trap sites stay in the sink).
     pub fn finish(&mut self) -> Result<Vec<u8>, CompileError> {
         let text = self.builder.finish(&mut self.ctrl);
@@ -242,7 +271,7 @@ impl ObjectSink {
                         let id = self
                             .module
                             .declare_function(
-                                &format!("aotc_builtin_{}", b.name()),
+                                &crate::builtin_symbol(b),
                                 Linkage::Import,
                                 &self.signature,
                             )

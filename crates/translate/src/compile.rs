@@ -357,7 +357,11 @@ pub(crate) fn compile_aot(wasm: &[u8], opts: &CompileOptions) -> Result<AotModul
         c.functions.len(),
     );
     let (bodies, per_type) = emit(&mut sink, &c)?;
-    let text = sink.finish()?;
+    let mut text = sink.finish()?;
+    let prelink = match &opts.prelink {
+        Some(p) => Some(sink.prelink(c.target.arch, &mut text, p)?),
+        None => None,
+    };
     if opts.xip
         && let Some(r) = sink.relocs.first()
     {
@@ -421,6 +425,7 @@ pub(crate) fn compile_aot(wasm: &[u8], opts: &CompileOptions) -> Result<AotModul
     m.builtins = std::mem::take(&mut sink.builtins);
     m.intrinsics = intrinsics;
     m.constants = constants;
+    m.prelink = prelink;
     Ok(m)
 }
 

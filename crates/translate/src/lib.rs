@@ -32,6 +32,7 @@ mod inline;
 mod isa;
 mod module_env;
 mod options;
+mod prelink;
 mod trampolines;
 
 use core::fmt;
@@ -41,6 +42,7 @@ pub use aotc_abi::intrinsics::IntrinsicSet;
 pub use options::{
     CompileOptions, OptionsError, parse_cpu_features, parse_intrinsics, parse_target, target_names,
 };
+pub use prelink::{Prelink, RuntimeSymbols, SymbolsError, builtin_symbol};
 
 /// Why a module could not be compiled.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,6 +69,8 @@ pub enum CompileError {
     Codegen(String),
     /// The compiled module could not be assembled into an AOT file.
     Write(aotc_format::write::WriteError),
+    /// Prelinking: a relocation cannot be applied for the given address and symbols.
+    Prelink(aotc_reloc::RelocError),
 }
 
 impl fmt::Display for CompileError {
@@ -82,6 +86,7 @@ impl fmt::Display for CompileError {
             CompileError::Target(msg) => write!(f, "target: {msg}"),
             CompileError::Codegen(msg) => write!(f, "code generation: {msg}"),
             CompileError::Write(err) => write!(f, "{err}"),
+            CompileError::Prelink(err) => write!(f, "prelink: {err}"),
         }
     }
 }

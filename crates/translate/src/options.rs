@@ -43,6 +43,10 @@ pub struct CompileOptions {
     /// size, so a posix loader maps the text alone; smaller (a power of two, at least
     /// [`aotc_format::layout::MIN_TEXT_ALIGN`]) packs the file for flash and ROM.
     pub text_align: Option<u32>,
+    /// Prelinked mode (`--prelink ADDR --runtime-symbols FILE`): normal-mode code relocated at
+    /// compile time for text at `base` and the runtime's builtins at `symbols`; the file has no
+    /// relocation and executes in place at `base`. `None`: relocated by the loader.
+    pub prelink: Option<crate::Prelink>,
 }
 
 impl Default for CompileOptions {
@@ -59,6 +63,7 @@ impl Default for CompileOptions {
             explicit_bounds_checks: false,
             intrinsics: None,
             text_align: None,
+            prelink: None,
         }
     }
 }
@@ -115,6 +120,15 @@ impl CompileOptions {
         {
             return Err(OptionsError::TextAlign(align));
         }
+        if let Some(prelink) = &self.prelink {
+            if self.indirect_calls() {
+                return Err(OptionsError::PrelinkWithIndirectCalls);
+            }
+            let align = self.text_align.unwrap_or(self.arch.max_page_size());
+            if prelink.base == 0 || !prelink.base.is_multiple_of(u64::from(align)) {
+                return Err(OptionsError::PrelinkBase(prelink.base, align));
+            }
+        }
         Ok(())
     }
 }
@@ -134,6 +148,11 @@ pub enum OptionsError {
     /// A `--text-align` that is not a power of two of at least
     /// [`aotc_format::layout::MIN_TEXT_ALIGN`].
     TextAlign(u32),
+    /// `--prelink` with `--xip` or `--enable-indirect-mode`.
+    PrelinkWithIndirectCalls,
+    /// A `--prelink` address (first) that is zero or not a multiple of the text alignment
+    /// (second).
+    PrelinkBase(u64, u32),
 }
 
 impl fmt::Display for OptionsError {
@@ -164,6 +183,15 @@ impl fmt::Display for OptionsError {
                 f,
                 "--text-align {align}: expected a power of two of at least {}",
                 aotc_format::layout::MIN_TEXT_ALIGN
+            ),
+            OptionsError::PrelinkWithIndirectCalls => f.write_str(
+                "--prelink relocates normal-mode code; it cannot be combined with --xip or \
+                 --enable-indirect-mode",
+            ),
+            OptionsError::PrelinkBase(base, align) => write!(
+                f,
+                "--prelink {base:#x}: expected a non-zero multiple of the text alignment \
+                 ({align:#x})"
             ),
         }
     }

@@ -468,6 +468,14 @@ impl<'data> AotFile<'data> {
                 "none in an XIP file",
             ));
         }
+        if self.is_prelinked() && !self.relocs.is_empty() {
+            return Err(bad(
+                self.relocs.file_offset(0),
+                "relocation count",
+                self.relocs.len() as u64,
+                "none in a prelinked file",
+            ));
+        }
         for (i, r) in self.relocs.raw().iter().enumerate() {
             let o = self.relocs.file_offset(i);
             let kind = RelocKind::from_u8(r.kind).ok_or_else(|| {

@@ -4,6 +4,10 @@
 
 pub(crate) mod cpu_features;
 #[cfg(unix)]
+mod fixed_mapping;
+#[cfg(unix)]
+pub(crate) use fixed_mapping::{FixedMapError, FixedMapping};
+#[cfg(unix)]
 mod unix;
 #[cfg(unix)]
 pub(crate) use unix::*;

@@ -1,0 +1,45 @@
+//! The prelinked code model of the benchmarks: a program compiled as in normal mode, relocated at
+//! compile time for a fixed address and this process's builtin addresses, written to a file and
+//! run from that file mapped read + execute at the address (no copy, no load-time patching).
+
+use std::path::Path;
+
+use aotc_loader::{Instance, Module};
+use aotc_translate::{CompileOptions, Prelink, RuntimeSymbols};
+
+use crate::{Loaded, Program, workspace_root};
+
+/// Where the benchmarks' prelinked programs go: one 64 MiB slot each, far from where the
+/// kernel places mappings.
+fn slot(index: u64) -> u64 {
+    0x2200_0000_0000 + index * (64 << 20)
+}
+
+/// Compiles `program` prelinked for slot `index`, writes it into `dir` and loads it from there.
+pub fn load_prelinked(program: &Program, index: u64, dir: &Path) -> Result<Loaded, String> {
+    let path = workspace_root().join(program.path);
+    let text = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let options = CompileOptions {
+        prelink: Some(Prelink {
+            base: slot(index),
+            symbols: RuntimeSymbols::from_addresses(aotc_loader::runtime_builtin_addresses()),
+        }),
+        ..CompileOptions::default()
+    };
+    let file = aotc_pipeline::compile(&options, &text)
+        .and_then(|compiled| compiled.write())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let module: Module = file
+        .load_from(&dir.join(format!("{}-prelinked.aot", program.name)))
+        .map_err(|e| e.to_string())?;
+    if !module.is_text_mapped_from_file() || module.text().as_ptr() as u64 != slot(index) {
+        return Err(format!("{}: prelinked text not in place", program.name));
+    }
+    let instance = Instance::new(&module, &[]).map_err(|e| e.to_string())?;
+    let run = instance.get_func("run").ok_or("no `run` export")?;
+    Ok(Loaded {
+        module,
+        instance,
+        run,
+    })
+}
