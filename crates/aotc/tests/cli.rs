@@ -2,22 +2,10 @@
 
 mod support;
 
-use support::one_line_error;
+use support::{aotc, one_line_error, workspace};
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn aotc(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_aotc"))
-        .args(args)
-        .current_dir(workspace())
-        .output()
-        .expect("aotc runs")
-}
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use std::path::Path;
+use std::process::Output;
 
 fn ok(out: &Output) -> String {
     assert!(

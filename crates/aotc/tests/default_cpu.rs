@@ -4,22 +4,14 @@
 //! file that loads and runs on the architecture's baseline CPU, which the host file does not
 //! (checked under `qemu-x86_64 -cpu qemu64`, a baseline x86-64 without SSSE3 or SSE4.1).
 
+mod support;
+
+use support::aotc;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use aotc_format::AotFile;
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn aotc(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_aotc"))
-        .args(args)
-        .current_dir(workspace())
-        .output()
-        .expect("aotc runs")
-}
 
 fn ok(out: Output) -> String {
     assert!(

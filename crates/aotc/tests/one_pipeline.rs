@@ -2,16 +2,15 @@
 //! same module to byte-identical files for the same flags, and all three use the library's
 //! default optimisation level.
 
-use std::path::{Path, PathBuf};
+mod support;
+
+use support::workspace;
+
 use std::process::Command;
 
 use aotc_bench::{CodeModel, PROGRAMS, Program};
 use aotc_translate::CompileOptions;
 use spec_tests::suite::{Mode, Settings};
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 /// The bytes `aotc compile FLAGS PROGRAM -o OUT` writes.
 fn cli_bytes(program: &Program, flags: &[&str]) -> Vec<u8> {

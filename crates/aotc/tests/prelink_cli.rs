@@ -6,14 +6,9 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use support::one_line_error;
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use support::{one_line_error, workspace};
 
 /// `aotc ARGS`, under `setarch -R` when `stable` (builtin addresses the same in every run).
 fn aotc(stable: bool, args: &[&str]) -> Output {

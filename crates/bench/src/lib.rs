@@ -157,17 +157,24 @@ pub struct Loaded {
 }
 
 /// Loads and instantiates a compiled file.
+impl Loaded {
+    /// Instantiates `module` and finds its `run` export.
+    pub fn instantiate(module: Module) -> Result<Loaded, String> {
+        let instance = Instance::new(&module, &[]).map_err(|e| e.to_string())?;
+        let run = instance.get_func("run").ok_or("no `run` export")?;
+        Ok(Loaded {
+            module,
+            instance,
+            run,
+        })
+    }
+}
+
 pub fn load(file: &CompiledFile) -> Result<Loaded, String> {
     let module = file
         .load(&LoadOptions::default())
         .map_err(|e| e.to_string())?;
-    let instance = Instance::new(&module, &[]).map_err(|e| e.to_string())?;
-    let run = instance.get_func("run").ok_or("no `run` export")?;
-    Ok(Loaded {
-        module,
-        instance,
-        run,
-    })
+    Loaded::instantiate(module)
 }
 
 /// Runs `program` once; the result is the checksum.

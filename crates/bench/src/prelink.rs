@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use aotc_loader::{Instance, Module};
+use aotc_loader::Module;
 use aotc_translate::{CompileOptions, Prelink, RuntimeSymbols};
 
 use crate::{Loaded, Program, workspace_root};
@@ -35,11 +35,5 @@ pub fn load_prelinked(program: &Program, index: u64, dir: &Path) -> Result<Loade
     if !module.is_text_mapped_from_file() || module.text().as_ptr() as u64 != slot(index) {
         return Err(format!("{}: prelinked text not in place", program.name));
     }
-    let instance = Instance::new(&module, &[]).map_err(|e| e.to_string())?;
-    let run = instance.get_func("run").ok_or("no `run` export")?;
-    Ok(Loaded {
-        module,
-        instance,
-        run,
-    })
+    Loaded::instantiate(module)
 }

@@ -1,4 +1,5 @@
-//! Helpers shared by the CLI's integration tests: running `aotc`, compiling the C programs of
+//! Helpers shared by the CLI's integration tests: running `aotc` (in the workspace root or a
+//! directory), compiling the C programs of
 //! `tests/wasi` with clang and wasi-libc, one-line errors.
 #![allow(dead_code)]
 
@@ -16,6 +17,20 @@ pub fn one_line_error(out: &Output) -> String {
         "one line of error: {err}"
     );
     err
+}
+
+/// The workspace root, where `aotc` runs in the tests that name files by their path in it.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs `aotc ARGS` in the workspace root.
+pub fn aotc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_aotc"))
+        .args(args)
+        .current_dir(workspace())
+        .output()
+        .expect("aotc runs")
 }
 
 /// Runs `aotc ARGS` in `dir` with `stdin`.
