@@ -43,6 +43,9 @@ macro_rules! foreach_builtin {
             elem_drop(vmctx: vmctx, seg: i32);
             /// Raises trap `code` (a [`TrapCode`](crate::TrapCode) discriminant). Never returns.
             raise_trap(vmctx: vmctx, code: i32);
+            /// `ref.func` of a defined function: the address of its `FuncRef` (pointer-sized,
+            /// returned as i64), built on first use, so instantiation builds none per function.
+            ref_func(vmctx: vmctx, func: i32) -> i64;
             /// `f32.add`. Intrinsics below never trap: compiled code checks trapping cases
             /// (division by zero, overflow, out-of-range conversions) before calling them.
             f32_add(a: f32, b: f32) -> f32;

@@ -2,15 +2,18 @@
 //!
 //! Every compiled wasm function takes a pointer to its instance's vmctx as its first argument.
 //! Compiled code reaches everything outside its own text through it: linear memory, globals,
-//! tables, other functions (in XIP/indirect mode even the module's own), runtime helpers and
-//! intrinsics ([`crate::builtins`]), and the stack limit. Offsets are computed here for a given
+//! tables, imported functions, runtime helpers and intrinsics ([`crate::builtins`]), and the
+//! stack limit. Calls to the module's own functions are PC-relative inside the text (no
+//! relocation, in every mode), and a defined function's `FuncRef` (for `ref.func`, tables,
+//! exports) is built by the runtime when first used, so the vmctx holds nothing per defined
+//! function and instantiation is independent of the function count. Offsets are computed here for a given
 //! pointer width, so a cross compiler uses the target's layout and a runtime its own.
 //!
 //! ```text
 //! vmctx (every field pointer-sized):
 //!   memory       *mut MemoryDef        memory 0, or null when the module has none
 //!   stack_limit  usize                 lowest stack address wasm may use; below it: trap
-//!   functions    *const FuncRef        one FuncRef per function index (imports first)
+//!   functions    *const FuncRef        one FuncRef per imported function, by function index
 //!   builtins     *const *const ()      one entry per `Builtin`, in `Builtin::ALL` order
 //!   globals      *const *mut Global    one pointer per global index
 //!   tables       *const *mut TableDef  one pointer per table index
@@ -56,7 +59,7 @@ impl VmctxOffsets {
     pub const fn stack_limit(&self) -> u32 {
         self.ptr
     }
-    /// `vmctx.functions`: pointer to the `FuncRef` array.
+    /// `vmctx.functions`: pointer to the imported functions' `FuncRef`s, by function index.
     pub const fn functions(&self) -> u32 {
         2 * self.ptr
     }

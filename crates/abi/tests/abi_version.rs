@@ -15,7 +15,7 @@ use aotc_abi::vmctx::VmctxOffsets;
 use aotc_abi::{Arch, TrapCode, ValType};
 
 /// The `ABI_VERSION` and the fingerprint of [`observable_abi`] it was recorded with.
-const RECORDED: (u32, u64) = (3, 0x0971_cbda_e799_02ed);
+const RECORDED: (u32, u64) = (4, 0x4be1_f0ae_b65d_3e35);
 
 /// Everything compiled code can observe, one fact a line.
 fn observable_abi() -> String {

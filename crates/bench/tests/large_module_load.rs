@@ -2,7 +2,7 @@
 //! maps into this process no page of its text, function table or trap table, only the pages of
 //! its header and metadata, as `/proc/self/smaps` shows (the `Rss` of the file's mappings in
 //! this process; the page cache holds the freshly written file whole, so `mincore` could not
-//! tell). And its trap table takes at most a quarter of format version 2's bytes per memory
+//! tell), and instantiating it maps no more. And its trap table takes at most a quarter of format version 2's bytes per memory
 //! access.
 
 #![cfg(all(target_os = "linux", target_arch = "x86_64"))]
@@ -116,8 +116,19 @@ fn loading_a_large_module_maps_only_header_and_metadata_pages() {
          {mapped} bytes of the file mapped at load"
     );
 
-    // The module is real: instantiate it and run its last function.
+    // The module is real: instantiate it and run its last function. Instantiation reads no
+    // function record either (nothing per function): still only the header and metadata pages.
     let instance = Instance::new(&module, &[]).expect("instantiate");
+    let instantiated: u64 = mappings_of(&path)
+        .iter()
+        .filter(|m| !m.executable)
+        .map(|m| m.rss_bytes)
+        .sum();
+    assert!(
+        instantiated <= allowed,
+        "{instantiated} bytes of the file mapped after instantiation, metadata is {metadata_size}"
+    );
+    eprintln!("{instantiated} bytes of the file mapped after instantiation");
     let result = instance.call("work_last", &[Val::I32(64)]).expect("runs");
     assert_eq!(result[0].i32(), Some(0));
 }

@@ -94,8 +94,8 @@ pub struct FileHeader {
     pub file_size: U64,
     /// The [`aotc_abi::intrinsics::IntrinsicSet`] the code was compiled with (u128, little-endian).
     pub intrinsics: [u8; 16],
-    /// Checksum of the [`SectionKind::Functions`] section (checked at instantiation, which
-    /// reads every record, and by verify; never at load).
+    /// Checksum of the [`SectionKind::Functions`] section (checked by a loader that copies the
+    /// text, on request, and by verify; never when a mapped XIP file loads).
     pub functions_checksum: U64,
     /// Checksum of the [`SectionKind::Traps`] section followed by the
     /// [`SectionKind::TrapDeltas`], [`SectionKind::FunctionNames`] and

@@ -15,7 +15,7 @@ use aotc_abi::{Builtin, TrapCode};
 use aotc_intrinsics::*;
 
 use crate::instance::InstanceInner;
-use crate::trap;
+use crate::trap::{self, Trap};
 use crate::vmctx::VmctxHeader;
 
 macro_rules! builtin_type {
@@ -205,6 +205,27 @@ unsafe extern "C" fn table_init(
 unsafe extern "C" fn elem_drop(vmctx: *mut VmctxHeader, seg: i32) {
     // SAFETY: called by compiled code with its vmctx.
     unsafe { caller(vmctx) }.elem_drop(seg as u32);
+}
+
+unsafe extern "C" fn ref_func(vmctx: *mut VmctxHeader, func: i32) -> i64 {
+    // SAFETY: called by compiled code with its vmctx.
+    let instance = unsafe { caller(vmctx) };
+    match instance.funcref(func as u32) {
+        Ok(address) => address as i64,
+        Err(e) => {
+            let trap = Trap::new(
+                TrapCode::HostError,
+                Some(format!(
+                    "ref.func {}: {}: {e}",
+                    func as u32,
+                    instance.name()
+                )),
+            );
+            // SAFETY: called from wasm; the message moves into the unwind, nothing with a
+            // destructor stays live.
+            unsafe { trap::raise(trap::Unwind::Trap(trap)) }
+        }
+    }
 }
 
 unsafe extern "C" fn raise_trap(_vmctx: *mut VmctxHeader, code: i32) {

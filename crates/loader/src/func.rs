@@ -371,7 +371,10 @@ impl Func {
     /// The `FuncRef` of a wasm function (null for host functions).
     pub(crate) fn wasm_funcref(&self) -> Option<FuncRef> {
         match &self.repr {
-            FuncRepr::Wasm { instance, index } => instance.funcref(*index).copied(),
+            FuncRepr::Wasm { instance, index } => instance.funcref(*index).ok().map(|f| {
+                // SAFETY: the address is valid as long as the instance, which `self` holds.
+                unsafe { *f }
+            }),
             FuncRepr::Host(_) => None,
         }
     }
@@ -415,8 +418,8 @@ impl Func {
         match &self.repr {
             FuncRepr::Wasm { instance, index } => instance
                 .funcref(*index)
-                .map(|f| f as *const FuncRef as usize)
-                .ok_or(AccessError::HostFuncNotImported),
+                .map(|f| f as usize)
+                .map_err(|_| AccessError::HostFuncNotImported),
             FuncRepr::Host(h) => h
                 .funcref
                 .borrow()
@@ -447,8 +450,10 @@ impl Func {
                 Ok(results)
             }
             FuncRepr::Wasm { instance, index } => {
-                let Some(funcref) = instance.funcref(*index).copied() else {
-                    return Err(api_error(format!("no function {index}")));
+                let funcref = match instance.funcref(*index) {
+                    // SAFETY: valid as long as the instance, which `self` holds.
+                    Ok(f) => unsafe { *f },
+                    Err(e) => return Err(api_error(format!("function {index}: {e}"))),
                 };
                 let mut values =
                     vec![ValRaw::default(); ty.params.len().max(ty.results.len()).max(1)];

@@ -15,6 +15,7 @@ use std::fmt;
 use std::rc::Rc;
 
 use aotc_abi::{TrapCode, ValType};
+use aotc_format::ReadError;
 use aotc_format::layout::{
     ConstValue, ExternKind, FLAG_EXPLICIT_BOUNDS_CHECKS, NONE, SegmentPlacement,
 };
@@ -23,8 +24,9 @@ use crate::app_heap::{self, AppHeap, AppHeapError, AppHeapState, AppHeapUsage, H
 use crate::builtins::builtin_table;
 use crate::error::InstantiationError;
 use crate::func::{Func, Owner, Val};
+use crate::funcrefs::FuncRefs;
 use crate::global::{Global, GlobalInner};
-use crate::live_instances::{self, WeakOwner};
+use crate::live_instances;
 use crate::mem_report::{InstanceMemoryReport, TableUsage};
 use crate::memory::{GUARD_PAGE_RESERVATION, Memory, MemoryConfig};
 use crate::module::Module;
@@ -184,8 +186,9 @@ pub(crate) struct InstanceInner {
     stack: WasmStack,
     /// The vmctx; boxed so its address is stable.
     vmctx: Box<UnsafeCell<VmctxHeader>>,
-    /// One per function index; `vmctx.functions` points here.
-    funcrefs: Box<[FuncRef]>,
+    /// The imported functions' `FuncRef`s (`vmctx.functions` points to them) and those of the
+    /// defined functions used as references, built on first use.
+    funcrefs: FuncRefs,
     /// The imported functions, by function index.
     imported_funcs: Vec<Func>,
     memories: Vec<Memory>,
@@ -210,7 +213,6 @@ pub(crate) struct InstanceInner {
 
 impl Drop for InstanceInner {
     fn drop(&mut self) {
-        live_instances::unregister_funcrefs(self.funcrefs.as_ptr());
         live_instances::unregister_vmctx(self.vmctx.get());
     }
 }
@@ -345,15 +347,19 @@ fn build(
     let vmctx = Box::new(UnsafeCell::new(VmctxHeader::empty()));
     let vmctx_ptr = vmctx.get();
 
-    let mut funcrefs: Vec<FuncRef> = vec![FuncRef::null(); file.functions().len()];
-    let linked = link_imports(module, imports, &mut funcrefs)?;
-    define_functions(module, vmctx_ptr, linked.funcs.len(), &mut funcrefs)?;
-    let funcrefs: Box<[FuncRef]> = funcrefs.into_boxed_slice();
+    let imported = file.module().imported_functions as usize;
+    let mut imported_funcrefs: Vec<FuncRef> = vec![FuncRef::null(); imported];
+    let linked = link_imports(module, imports, &mut imported_funcrefs)?;
+    let funcrefs = FuncRefs::new(module, vmctx_ptr, imported_funcrefs);
     let plan = app_heap::plan(module, config.app_heap_size, config.truncate_at_heap_base);
     let (memories, heap) = define_memories(module, linked.memories, config, plan)?;
     let tables = define_tables(module, linked.tables)?;
-    let globals = define_globals(module, linked.globals, &funcrefs);
-    let elements = evaluate_elements(module, &globals, &funcrefs);
+    let damaged = |source| InstantiationError::Damaged {
+        file: module.inner.name().to_owned(),
+        source,
+    };
+    let globals = define_globals(module, linked.globals, &funcrefs).map_err(damaged)?;
+    let elements = evaluate_elements(module, &globals, &funcrefs).map_err(damaged)?;
     let data_dropped: Box<[Cell<bool>]> = file
         .data_segments()
         .iter()
@@ -369,7 +375,7 @@ fn build(
         header.memory = memories
             .first()
             .map_or(std::ptr::null_mut(), |m| m.inner.def_ptr());
-        header.functions = funcrefs.as_ptr();
+        header.functions = funcrefs.imported_ptr();
         header.builtins = builtin_table();
         header.globals = global_ptrs.as_ptr();
         header.tables = table_ptrs.as_ptr();
@@ -488,41 +494,6 @@ fn complete<T>(imports: Vec<Option<T>>) -> Result<Vec<T>, InstantiationError> {
         })
 }
 
-/// Fills the `FuncRef`s of the defined functions (those after the `imported` ones). Reads the
-/// whole function table (which loading never reads), so checks it here: its checksum (at the
-/// module's first instantiation) and each record.
-fn define_functions(
-    module: &Module,
-    vmctx: *mut VmctxHeader,
-    imported: usize,
-    funcrefs: &mut [FuncRef],
-) -> Result<(), InstantiationError> {
-    let m = &module.inner;
-    let file = m.file();
-    let types = file.types();
-    let functions = file.functions();
-    let damaged = |source| InstantiationError::Damaged {
-        file: m.name().to_owned(),
-        source,
-    };
-    m.check_function_table().map_err(damaged)?;
-    for (index, f) in functions.iter().enumerate().skip(imported) {
-        let f = f.map_err(damaged)?;
-        let t = f.type_index as usize;
-        let entry = types
-            .get(t)
-            .and_then(|t| t.entry_trampoline)
-            .unwrap_or(NONE);
-        funcrefs[index] = FuncRef {
-            wasm_call: m.text_address(f.body.map_or(NONE, |(offset, _)| offset)),
-            array_call: m.text_address(entry),
-            vmctx: vmctx.cast(),
-            type_id: m.type_ids.get(t).copied().unwrap_or(0),
-        };
-    }
-    Ok(())
-}
-
 /// The imported memories (checked to suit the code's bounds checks) followed by new defined
 /// ones, reserved and capped as `config` says, memory 0 truncated and holding the runtime's app
 /// heap as `plan` says; and the app heap.
@@ -607,27 +578,31 @@ fn define_tables(
 }
 
 /// The imported globals followed by the defined ones, initialised in order.
-fn define_globals(module: &Module, mut globals: Vec<Global>, funcrefs: &[FuncRef]) -> Vec<Global> {
+fn define_globals(
+    module: &Module,
+    mut globals: Vec<Global>,
+    funcrefs: &FuncRefs,
+) -> Result<Vec<Global>, ReadError> {
     let file = module.inner.file();
     for (index, g) in file.globals().iter().enumerate().skip(globals.len()) {
         let ExternType::Global(ty) = module.extern_type(ExternKind::Global, index as u32) else {
             continue;
         };
-        let raw = const_raw(g.init.unwrap_or(ConstValue::None), &globals, funcrefs);
+        let raw = const_raw(g.init.unwrap_or(ConstValue::None), &globals, funcrefs)?;
         globals.push(Global {
             inner: Rc::new(GlobalInner::new(ty, raw)),
             _owner: None,
         });
     }
-    globals
+    Ok(globals)
 }
 
 /// Each element segment's items, evaluated now (declared segments are dropped at once).
 fn evaluate_elements(
     module: &Module,
     globals: &[Global],
-    funcrefs: &[FuncRef],
-) -> Vec<Rc<[usize]>> {
+    funcrefs: &FuncRefs,
+) -> Result<Vec<Rc<[usize]>>, ReadError> {
     module
         .inner
         .file()
@@ -635,13 +610,13 @@ fn evaluate_elements(
         .iter()
         .map(|e| {
             if e.placement == SegmentPlacement::Declared {
-                return Rc::from(Vec::new());
+                return Ok(Rc::from(Vec::new()));
             }
             e.items
                 .iter()
-                .map(|value| usize_of(const_raw(value, globals, funcrefs)))
-                .collect::<Vec<usize>>()
-                .into()
+                .map(|value| const_raw(value, globals, funcrefs).map(usize_of))
+                .collect::<Result<Vec<usize>, ReadError>>()
+                .map(Rc::from)
         })
         .collect()
 }
@@ -655,11 +630,7 @@ fn register(inner: &Rc<InstanceInner>) {
         (*inner.vmctx.get()).runtime = Rc::as_ptr(inner).cast();
         live_instances::register_vmctx(inner.vmctx.get());
     }
-    live_instances::register_funcrefs(
-        inner.funcrefs.as_ptr(),
-        inner.funcrefs.len(),
-        WeakOwner::Instance(Rc::downgrade(inner)),
-    );
+    inner.funcrefs.register(Rc::downgrade(inner));
 
     // Whoever may receive our function references keeps us alive.
     let me = Owner::Instance(inner.clone());
@@ -743,8 +714,13 @@ fn usize_of(raw: ValRaw) -> usize {
     usize::from_ne_bytes(bytes)
 }
 
-/// The value of a constant expression (globals and functions as built so far).
-fn const_raw(value: ConstValue, globals: &[Global], funcrefs: &[FuncRef]) -> ValRaw {
+/// The value of a constant expression (globals as built so far); an error when it refers to a
+/// function whose record is damaged.
+fn const_raw(
+    value: ConstValue,
+    globals: &[Global],
+    funcrefs: &FuncRefs,
+) -> Result<ValRaw, ReadError> {
     let mut raw = ValRaw::default();
     match value {
         ConstValue::None | ConstValue::RefNull(_) => {}
@@ -759,13 +735,11 @@ fn const_raw(value: ConstValue, globals: &[Global], funcrefs: &[FuncRef]) -> Val
             }
         }
         ConstValue::RefFunc(f) => {
-            if let Some(f) = funcrefs.get(f as usize) {
-                let address = f as *const FuncRef as usize;
-                raw.0[..size_of::<usize>()].copy_from_slice(&address.to_ne_bytes());
-            }
+            let address = funcrefs.get(f)? as usize;
+            raw.0[..size_of::<usize>()].copy_from_slice(&address.to_ne_bytes());
         }
     }
-    raw
+    Ok(raw)
 }
 
 impl InstanceInner {
@@ -784,18 +758,24 @@ impl InstanceInner {
         if let Some(f) = this.imported_funcs.get(i) {
             return Some(f.clone());
         }
-        (i < this.funcrefs.len()).then(|| Func::from_instance(this.clone(), index))
+        (i < this.module.file().functions().len()).then(|| Func::from_instance(this.clone(), index))
     }
 
-    /// The `FuncRef` of function `index`.
-    pub(crate) fn funcref(&self, index: u32) -> Option<&FuncRef> {
-        self.funcrefs.get(index as usize)
+    /// The `FuncRef` of function `index` (a defined one's built on first use; an error when its
+    /// record is damaged), valid as long as the instance.
+    pub(crate) fn funcref(&self, index: u32) -> Result<*const FuncRef, ReadError> {
+        self.funcrefs.get(index)
     }
 
     /// The type of function `index`.
     pub(crate) fn func_type(&self, index: u32) -> &FuncType {
         let m = &self.module.inner;
         m.func_type(m.func_type_index(index))
+    }
+
+    /// The module's name, for messages.
+    pub(crate) fn name(&self) -> &str {
+        self.module.inner.name()
     }
 
     /// The native stack settings and measurement.
@@ -1171,7 +1151,7 @@ impl Instance {
             .map(|e| size_of_val(&**e))
             .sum();
         let globals = inner.globals.len() - inner.module.file().module().imported_globals as usize;
-        let funcref_bytes = size_of_val(&*inner.funcrefs);
+        let funcref_bytes = inner.funcrefs.heap_bytes();
         let global_bytes = globals * (size_of::<GlobalSlot>() + size_of::<GlobalInner>());
         let heap_bytes = size_of::<InstanceInner>()
             + size_of::<VmctxHeader>()

@@ -32,6 +32,7 @@ mod builtins;
 mod code_registry;
 mod error;
 mod func;
+mod funcrefs;
 mod global;
 mod instance;
 mod live_instances;

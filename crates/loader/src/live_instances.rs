@@ -14,8 +14,8 @@ use crate::vmctx::{FuncRef, VmctxHeader};
 /// Who owns a registered `FuncRef` range.
 #[derive(Clone)]
 pub(crate) enum WeakOwner {
-    /// An instance's `functions` array.
-    Instance(Weak<InstanceInner>),
+    /// `FuncRef`s of an instance, the first being that of the function index given.
+    Instance(Weak<InstanceInner>, u32),
     /// A host function's own `FuncRef`.
     Host(Weak<HostFuncInner>),
 }
@@ -84,9 +84,10 @@ pub(crate) fn func_from_funcref(address: usize) -> Option<Func> {
         .ok()??;
     let index = (address - start) / size_of::<FuncRef>();
     match owner {
-        WeakOwner::Instance(instance) => {
-            InstanceInner::func(&instance.upgrade()?, u32::try_from(index).ok()?)
-        }
+        WeakOwner::Instance(instance, first) => InstanceInner::func(
+            &instance.upgrade()?,
+            first.checked_add(u32::try_from(index).ok()?)?,
+        ),
         WeakOwner::Host(host) => Some(Func::from_host(host.upgrade()?)),
     }
 }

@@ -24,8 +24,9 @@ use crate::types::{ExternType, FuncType, GlobalType, MemoryType, TableType, sign
 /// How to load a file.
 #[derive(Clone, Debug, Default)]
 pub struct LoadOptions {
-    /// Check the text against its checksum (O(text size)); off by default so that loading
-    /// stays O(1) in the size of the code.
+    /// Check the text and the function table against their checksums (O(code size)); off by
+    /// default so that loading an XIP file stays O(1) in the size of the code. (A file whose
+    /// text is copied, normal or loaded from bytes, always has its function table checked.)
     pub verify_text_checksum: bool,
     /// The name used in errors and traps instead of the path (or `<memory>`).
     pub name: Option<String>,
@@ -120,8 +121,6 @@ pub(crate) struct ModuleInner {
     types: Box<[FuncType]>,
     /// Process-wide signature id of each type index.
     pub(crate) type_ids: Box<[u32]>,
-    /// The result of checking the function table's checksum, at the first instantiation.
-    functions_checked: OnceLock<Result<(), ReadError>>,
     /// The result of checking the trap table's checksum, at the first trap.
     traps_checked: OnceLock<Result<(), ReadError>>,
 }
@@ -229,15 +228,6 @@ impl ModuleInner {
     /// damaged: a trap then names no function rather than a wrong one).
     pub(crate) fn function_containing(&self, offset: u32) -> Option<u32> {
         self.file().functions().containing(offset).ok().flatten()
-    }
-
-    /// Checks the function table against its checksum, once (at the first instantiation, which
-    /// reads every record; loading never does).
-    pub(crate) fn check_function_table(&self) -> Result<(), ReadError> {
-        let functions = self.file.functions();
-        self.functions_checked
-            .get_or_init(|| functions.verify())
-            .clone()
     }
 
     /// The trap code recorded for the instruction at text offset `offset`. The trap table is
@@ -649,6 +639,15 @@ fn build(
             _ => copy_text(&name, &file)?,
         }
     };
+    // Instantiation never reads the function table: the records of the functions used as
+    // references (exports, elements) are read when first used. Where loading is linear in the
+    // code anyway (copied text) the table is checked here; a mapped XIP file's table is trusted
+    // like its text (see docs/format.md), unless asked to verify.
+    if options.verify_text_checksum || !matches!(text, Text::FileMapped(_)) {
+        file.functions()
+            .verify()
+            .map_err(|e| format_error(&name, Some(e)))?;
+    }
     let types: Box<[FuncType]> = file
         .types()
         .iter()
@@ -676,7 +675,6 @@ fn build(
             name: name.clone(),
             types,
             type_ids,
-            functions_checked: OnceLock::new(),
             traps_checked: OnceLock::new(),
         }
     });

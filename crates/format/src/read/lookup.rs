@@ -2,7 +2,8 @@
 //! after the checksummed metadata and are never read at load, so loading costs the same
 //! whatever the number of functions, trap sites and names. Each record is checked when it is looked up (an index, offset or
 //! code out of range is an error naming its file offset, never a panic), and each section has
-//! its own checksum, which instantiation (functions), the first trap (traps) and `verify` check.
+//! its own checksum, which a loader copying the text (functions), the first trap (traps) and
+//! `verify` check.
 
 use aotc_abi::TrapCode;
 

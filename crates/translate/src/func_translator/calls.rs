@@ -1,5 +1,5 @@
-//! Calls: to the module's own functions (direct, or through `vmctx.functions` in indirect
-//! mode), to imports, through tables (`call_indirect`, with its type check) and to builtins
+//! Calls: to the module's own functions (direct, in every mode), to imports (through
+//! `vmctx.functions`), through tables (`call_indirect`, with its type check) and to builtins
 //! (by relocated name, or through `vmctx.builtins` in indirect mode).
 
 use aotc_abi::{Builtin, TrapCode};
@@ -51,7 +51,10 @@ impl Translator<'_, '_> {
         Ok(sig)
     }
 
-    /// `call`: direct in normal mode for defined functions, else through `vmctx.functions`.
+    /// `call`: direct for defined functions, in every mode: the callee's text offset is fixed at
+    /// compile time and the text-section builder resolves the PC-relative call, so XIP text keeps
+    /// zero relocations and instantiation builds nothing per function. Imported functions go
+    /// through their `vmctx.functions` entry.
     pub(super) fn call(&mut self, func_index: u32) -> Result<(), CompileError> {
         let module = self.env.module;
         let type_index = module
@@ -62,7 +65,7 @@ impl Translator<'_, '_> {
         let num_params = self.func_type(type_index)?.params.len();
         let sig = self.sig_ref(type_index)?;
         let args = self.popn(num_params)?;
-        let inst = if self.env.indirect || module.is_imported_func(func_index) {
+        let inst = if module.is_imported_func(func_index) {
             let (code, callee_vmctx) = self.func_ref_entry(func_index)?;
             let full = with_vmctx(callee_vmctx, args);
             self.b.ins().call_indirect(sig, code, &full)

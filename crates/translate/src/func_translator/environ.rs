@@ -405,11 +405,17 @@ impl Translator<'_, '_> {
         Ok(self.b.ins().iadd(base, scaled))
     }
 
-    /// `ref.func`: the address of the function's `vmctx.functions` entry.
+    /// `ref.func`: an imported function's `vmctx.functions` entry; a defined function's
+    /// `FuncRef` from the `ref_func` builtin (built on first use, not at instantiation).
     pub(super) fn ref_func(&mut self, function_index: u32) -> Result<(), CompileError> {
-        let functions = self.vmctx_ptr(self.offsets.functions());
-        let off = self.field_offset(0, function_index, self.offsets.func_ref_size())?;
-        let v = self.b.ins().iadd_imm_u(functions, i64::from(off));
+        let v = if self.env.module.is_imported_func(function_index) {
+            let functions = self.vmctx_ptr(self.offsets.functions());
+            let off = self.field_offset(0, function_index, self.offsets.func_ref_size())?;
+            self.b.ins().iadd_imm_u(functions, i64::from(off))
+        } else {
+            let index = self.b.ins().iconst(I32, i64::from(function_index));
+            self.call_value(Builtin::ref_func, &[self.vmctx, index])?
+        };
         self.stack.push(v);
         Ok(())
     }
