@@ -1,7 +1,7 @@
 //! Inlining keeps traps: small functions of the module are inlined into their direct callers
-//! (normal mode, optimisation level 1 and up), their trap sites move into the callers' code
+//! (every code model, optimisation level 1 and up), their trap sites move into the callers' code
 //! with their trap codes, and a trap inside an inlined body reports the code it reports when
-//! called, as in XIP mode (no inlining) and at optimisation level 0 (none either).
+//! called, as at optimisation level 0 (no inlining).
 
 mod support;
 
@@ -48,7 +48,7 @@ fn trap_sites_of(options: &CompileOptions, name: &str) -> Vec<TrapCode> {
 }
 
 #[test]
-fn small_callees_are_inlined_with_their_trap_sites_in_normal_mode_only() {
+fn small_callees_are_inlined_with_their_trap_sites_in_normal_and_xip_modes() {
     let normal = CompileOptions::default();
     let unoptimised = CompileOptions {
         opt_level: 0,
@@ -62,19 +62,16 @@ fn small_callees_are_inlined_with_their_trap_sites_in_normal_mode_only() {
         ("indirect", TrapCode::BadSignature),
         ("indirect", TrapCode::UndefinedElement),
     ] {
-        assert!(
-            trap_sites_of(&normal, caller).contains(&code),
-            "{caller}: no inlined {code:?} site"
-        );
-        for (model, options) in [
-            ("opt level 0", &unoptimised),
-            ("xip", &CompileOptions::xip()),
-        ] {
+        for (model, options) in [("normal", &normal), ("xip", &CompileOptions::xip())] {
             assert!(
-                !trap_sites_of(options, caller).contains(&code),
-                "{caller}: {code:?} inlined at {model}"
+                trap_sites_of(options, caller).contains(&code),
+                "{caller}: no inlined {code:?} site in {model}"
             );
         }
+        assert!(
+            !trap_sites_of(&unoptimised, caller).contains(&code),
+            "{caller}: {code:?} inlined at opt level 0"
+        );
     }
 }
 
@@ -83,6 +80,11 @@ fn a_trap_inside_an_inlined_body_reports_its_code() {
     let models = [
         ("normal", CompileOptions::default()),
         ("xip", CompileOptions::xip()),
+        ("xip, every intrinsic", {
+            let mut options = CompileOptions::xip();
+            options.intrinsics = Some(aotc_abi::intrinsics::IntrinsicSet::all());
+            options
+        }),
         (
             "opt level 0",
             CompileOptions {

@@ -1,10 +1,11 @@
-//! Inlining of small functions of the module into their direct callers (normal mode), through
+//! Inlining of small functions of the module into their direct callers (every code model), through
 //! Cranelift's inliner: which callees qualify, and the [`Inline`] hook that hands their IR to it.
 //!
 //! A whole-module ahead-of-time compiler sees every body, so it can afford what a JIT-minded
-//! one leaves off by default (wasmtime's `compiler_inlining`). Only direct calls are inlined,
-//! which exist in normal mode alone: indirect and XIP code calls its own functions through the
-//! vmctx, so their text stays relocation-free whatever this does. An inlined body keeps its
+//! one leaves off by default (wasmtime's `compiler_inlining`). Calls between the module's own
+//! functions are direct (PC-relative) in every code model, so XIP code inlines as normal code
+//! does; an inlined body calls builtins as its caller's model does (through the vmctx in XIP),
+//! so XIP text stays relocation-free. An inlined body keeps its
 //! trap codes, and its stack slots join the caller's frame, which the caller's stack-limit
 //! check covers.
 
@@ -46,17 +47,13 @@ pub(crate) struct Callees {
 }
 
 impl Callees {
-    /// Translates the bodies that may qualify and keeps the small ones; none in indirect (and
-    /// XIP) mode, where calls to the module's functions are not direct.
+    /// Translates the bodies that may qualify and keeps the small ones.
     pub(crate) fn collect(
         env: &Env<'_>,
         bodies: &[FunctionBody<'_>],
     ) -> Result<Callees, CompileError> {
         use rayon::prelude::*;
         let mut small = HashMap::new();
-        if env.indirect {
-            return Ok(Callees { bodies: small });
-        }
         let num_imported = env.module.num_imported_funcs;
         let translated = bodies
             .par_iter()

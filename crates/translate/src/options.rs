@@ -85,7 +85,8 @@ impl CompileOptions {
         }
     }
 
-    /// Whether calls go through the vmctx (indirect or XIP mode).
+    /// Whether builtins and imports are called through the vmctx (indirect or XIP mode); calls
+    /// between the module's own functions are PC-relative in every mode.
     pub fn indirect_calls(&self) -> bool {
         self.indirect || self.xip
     }
