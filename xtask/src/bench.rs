@@ -1,6 +1,6 @@
 //! `cargo xtask bench`: runs the criterion benchmarks and prints the ratios they exist for
 //! (the C kernels' table: every code model against normal mode at the host CPU, with geometric
-//! means, and against a saved baseline with `-- --baseline NAME`; XIP and all-intrinsics
+//! means, and against a saved baseline with `--baseline NAME`; XIP and all-intrinsics
 //! against normal mode, the SIMD build of the C kernel against its
 //! scalar build, XIP load against normal load), from the
 //! medians criterion recorded in this run, with the machine they were measured on.
