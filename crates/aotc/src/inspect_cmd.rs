@@ -136,9 +136,9 @@ pub fn describe(file: &AotFile<'_>) -> String {
         out,
         "calls:          {}",
         if file.flags() & layout::FLAG_INDIRECT_CALLS != 0 {
-            "indirect (through the vmctx)"
+            "builtins and imports through the vmctx, the module's own functions PC-relative"
         } else {
-            "direct"
+            "builtins relocated, imports through the vmctx, the module's own functions PC-relative"
         }
     );
     let _ = writeln!(
