@@ -261,12 +261,21 @@ impl<'data> Cx<'data> {
         Ok(&self.data[offset as usize..end as usize])
     }
 
+    /// The bytes of section `s`.
+    fn section_bytes(
+        &self,
+        s: &SectionEntry,
+        what: &'static str,
+    ) -> Result<&'data [u8], ReadError> {
+        self.slice(s.offset.get(), s.size.get(), what)
+    }
+
     fn raw_records<T: Pod>(
         &self,
         s: &SectionEntry,
         what: &'static str,
     ) -> Result<&'data [T], ReadError> {
-        let bytes = self.slice(s.offset.get(), s.size.get(), what)?;
+        let bytes = self.section_bytes(s, what)?;
         let count = s.count.get() as usize;
         let expected = (count as u64).checked_mul(size_of::<T>() as u64);
         if expected != Some(s.size.get()) {
@@ -578,7 +587,7 @@ impl<'data> AotFile<'data> {
         }
         let text = cx.slice(text_offset, text_entry.size.get(), "text")?;
         let pool_entry = sections.get(SectionKind::Pool)?;
-        let pool = cx.slice(pool_entry.offset.get(), pool_entry.size.get(), "pool")?;
+        let pool = cx.section_bytes(pool_entry, "pool")?;
         let module_entry = sections.get(SectionKind::Module)?;
         let module = match cx.raw_records::<ModuleRecord>(module_entry, "module record")? {
             [m] => m,
@@ -601,11 +610,7 @@ impl<'data> AotFile<'data> {
         let functions_entry = sections.get(SectionKind::Functions)?;
         let functions = Functions {
             records: sections.records(&cx, view, SectionKind::Functions, "function records")?,
-            bytes: cx.slice(
-                functions_entry.offset.get(),
-                functions_entry.size.get(),
-                "function records",
-            )?,
+            bytes: cx.section_bytes(functions_entry, "function records")?,
             types: types.len(),
             imported: module.imported_functions.get(),
             text_len: text.len(),
@@ -616,16 +621,8 @@ impl<'data> AotFile<'data> {
         let traps = Traps {
             blocks: cx.raw_records(blocks_entry, "trap blocks")?,
             blocks_at: blocks_entry.offset.get(),
-            block_bytes: cx.slice(
-                blocks_entry.offset.get(),
-                blocks_entry.size.get(),
-                "trap blocks",
-            )?,
-            deltas: cx.slice(
-                deltas_entry.offset.get(),
-                deltas_entry.size.get(),
-                "trap deltas",
-            )?,
+            block_bytes: cx.section_bytes(blocks_entry, "trap blocks")?,
+            deltas: cx.section_bytes(deltas_entry, "trap deltas")?,
             deltas_at: deltas_entry.offset.get(),
             stored_checksum: header.traps_checksum.get(),
         };
@@ -634,16 +631,8 @@ impl<'data> AotFile<'data> {
         let names = Names {
             records: cx.raw_records(names_entry, "function name records")?,
             records_at: names_entry.offset.get(),
-            record_bytes: cx.slice(
-                names_entry.offset.get(),
-                names_entry.size.get(),
-                "function name records",
-            )?,
-            bytes: cx.slice(
-                name_bytes_entry.offset.get(),
-                name_bytes_entry.size.get(),
-                "function name bytes",
-            )?,
+            record_bytes: cx.section_bytes(names_entry, "function name records")?,
+            bytes: cx.section_bytes(name_bytes_entry, "function name bytes")?,
         };
         let file = AotFile {
             data,
