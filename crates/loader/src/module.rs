@@ -168,10 +168,8 @@ impl ModuleInner {
         let text_bytes = self.text_len as u64;
         let page = sys::page_size() as u64;
         let (text_shared_bytes, text_private_bytes) = match &self.text {
-            Text::FileMapped(_) => (text_bytes, 0),
-            Text::Copied(_) => (0, text_bytes.next_multiple_of(page)),
-            Text::Fixed(_, true) => (text_bytes, 0),
-            Text::Fixed(_, false) => (0, text_bytes.next_multiple_of(page)),
+            Text::FileMapped(_) | Text::Fixed(_, true) => (text_bytes, 0),
+            Text::Copied(_) | Text::Fixed(_, false) => (0, text_bytes.next_multiple_of(page)),
             Text::Empty => (0, 0),
         };
         let (file_mapped_bytes, owned_bytes) = match &self.backing {
