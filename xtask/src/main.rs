@@ -144,6 +144,9 @@ fn test() -> Result<(), String> {
     spec(&["--mode", "both", "--bounds-checks"])?;
     // Prelinked: relocated at compile time for this process, run from files mapped in place.
     spec(&["--mode", "prelinked"])?;
+    // XIP with every intrinsic on the host: on x86-64 the intrinsics' own calling convention
+    // (Microsoft x64), called from compiled code and resolved at load.
+    spec(&["--xip", "--enable-builtin-intrinsics=all"])?;
     // The same suite compiled here and executed by the loader-only runner under qemu on
     // aarch64 and on s390x (big-endian), in both modes and in XIP mode with every intrinsic.
     for arch in CROSS_ARCHES {

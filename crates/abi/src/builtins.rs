@@ -7,7 +7,9 @@
 //! changes the ABI and requires bumping [`crate::version::ABI_VERSION`].
 //!
 //! Signature tokens: `vmctx` (the caller's vmctx pointer), `i32`, `i64`, `f32`, `f64`.
-//! Every builtin uses the target's default C calling convention.
+//! Runtime helpers (the builtins taking a `vmctx`) use the target's C calling convention;
+//! intrinsics (the others) use the convention [`Builtin::call_conv`] gives for the target, the
+//! one that lets compiled code keep the most values in registers across the call.
 //!
 //! Builtins that may trap (for example `memory_init` on an out-of-bounds range) do so by
 //! unwinding to the runtime's entry point, never by returning an error code.
@@ -189,6 +191,8 @@ macro_rules! foreach_builtin {
     };
 }
 
+use crate::Arch;
+
 /// The type of a builtin's parameter or result.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum BuiltinType {
@@ -280,6 +284,38 @@ impl Builtin {
     pub fn from_name(name: &str) -> Option<Builtin> {
         Builtin::ALL.iter().copied().find(|b| b.name() == name)
     }
+
+    /// Whether this is an intrinsic (a pure operation of the intrinsic library, taking no
+    /// vmctx) rather than a runtime helper.
+    pub const fn is_intrinsic(self) -> bool {
+        !matches!(self.params().first(), Some(BuiltinType::Vmctx))
+    }
+
+    /// The calling convention compiled code calls this builtin with on `arch`.
+    ///
+    /// Intrinsics are small leaf functions called where the operation was, often in loops whose
+    /// values live in float registers. On x86-64 they use the Microsoft x64 convention
+    /// (`extern "win64"`, `__attribute__((ms_abi))`), whose callee-saved `xmm6`-`xmm15`, `rsi` and
+    /// `rdi` stay in registers across the call; under System V every `xmm` register is
+    /// caller-saved, so each call would spill every live float. The other targets' C
+    /// conventions already keep floats callee-saved (AArch64 `v8`-`v15`, RISC-V `fs0`-`fs11`,
+    /// s390x `f8`-`f15`).
+    pub const fn call_conv(self, arch: Arch) -> BuiltinCallConv {
+        match (self.is_intrinsic(), arch) {
+            (true, Arch::X86_64) => BuiltinCallConv::Win64,
+            _ => BuiltinCallConv::C,
+        }
+    }
+}
+
+/// A calling convention of builtins ([`Builtin::call_conv`]).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum BuiltinCallConv {
+    /// The target's C calling convention (System V on x86-64 and s390x, AAPCS64, the RISC-V
+    /// psABI).
+    C,
+    /// The Microsoft x64 calling convention (x86-64 only).
+    Win64,
 }
 
 #[cfg(test)]
@@ -299,5 +335,19 @@ mod tests {
             &[BuiltinType::Vmctx, BuiltinType::I32, BuiltinType::I32]
         );
         assert_eq!(Builtin::f64_nearest.results(), &[BuiltinType::F64]);
+        assert!(!Builtin::memory_grow.is_intrinsic());
+        assert!(Builtin::f64_add.is_intrinsic());
+        assert_eq!(
+            Builtin::f64_add.call_conv(Arch::X86_64),
+            BuiltinCallConv::Win64
+        );
+        assert_eq!(
+            Builtin::memory_grow.call_conv(Arch::X86_64),
+            BuiltinCallConv::C
+        );
+        assert_eq!(
+            Builtin::f64_add.call_conv(Arch::Aarch64),
+            BuiltinCallConv::C
+        );
     }
 }

@@ -15,7 +15,7 @@ use aotc_abi::vmctx::VmctxOffsets;
 use aotc_abi::{Arch, TrapCode, ValType};
 
 /// The `ABI_VERSION` and the fingerprint of [`observable_abi`] it was recorded with.
-const RECORDED: (u32, u64) = (4, 0x4be1_f0ae_b65d_3e35);
+const RECORDED: (u32, u64) = (5, 0xeb45_f427_09b5_c6a2);
 
 /// Everything compiled code can observe, one fact a line.
 fn observable_abi() -> String {
@@ -24,11 +24,12 @@ fn observable_abi() -> String {
     for builtin in Builtin::ALL {
         writeln!(
             out,
-            "builtin {} {}({:?}) -> {:?}",
+            "builtin {} {}({:?}) -> {:?} {:?}",
             builtin.index(),
             builtin.name(),
             builtin.params(),
-            builtin.results()
+            builtin.results(),
+            Arch::ALL.map(|arch| builtin.call_conv(arch)),
         )
         .unwrap();
     }

@@ -9,13 +9,15 @@
 
 macro_rules! convert {
     ($( $(#[$attr:meta])* $name:ident($param:ty => $via:ty) -> $ret:ty; )*) => {$(
-        $(#[$attr])*
-        ///
-        /// Never traps: every integer has a (rounded) float value. Rounds to nearest, ties to
-        /// even, exactly once.
-        pub extern "C" fn $name(x: $param) -> $ret {
-            // Rust's integer-to-float `as` rounds to nearest, ties to even, in one step.
-            x as $via as $ret
+        intrinsic! {
+            $(#[$attr])*
+            ///
+            /// Never traps: every integer has a (rounded) float value. Rounds to nearest, ties to
+            /// even, exactly once.
+            pub fn $name(x: $param) -> $ret {
+                // Rust's integer-to-float `as` rounds to nearest, ties to even, in one step.
+                x as $via as $ret
+            }
         }
     )*};
 }
@@ -41,14 +43,16 @@ convert! {
 
 macro_rules! truncate {
     ($( $(#[$attr:meta])* $name:ident($param:ty => $via:ty) -> $ret:ty; )*) => {$(
-        $(#[$attr])*
-        ///
-        /// Never traps: the caller checks that the operand is not NaN and that its truncation
-        /// fits the result type, and traps (invalid conversion to integer, integer overflow)
-        /// before calling. Out of contract it saturates (NaN gives 0); it is never undefined.
-        pub extern "C" fn $name(x: $param) -> $ret {
-            // Rust's float-to-integer `as` truncates toward zero and saturates.
-            x as $via as $ret
+        intrinsic! {
+            $(#[$attr])*
+            ///
+            /// Never traps: the caller checks that the operand is not NaN and that its truncation
+            /// fits the result type, and traps (invalid conversion to integer, integer overflow)
+            /// before calling. Out of contract it saturates (NaN gives 0); it is never undefined.
+            pub fn $name(x: $param) -> $ret {
+                // Rust's float-to-integer `as` truncates toward zero and saturates.
+                x as $via as $ret
+            }
         }
     )*};
 }
@@ -72,32 +76,36 @@ truncate! {
     i64_trunc_f64_u(f64 => u64) -> i64;
 }
 
-/// `f32.demote_f64`: rounds to nearest, ties to even; overflows to ±inf.
-///
-/// Never traps. A NaN keeps its sign and the top 22 bits of its payload, with the quiet bit set
-/// (what hardware does; canonical in, canonical out).
-pub extern "C" fn f32_demote_f64(x: f64) -> f32 {
-    if x.is_nan() {
-        let bits = x.to_bits();
-        let sign = ((bits >> 63) as u32) << 31;
-        let payload = ((bits >> 29) as u32) & 0x003f_ffff;
-        return f32::from_bits(sign | 0x7fc0_0000 | payload);
+intrinsic! {
+    /// `f32.demote_f64`: rounds to nearest, ties to even; overflows to ±inf.
+    ///
+    /// Never traps. A NaN keeps its sign and the top 22 bits of its payload, with the quiet bit set
+    /// (what hardware does; canonical in, canonical out).
+    pub fn f32_demote_f64(x: f64) -> f32 {
+        if x.is_nan() {
+            let bits = x.to_bits();
+            let sign = ((bits >> 63) as u32) << 31;
+            let payload = ((bits >> 29) as u32) & 0x003f_ffff;
+            return f32::from_bits(sign | 0x7fc0_0000 | payload);
+        }
+        x as f32
     }
-    x as f32
 }
 
-/// `f64.promote_f32`: exact.
-///
-/// Never traps. A NaN keeps its sign and payload (shifted into the top of the f64 payload),
-/// with the quiet bit set (canonical in, canonical out).
-pub extern "C" fn f64_promote_f32(x: f32) -> f64 {
-    if x.is_nan() {
-        let bits = x.to_bits();
-        let sign = u64::from(bits >> 31) << 63;
-        let payload = u64::from(bits & 0x003f_ffff) << 29;
-        return f64::from_bits(sign | 0x7ff8_0000_0000_0000 | payload);
+intrinsic! {
+    /// `f64.promote_f32`: exact.
+    ///
+    /// Never traps. A NaN keeps its sign and payload (shifted into the top of the f64 payload),
+    /// with the quiet bit set (canonical in, canonical out).
+    pub fn f64_promote_f32(x: f32) -> f64 {
+        if x.is_nan() {
+            let bits = x.to_bits();
+            let sign = u64::from(bits >> 31) << 63;
+            let payload = u64::from(bits & 0x003f_ffff) << 29;
+            return f64::from_bits(sign | 0x7ff8_0000_0000_0000 | payload);
+        }
+        f64::from(x)
     }
-    f64::from(x)
 }
 
 #[cfg(test)]

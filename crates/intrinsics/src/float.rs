@@ -55,109 +55,192 @@ nan_rules! {
 }
 
 macro_rules! arithmetic {
-    ($( $(#[$attr:meta])* $name:ident($ty:ty, $propagate:ident) = $op:tt; )*) => {$(
-        $(#[$attr])*
-        ///
-        /// Never traps. IEEE 754, rounding to nearest, ties to even; a NaN operand propagates
-        /// (canonical if a NaN operand is, else the first one quietened); an invalid operation
-        /// (`inf - inf`, `0 * inf`, `0 / 0`, `inf / inf`) gives a canonical NaN.
-        pub extern "C" fn $name(a: $ty, b: $ty) -> $ty {
-            if a.is_nan() || b.is_nan() {
-                return $propagate(a, b);
+    ($( $(#[$attr:meta])* $name:ident($ty:ty, $propagate:ident, $canonical:ident) = $op:tt; )*) => {$(
+        intrinsic! {
+            $(#[$attr])*
+            ///
+            /// Never traps. IEEE 754, rounding to nearest, ties to even; a NaN operand propagates
+            /// (canonical if a NaN operand is, else the first one quietened); an invalid operation
+            /// (`inf - inf`, `0 * inf`, `0 / 0`, `inf / inf`) gives a canonical NaN.
+            pub fn $name(a: $ty, b: $ty) -> $ty {
+                let result = a $op b;
+                if !result.is_nan() {
+                    // Only a NaN result needs wasm's NaN rules: one check on the fast path.
+                    result
+                } else if a.is_nan() || b.is_nan() {
+                    $propagate(a, b)
+                } else {
+                    $canonical()
+                }
             }
-            a $op b
         }
     )*};
 }
 
 arithmetic! {
     /// `f32.add`.
-    f32_add(f32, f32_propagate) = +;
+    f32_add(f32, f32_propagate, f32_canonical) = +;
     /// `f32.sub`.
-    f32_sub(f32, f32_propagate) = -;
+    f32_sub(f32, f32_propagate, f32_canonical) = -;
     /// `f32.mul`.
-    f32_mul(f32, f32_propagate) = *;
+    f32_mul(f32, f32_propagate, f32_canonical) = *;
     /// `f32.div` (division by zero gives ±inf or NaN, as wasm says: floats never trap).
-    f32_div(f32, f32_propagate) = /;
+    f32_div(f32, f32_propagate, f32_canonical) = /;
     /// `f64.add`.
-    f64_add(f64, f64_propagate) = +;
+    f64_add(f64, f64_propagate, f64_canonical) = +;
     /// `f64.sub`.
-    f64_sub(f64, f64_propagate) = -;
+    f64_sub(f64, f64_propagate, f64_canonical) = -;
     /// `f64.mul`.
-    f64_mul(f64, f64_propagate) = *;
+    f64_mul(f64, f64_propagate, f64_canonical) = *;
     /// `f64.div` (division by zero gives ±inf or NaN, as wasm says: floats never trap).
-    f64_div(f64, f64_propagate) = /;
+    f64_div(f64, f64_propagate, f64_canonical) = /;
 }
 
-macro_rules! unary_libm {
-    ($( $(#[$attr:meta])* $name:ident($ty:ty, $quiet:ident) = $body:path; )*) => {$(
-        $(#[$attr])*
-        ///
-        /// Never traps. A NaN input yields itself quietened (payload and sign kept: an
-        /// arithmetic NaN, canonical when the input is); signed zeros and infinities are kept.
-        pub extern "C" fn $name(x: $ty) -> $ty {
-            if x.is_nan() {
-                // libm may return a NaN input unchanged, signalling bit and all.
-                return $quiet(x);
-            }
-            $body(x)
-        }
-    )*};
-}
+macro_rules! rounding {
+    ($(
+        $trunc:ident, $floor:ident, $ceil:ident, $nearest:ident, $sqrt:ident:
+        $ty:ty, $bits:ty, $fraction_bits:expr, $quiet:ident, $canonical:ident, $sqrt_libm:path;
+    )*) => {$(
+        /// The number of fraction (mantissa) bits.
+        const FRACTION_BITS: u32 = $fraction_bits;
+        /// The exponent's bias.
+        const EXPONENT_BIAS: i32 = (1 << (<$bits>::BITS - FRACTION_BITS - 2)) - 1;
+        /// 2^FRACTION_BITS: every float this large or larger is an integer.
+        const INTEGRAL: $ty =
+            <$ty>::from_bits(((EXPONENT_BIAS as u32 + FRACTION_BITS) as $bits) << FRACTION_BITS);
 
-unary_libm! {
-    /// `f32.ceil`.
-    f32_ceil(f32, f32_quiet) = libm::ceilf;
-    /// `f32.floor`.
-    f32_floor(f32, f32_quiet) = libm::floorf;
-    /// `f32.trunc`.
-    f32_trunc(f32, f32_quiet) = libm::truncf;
-    /// `f32.nearest`: round to nearest, ties to even.
-    f32_nearest(f32, f32_quiet) = libm::rintf;
-    /// `f64.ceil`.
-    f64_ceil(f64, f64_quiet) = libm::ceil;
-    /// `f64.floor`.
-    f64_floor(f64, f64_quiet) = libm::floor;
-    /// `f64.trunc`.
-    f64_trunc(f64, f64_quiet) = libm::trunc;
-    /// `f64.nearest`: round to nearest, ties to even.
-    f64_nearest(f64, f64_quiet) = libm::rint;
-    /// `f32.sqrt`: correctly rounded; `sqrt(-0.0) == -0.0`.
-    f32_sqrt(f32, f32_quiet) = f32_sqrt_number;
-    /// `f64.sqrt`: correctly rounded; `sqrt(-0.0) == -0.0`.
-    f64_sqrt(f64, f64_quiet) = f64_sqrt_number;
-}
-
-macro_rules! sqrt_number {
-    ($( $name:ident($ty:ty, $canonical:ident) = $libm:path; )*) => {$(
-        /// The square root of a non-NaN: a canonical NaN below zero (not `-0.0`), else libm's
-        /// correctly rounded result.
+        /// `x` rounded toward zero by clearing its fraction bits: exact, signed zeros kept; a
+        /// NaN is returned quietened.
         #[inline]
-        fn $name(x: $ty) -> $ty {
-            if x < 0.0 { $canonical() } else { $libm(x) }
+        fn round_toward_zero(x: $ty) -> $ty {
+            let bits = x.to_bits();
+            let exponent = ((bits << 1) >> (FRACTION_BITS + 1)) as i32 - EXPONENT_BIAS;
+            if exponent >= FRACTION_BITS as i32 {
+                // Integral already, an infinity, or a NaN.
+                if x.is_nan() { $quiet(x) } else { x }
+            } else if exponent < 0 {
+                // |x| < 1: a zero of x's sign.
+                <$ty>::from_bits(bits & (1 << (<$bits>::BITS - 1)))
+            } else {
+                <$ty>::from_bits(bits & !((1 << (FRACTION_BITS as i32 - exponent)) - 1))
+            }
+        }
+
+        intrinsic! {
+            #[doc = concat!("`", stringify!($ty), ".trunc`: rounds toward zero.")]
+            ///
+            /// Never traps. A NaN input yields itself quietened (payload and sign kept: an
+            /// arithmetic NaN, canonical when the input is); signed zeros and infinities are kept.
+            pub fn $trunc(x: $ty) -> $ty {
+                round_toward_zero(x)
+            }
+        }
+
+        intrinsic! {
+            #[doc = concat!("`", stringify!($ty), ".floor`: rounds toward negative infinity.")]
+            ///
+            /// Never traps. A NaN input yields itself quietened (payload and sign kept: an
+            /// arithmetic NaN, canonical when the input is); signed zeros and infinities are kept.
+            pub fn $floor(x: $ty) -> $ty {
+                let t = round_toward_zero(x);
+                // A negative non-integer: one below its truncation (exact: |t| < INTEGRAL).
+                if x < t { t - 1.0 } else { t }
+            }
+        }
+
+        intrinsic! {
+            #[doc = concat!("`", stringify!($ty), ".ceil`: rounds toward positive infinity.")]
+            ///
+            /// Never traps. A NaN input yields itself quietened (payload and sign kept: an
+            /// arithmetic NaN, canonical when the input is); signed zeros and infinities are kept
+            /// (`ceil(-0.5) == -0.0`).
+            pub fn $ceil(x: $ty) -> $ty {
+                let t = round_toward_zero(x);
+                // A positive non-integer: one above its truncation (exact: |t| < INTEGRAL).
+                if x > t { t + 1.0 } else { t }
+            }
+        }
+
+        intrinsic! {
+            #[doc = concat!("`", stringify!($ty), ".nearest`: round to nearest, ties to even.")]
+            ///
+            /// Never traps. A NaN input yields itself quietened (payload and sign kept: an
+            /// arithmetic NaN, canonical when the input is); signed zeros and infinities are kept.
+            pub fn $nearest(x: $ty) -> $ty {
+                let magnitude = <$ty>::from_bits(x.to_bits() & !(1 << (<$bits>::BITS - 1)));
+                if magnitude < INTEGRAL {
+                    // Adding INTEGRAL leaves no fraction bits, so the addition rounds to the
+                    // nearest integer, ties to even, and the subtraction is exact.
+                    let rounded = (magnitude + INTEGRAL) - INTEGRAL;
+                    // Back to x's sign (a zero keeps it: nearest(-0.4) == -0.0).
+                    <$ty>::from_bits(rounded.to_bits() | (x.to_bits() & (1 << (<$bits>::BITS - 1))))
+                } else if x.is_nan() {
+                    $quiet(x)
+                } else {
+                    x
+                }
+            }
+        }
+
+        intrinsic! {
+            #[doc = concat!("`", stringify!($ty), ".sqrt`: correctly rounded; `sqrt(-0.0) == -0.0`.")]
+            ///
+            /// Never traps. A NaN input yields itself quietened (payload and sign kept: an
+            /// arithmetic NaN, canonical when the input is); below zero a canonical NaN.
+            pub fn $sqrt(x: $ty) -> $ty {
+                if x.is_nan() {
+                    $quiet(x)
+                } else if x < 0.0 {
+                    $canonical()
+                } else {
+                    $sqrt_libm(x)
+                }
+            }
         }
     )*};
 }
 
-sqrt_number! {
-    f32_sqrt_number(f32, f32_canonical) = libm::sqrtf;
-    f64_sqrt_number(f64, f64_canonical) = libm::sqrt;
+/// f32's rounding and square root.
+mod f32_rounding {
+    use super::*;
+
+    rounding! {
+        f32_trunc, f32_floor, f32_ceil, f32_nearest, f32_sqrt:
+        f32, u32, 23, f32_quiet, f32_canonical, libm::sqrtf;
+    }
 }
+
+/// f64's rounding and square root.
+mod f64_rounding {
+    use super::*;
+
+    rounding! {
+        f64_trunc, f64_floor, f64_ceil, f64_nearest, f64_sqrt:
+        f64, u64, 52, f64_quiet, f64_canonical, libm::sqrt;
+    }
+}
+
+pub use f32_rounding::*;
+pub use f64_rounding::*;
 
 macro_rules! sign_bits {
     ($( $abs:ident, $copysign:ident, $ty:ty, $sign:expr; )*) => {$(
-        #[doc = concat!("`", stringify!($ty), ".abs`: clears the sign bit.")]
-        ///
-        /// Never traps. A bit operation: a NaN keeps its payload (even a signalling one).
-        pub extern "C" fn $abs(x: $ty) -> $ty {
-            <$ty>::from_bits(x.to_bits() & !$sign)
+        intrinsic! {
+            #[doc = concat!("`", stringify!($ty), ".abs`: clears the sign bit.")]
+            ///
+            /// Never traps. A bit operation: a NaN keeps its payload (even a signalling one).
+            pub fn $abs(x: $ty) -> $ty {
+                <$ty>::from_bits(x.to_bits() & !$sign)
+            }
         }
 
-        #[doc = concat!("`", stringify!($ty), ".copysign`: `a` with the sign bit of `b`.")]
-        ///
-        /// Never traps. A bit operation: a NaN keeps its payload (even a signalling one).
-        pub extern "C" fn $copysign(a: $ty, b: $ty) -> $ty {
-            <$ty>::from_bits((a.to_bits() & !$sign) | (b.to_bits() & $sign))
+        intrinsic! {
+            #[doc = concat!("`", stringify!($ty), ".copysign`: `a` with the sign bit of `b`.")]
+            ///
+            /// Never traps. A bit operation: a NaN keeps its payload (even a signalling one).
+            pub fn $copysign(a: $ty, b: $ty) -> $ty {
+                <$ty>::from_bits((a.to_bits() & !$sign) | (b.to_bits() & $sign))
+            }
         }
     )*};
 }
@@ -169,37 +252,41 @@ sign_bits! {
 
 macro_rules! min_max {
     ($( $min:ident, $max:ident, $ty:ty, $propagate:ident; )*) => {$(
-        #[doc = concat!("`", stringify!($ty), ".min`: wasm semantics, not IEEE `minNum`.")]
-        ///
-        /// Never traps. NaN if either operand is NaN (canonical if a NaN operand is, else the
-        /// first one quietened); `-0.0` is less than `+0.0`.
-        pub extern "C" fn $min(a: $ty, b: $ty) -> $ty {
-            if a.is_nan() || b.is_nan() {
-                $propagate(a, b)
-            } else if a < b {
-                a
-            } else if b < a {
-                b
-            } else {
-                // Equal: identical bits, or zeros of either sign (-0 wins).
-                <$ty>::from_bits(a.to_bits() | b.to_bits())
+        intrinsic! {
+            #[doc = concat!("`", stringify!($ty), ".min`: wasm semantics, not IEEE `minNum`.")]
+            ///
+            /// Never traps. NaN if either operand is NaN (canonical if a NaN operand is, else the
+            /// first one quietened); `-0.0` is less than `+0.0`.
+            pub fn $min(a: $ty, b: $ty) -> $ty {
+                if a.is_nan() || b.is_nan() {
+                    $propagate(a, b)
+                } else if a < b {
+                    a
+                } else if b < a {
+                    b
+                } else {
+                    // Equal: identical bits, or zeros of either sign (-0 wins).
+                    <$ty>::from_bits(a.to_bits() | b.to_bits())
+                }
             }
         }
 
-        #[doc = concat!("`", stringify!($ty), ".max`: wasm semantics, not IEEE `maxNum`.")]
-        ///
-        /// Never traps. NaN if either operand is NaN (canonical if a NaN operand is, else the
-        /// first one quietened); `+0.0` is greater than `-0.0`.
-        pub extern "C" fn $max(a: $ty, b: $ty) -> $ty {
-            if a.is_nan() || b.is_nan() {
-                $propagate(a, b)
-            } else if a > b {
-                a
-            } else if b > a {
-                b
-            } else {
-                // Equal: identical bits, or zeros of either sign (+0 wins).
-                <$ty>::from_bits(a.to_bits() & b.to_bits())
+        intrinsic! {
+            #[doc = concat!("`", stringify!($ty), ".max`: wasm semantics, not IEEE `maxNum`.")]
+            ///
+            /// Never traps. NaN if either operand is NaN (canonical if a NaN operand is, else the
+            /// first one quietened); `+0.0` is greater than `-0.0`.
+            pub fn $max(a: $ty, b: $ty) -> $ty {
+                if a.is_nan() || b.is_nan() {
+                    $propagate(a, b)
+                } else if a > b {
+                    a
+                } else if b > a {
+                    b
+                } else {
+                    // Equal: identical bits, or zeros of either sign (+0 wins).
+                    <$ty>::from_bits(a.to_bits() & b.to_bits())
+                }
             }
         }
     )*};
@@ -210,26 +297,39 @@ min_max! {
     f64_min, f64_max, f64, f64_propagate;
 }
 
+/// For each [`FloatCmp`] code, the outcomes of comparing `a` with `b` for which it holds, one bit
+/// each: bit 0 `a < b`, bit 1 `a == b`, bit 2 `a > b`, bit 3 unordered (a NaN operand).
+const CMP_HOLDS: [u8; 6] = {
+    let mut table = [0u8; 6];
+    table[FloatCmp::Eq as usize] = 0b0010;
+    table[FloatCmp::Ne as usize] = 0b1101;
+    table[FloatCmp::Lt as usize] = 0b0001;
+    table[FloatCmp::Gt as usize] = 0b0100;
+    table[FloatCmp::Le as usize] = 0b0011;
+    table[FloatCmp::Ge as usize] = 0b0110;
+    table
+};
+
 macro_rules! compare {
     ($( $name:ident($ty:ty); )*) => {$(
-        #[doc = concat!(
-            "`", stringify!($ty), ".eq/ne/lt/gt/le/ge`: 1 if comparison `cond` (a [`FloatCmp`] ",
-            "discriminant) holds for `a` and `b`, else 0."
-        )]
-        ///
-        /// Never traps. With a NaN operand every comparison is false except `Ne`; `-0.0 == 0.0`.
-        /// An unknown `cond` gives 0.
-        pub extern "C" fn $name(cond: i32, a: $ty, b: $ty) -> i32 {
-            let holds = match FloatCmp::from_i32(cond) {
-                Some(FloatCmp::Eq) => a == b,
-                Some(FloatCmp::Ne) => a != b,
-                Some(FloatCmp::Lt) => a < b,
-                Some(FloatCmp::Gt) => a > b,
-                Some(FloatCmp::Le) => a <= b,
-                Some(FloatCmp::Ge) => a >= b,
-                None => false,
-            };
-            i32::from(holds)
+        intrinsic! {
+            #[doc = concat!(
+                "`", stringify!($ty), ".eq/ne/lt/gt/le/ge`: 1 if comparison `cond` (a [`FloatCmp`] ",
+                "discriminant) holds for `a` and `b`, else 0."
+            )]
+            ///
+            /// Never traps. With a NaN operand every comparison is false except `Ne`; `-0.0 == 0.0`.
+            /// An unknown `cond` gives 0. Branch-free: the outcome selects a bit of the
+            /// condition's row of `CMP_HOLDS`.
+            pub fn $name(cond: i32, a: $ty, b: $ty) -> i32 {
+                let less = u32::from(a < b);
+                let equal = u32::from(a == b);
+                let greater = u32::from(a > b);
+                let unordered = 1 - (less | equal | greater);
+                let outcome = equal | (greater << 1) | (unordered * 3);
+                let holds = CMP_HOLDS.get(cond as u32 as usize).copied().unwrap_or(0);
+                i32::from((holds >> outcome) & 1)
+            }
         }
     )*};
 }
@@ -425,6 +525,37 @@ mod tests {
             same_f64(f64_nearest(x), x.round_ties_even(), &i);
             same_f64(f64_sqrt(x), x.sqrt(), &i);
             assert_eq!(f64_abs(x).to_bits(), x.to_bits() & !(1 << 63));
+        }
+    }
+
+    /// The bit-level rounding agrees with std's on a sweep of bit patterns: every exponent,
+    /// both signs, NaNs and subnormals included (a xorshift sequence over the whole range).
+    #[test]
+    fn rounding_matches_std_on_a_bit_pattern_sweep() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..200_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let x = f64::from_bits(state);
+            let i = [x];
+            same_f64(f64_ceil(x), x.ceil(), &i);
+            same_f64(f64_floor(x), x.floor(), &i);
+            same_f64(f64_trunc(x), x.trunc(), &i);
+            same_f64(f64_nearest(x), x.round_ties_even(), &i);
+            // Also values near the integers, where rounding decides.
+            let near = (state >> 40) as f64 / 256.0 - 32_768.0;
+            same_f64(f64_nearest(near), near.round_ties_even(), &[near]);
+            same_f64(f64_floor(near), near.floor(), &[near]);
+            let y = f32::from_bits(state as u32);
+            let j = [y];
+            same_f32(f32_ceil(y), y.ceil(), &j);
+            same_f32(f32_floor(y), y.floor(), &j);
+            same_f32(f32_trunc(y), y.trunc(), &j);
+            same_f32(f32_nearest(y), y.round_ties_even(), &j);
+            let near = near as f32;
+            same_f32(f32_nearest(near), near.round_ties_even(), &[near]);
+            same_f32(f32_ceil(near), near.ceil(), &[near]);
         }
     }
 

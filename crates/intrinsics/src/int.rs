@@ -9,11 +9,13 @@
 
 macro_rules! bit_count {
     ($( $(#[$attr:meta])* $name:ident($ty:ty) = $method:ident; )*) => {$(
-        $(#[$attr])*
-        ///
-        /// Never traps.
-        pub extern "C" fn $name(x: $ty) -> $ty {
-            x.$method() as $ty
+        intrinsic! {
+            $(#[$attr])*
+            ///
+            /// Never traps.
+            pub fn $name(x: $ty) -> $ty {
+                x.$method() as $ty
+            }
         }
     )*};
 }
@@ -35,40 +37,48 @@ bit_count! {
 
 macro_rules! division {
     ($( $div_s:ident, $div_u:ident, $rem_s:ident, $rem_u:ident: $ty:ty, $uty:ty; )*) => {$(
-        #[doc = concat!("`", stringify!($ty), ".div_s`: signed division, truncating toward zero.")]
-        ///
-        /// Never traps: the caller checks for a zero divisor ("integer divide by zero") and
-        /// `MIN / -1` ("integer overflow") and traps before calling. Out of contract: 0 for a
-        /// zero divisor, `MIN` for `MIN / -1`.
-        pub extern "C" fn $div_s(a: $ty, b: $ty) -> $ty {
-            if b == 0 { 0 } else { a.wrapping_div(b) }
+        intrinsic! {
+            #[doc = concat!("`", stringify!($ty), ".div_s`: signed division, truncating toward zero.")]
+            ///
+            /// Never traps: the caller checks for a zero divisor ("integer divide by zero") and
+            /// `MIN / -1` ("integer overflow") and traps before calling. Out of contract: 0 for a
+            /// zero divisor, `MIN` for `MIN / -1`.
+            pub fn $div_s(a: $ty, b: $ty) -> $ty {
+                if b == 0 { 0 } else { a.wrapping_div(b) }
+            }
         }
 
-        #[doc = concat!("`", stringify!($ty), ".div_u`: unsigned division.")]
-        ///
-        /// Never traps: the caller checks for a zero divisor ("integer divide by zero") and traps
-        /// before calling. Out of contract: 0 for a zero divisor.
-        pub extern "C" fn $div_u(a: $ty, b: $ty) -> $ty {
-            (a as $uty).checked_div(b as $uty).unwrap_or(0) as $ty
+        intrinsic! {
+            #[doc = concat!("`", stringify!($ty), ".div_u`: unsigned division.")]
+            ///
+            /// Never traps: the caller checks for a zero divisor ("integer divide by zero") and traps
+            /// before calling. Out of contract: 0 for a zero divisor.
+            pub fn $div_u(a: $ty, b: $ty) -> $ty {
+                (a as $uty).checked_div(b as $uty).unwrap_or(0) as $ty
+            }
         }
 
-        #[doc = concat!(
-            "`", stringify!($ty), ".rem_s`: signed remainder, with the sign of the dividend; ",
-            "`rem_s(MIN, -1) == 0`."
-        )]
-        ///
-        /// Never traps: the caller checks for a zero divisor ("integer divide by zero") and traps
-        /// before calling. Out of contract: 0 for a zero divisor.
-        pub extern "C" fn $rem_s(a: $ty, b: $ty) -> $ty {
-            if b == 0 { 0 } else { a.wrapping_rem(b) }
+        intrinsic! {
+            #[doc = concat!(
+                "`", stringify!($ty), ".rem_s`: signed remainder, with the sign of the dividend; ",
+                "`rem_s(MIN, -1) == 0`."
+            )]
+            ///
+            /// Never traps: the caller checks for a zero divisor ("integer divide by zero") and traps
+            /// before calling. Out of contract: 0 for a zero divisor.
+            pub fn $rem_s(a: $ty, b: $ty) -> $ty {
+                if b == 0 { 0 } else { a.wrapping_rem(b) }
+            }
         }
 
-        #[doc = concat!("`", stringify!($ty), ".rem_u`: unsigned remainder.")]
-        ///
-        /// Never traps: the caller checks for a zero divisor ("integer divide by zero") and traps
-        /// before calling. Out of contract: 0 for a zero divisor.
-        pub extern "C" fn $rem_u(a: $ty, b: $ty) -> $ty {
-            (a as $uty).checked_rem(b as $uty).unwrap_or(0) as $ty
+        intrinsic! {
+            #[doc = concat!("`", stringify!($ty), ".rem_u`: unsigned remainder.")]
+            ///
+            /// Never traps: the caller checks for a zero divisor ("integer divide by zero") and traps
+            /// before calling. Out of contract: 0 for a zero divisor.
+            pub fn $rem_u(a: $ty, b: $ty) -> $ty {
+                (a as $uty).checked_rem(b as $uty).unwrap_or(0) as $ty
+            }
         }
     )*};
 }
@@ -80,11 +90,13 @@ division! {
 
 macro_rules! binary_i64 {
     ($( $(#[$attr:meta])* $name:ident = |$a:ident, $b:ident| $body:expr; )*) => {$(
-        $(#[$attr])*
-        ///
-        /// Never traps.
-        pub extern "C" fn $name($a: i64, $b: i64) -> i64 {
-            $body
+        intrinsic! {
+            $(#[$attr])*
+            ///
+            /// Never traps.
+            pub fn $name($a: i64, $b: i64) -> i64 {
+                $body
+            }
         }
     )*};
 }

@@ -2,9 +2,11 @@
 //! code calls through the vmctx builtin table instead of using native instructions (XIP files
 //! for targets without the instruction, `--enable-builtin-intrinsics`).
 //!
-//! There is one `pub extern "C" fn` per intrinsic entry of [`aotc_abi::foreach_builtin!`] (every
-//! entry from `f32_add` on), named as the builtin and with exactly its signature (checked at
-//! compile time below), so a runtime fills its builtin table with these addresses:
+//! There is one `pub fn` per intrinsic entry of [`aotc_abi::foreach_builtin!`] (every entry
+//! from `f32_add` on), named as the builtin, with exactly its signature and with the ABI's
+//! intrinsic calling convention (`Builtin::call_conv`: `extern "win64"` on x86-64, `extern "C"`
+//! elsewhere; both checked at compile time below), so a runtime fills its builtin table with
+//! these addresses:
 //!
 //! - [`float`]: f32/f64 `add` `sub` `mul` `div` `sqrt`, `ceil` `floor` `trunc` `nearest`,
 //!   `abs` `copysign`, `min` `max`, and the comparisons `f32_cmp`/`f64_cmp`;
@@ -31,6 +33,62 @@
 
 #![no_std]
 
+use aotc_abi::builtins::BuiltinCallConv;
+use aotc_abi::{Arch, Builtin};
+
+/// Defines an intrinsic: a `pub fn` with the ABI's intrinsic calling convention on the
+/// architecture this crate is compiled for (see [`intrinsic_fn!`]).
+#[cfg(target_arch = "x86_64")]
+macro_rules! intrinsic {
+    ($(#[$attr:meta])* pub fn $name:ident($($p:ident: $t:ty),*) -> $r:ty $body:block) => {
+        $(#[$attr])* pub extern "win64" fn $name($($p: $t),*) -> $r $body
+    };
+}
+
+/// Defines an intrinsic: a `pub fn` with the ABI's intrinsic calling convention on the
+/// architecture this crate is compiled for (see [`intrinsic_fn!`]).
+#[cfg(not(target_arch = "x86_64"))]
+macro_rules! intrinsic {
+    ($(#[$attr:meta])* pub fn $name:ident($($p:ident: $t:ty),*) -> $r:ty $body:block) => {
+        $(#[$attr])* pub extern "C" fn $name($($p: $t),*) -> $r $body
+    };
+}
+
+/// The function-pointer type of an intrinsic with parameter types `$t` and result `$r`:
+/// `extern "win64" fn` on x86-64, `extern "C" fn` elsewhere, the convention
+/// `Builtin::call_conv` gives intrinsics on the architecture this crate is compiled for.
+#[cfg(target_arch = "x86_64")]
+#[macro_export]
+macro_rules! intrinsic_fn {
+    (($($t:ty),*) -> $r:ty) => { extern "win64" fn($($t),*) -> $r };
+}
+
+/// The function-pointer type of an intrinsic with parameter types `$t` and result `$r`:
+/// `extern "win64" fn` on x86-64, `extern "C" fn` elsewhere, the convention
+/// `Builtin::call_conv` gives intrinsics on the architecture this crate is compiled for.
+#[cfg(not(target_arch = "x86_64"))]
+#[macro_export]
+macro_rules! intrinsic_fn {
+    (($($t:ty),*) -> $r:ty) => { extern "C" fn($($t),*) -> $r };
+}
+
+/// The convention [`intrinsic!`] defines intrinsics with is the one the ABI gives them.
+const _: () = {
+    let defined = if cfg!(target_arch = "x86_64") {
+        BuiltinCallConv::Win64
+    } else {
+        BuiltinCallConv::C
+    };
+    if let Some(arch) = Arch::host() {
+        let abi = Builtin::f32_add.call_conv(arch);
+        assert!(matches!(
+            (abi, defined),
+            (BuiltinCallConv::Win64, BuiltinCallConv::Win64)
+                | (BuiltinCallConv::C, BuiltinCallConv::C)
+        ));
+    }
+};
+
 pub mod convert;
 pub mod float;
 pub mod int;
@@ -53,7 +111,7 @@ macro_rules! check_signatures {
 macro_rules! check_signature {
     ($name:ident(vmctx: vmctx $(, $p:ident: $t:ident)*) $(-> $r:ident)?) => {};
     ($name:ident($($p:ident: $t:ident),*) $(-> $r:ident)?) => {
-        const _: extern "C" fn($($t),*) $(-> $r)? = $name;
+        const _: intrinsic_fn!(($($t),*) -> $($r)?) = $name;
     };
 }
 

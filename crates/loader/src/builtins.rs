@@ -1,7 +1,7 @@
 //! The builtin table: the address of every builtin in `Builtin::ALL` order, generated from
-//! `aotc_abi::foreach_builtin!` (so indices and signatures cannot drift), with the runtime
-//! helpers implemented here as `extern "C"` functions taking the caller's vmctx, and the pure
-//! intrinsics taken from `aotc-intrinsics`.
+//! `aotc_abi::foreach_builtin!` (so indices, signatures and calling conventions cannot drift),
+//! with the runtime helpers implemented here as `extern "C"` functions taking the caller's
+//! vmctx, and the pure intrinsics taken from `aotc-intrinsics`.
 //!
 //! A helper that traps does so by jumping back to the wasm entry ([`trap::raise_code`]); it
 //! first finishes every borrow and drops every value, so the jump skips nothing to destroy.
@@ -26,17 +26,29 @@ macro_rules! builtin_type {
     (f64) => { f64 };
 }
 
+/// The address of builtin `$name`, checked at compile time to have the signature and calling
+/// convention the ABI gives: runtime helpers (taking the vmctx) are `extern "C"`, intrinsics
+/// have the intrinsic convention (`aotc_intrinsics::intrinsic_fn!`).
+macro_rules! builtin_fn_address {
+    ($name:ident ( vmctx : vmctx $(, $pname:ident : $pty:ident)* ) $(-> $ret:ident)?) => {{
+        let f: unsafe extern "C" fn(builtin_type!(vmctx) $(, builtin_type!($pty))*)
+            $(-> builtin_type!($ret))? = $name;
+        f as *const ()
+    }};
+    ($name:ident ( $($pname:ident : $pty:ident),* ) -> $ret:ident) => {{
+        let f: aotc_intrinsics::intrinsic_fn!(($(builtin_type!($pty)),*) -> builtin_type!($ret)) =
+            $name;
+        f as *const ()
+    }};
+}
+
 macro_rules! define_builtin_address {
     ($( $(#[$attr:meta])* $name:ident ( $($pname:ident : $pty:ident),* ) $(-> $ret:ident)? ; )*) => {
         /// The address of `builtin`'s implementation in this runtime: this runtime implements
-        /// every builtin of its ABI. Each implementation is checked at compile time to have the
-        /// signature the ABI gives.
+        /// every builtin of its ABI.
         pub(crate) fn builtin_address(builtin: Builtin) -> *const () {
             match builtin {
-                $( Builtin::$name => {
-                    let f: unsafe extern "C" fn($(builtin_type!($pty)),*) $(-> builtin_type!($ret))? = $name;
-                    f as *const ()
-                } )*
+                $( Builtin::$name => builtin_fn_address!($name($($pname: $pty),*) $(-> $ret)?), )*
             }
         }
     };

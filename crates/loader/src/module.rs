@@ -7,7 +7,7 @@ use std::mem::offset_of;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
-use memmap2::{Advice, Mmap, MmapMut, MmapOptions};
+use memmap2::{Advice, Mmap, MmapOptions};
 
 use aotc_abi::target::cpu_features;
 use aotc_abi::{Arch, Builtin, TrapCode, ValType};
@@ -60,14 +60,15 @@ enum Backing {
 
 /// The executable text.
 enum Text {
-    /// Mapped read + execute straight from the file (XIP).
-    FileMapped(Mmap),
-    /// Copied into anonymous memory, relocated, then made read + execute.
-    Copied(Mmap),
+    /// Mapped read + execute straight from the file (XIP), near the runtime's code.
+    FileMapped(sys::TextMapping),
+    /// Copied into anonymous memory near the runtime's code, relocated, then made read +
+    /// execute.
+    Copied(sys::TextMapping),
     /// Prelinked: mapped read + execute from the file at exactly its prelink address (`true`),
     /// or copied there (from bytes, or a packed text at another offset within its page than the
     /// address), never relocated.
-    Fixed(sys::FixedMapping, bool),
+    Fixed(sys::TextMapping, bool),
     /// No text at all.
     Empty,
 }
@@ -75,8 +76,7 @@ enum Text {
 impl Text {
     fn as_ptr(&self) -> *const u8 {
         match self {
-            Text::FileMapped(m) | Text::Copied(m) => m.as_ptr(),
-            Text::Fixed(m, _) => m.as_ptr(),
+            Text::FileMapped(m) | Text::Copied(m) | Text::Fixed(m, _) => m.as_ptr(),
             Text::Empty => core::ptr::NonNull::<u8>::dangling().as_ptr(),
         }
     }
@@ -693,20 +693,13 @@ fn map_text_in_place(name: &str, file: &AotFile<'_>, source: &File) -> Result<Te
     let offset = file.text_file_offset();
     // A shared read + execute mapping of a file opened read-only: the kernel refuses ever to
     // make it writable, and it shares the page cache with every process running the file.
-    // SAFETY: the caller of `Module::from_file` promises the file is not modified or truncated
-    // while the module (which keeps the mapping) is alive.
-    let mapping = unsafe {
-        MmapOptions::new()
-            .offset(offset)
-            .len(file.text().len())
-            .map_exec(source)
-    }
-    .map_err(|source| LoadError::Map {
-        file: name.to_owned(),
-        offset,
-        what: "text (read + execute, from the file)",
-        source,
-    })?;
+    let mapping = sys::TextMapping::file_text_near_runtime(source, offset, file.text().len())
+        .map_err(|source| LoadError::Map {
+            file: name.to_owned(),
+            offset,
+            what: "text (read + execute, from the file)",
+            source,
+        })?;
     Ok(Text::FileMapped(mapping))
 }
 
@@ -734,8 +727,8 @@ fn map_prelinked_text(
     let page = sys::page_size() as u64;
     let source = source.filter(|_| offset % page == base % page);
     let mapped = match source {
-        Some(source) => sys::FixedMapping::file_text(source, offset, text.len(), address),
-        None => sys::FixedMapping::copy(text, address),
+        Some(source) => sys::TextMapping::file_text_at(source, offset, text.len(), address),
+        None => sys::TextMapping::copy_at(text, address),
     };
     match mapped {
         Ok(mapping) => {
@@ -793,15 +786,17 @@ fn copy_text(name: &str, file: &AotFile<'_>) -> Result<Text, LoadError> {
         source,
     };
     let text = file.text();
-    let mut copy =
-        MmapMut::map_anon(text.len()).map_err(|e| map_error("text copy (read + write)", e))?;
-    copy.copy_from_slice(text);
-    relocate(name, file, &mut copy)?;
+    let mut copy = sys::WritableText::near_runtime(text.len())
+        .map_err(|e| map_error("text copy (read + write)", e))?;
+    let bytes = copy.bytes_mut(text.len());
+    bytes.copy_from_slice(text);
+    relocate(name, file, bytes)?;
     // W^X: the copy was never executable while writable, and is not made writable again.
     let copy = copy
-        .make_exec()
+        .into_exec()
         .map_err(|e| map_error("text copy (read + execute)", e))?;
-    sys::clear_icache(&copy);
+    // SAFETY: the mapping is readable for the text's length.
+    sys::clear_icache(unsafe { core::slice::from_raw_parts(copy.as_ptr(), text.len()) });
     Ok(Text::Copied(copy))
 }
 

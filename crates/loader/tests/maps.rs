@@ -1,11 +1,12 @@
 //! Where the text lives: an XIP file's text is a shared, file-backed `r-xs` mapping of the file
 //! itself (opened read-only, so it can never be made writable); a normal file's text is an
-//! anonymous `r-xp` mapping; no mapping is ever writable and executable.
+//! anonymous `r-xp` mapping; no mapping is ever writable and executable. Both lie near the
+//! runtime's builtins (calls between them are cheaper than across the address space).
 #![cfg(target_os = "linux")]
 
 mod support;
 
-use aotc_loader::{Instance, Module, Val};
+use aotc_loader::{Instance, Module, Val, runtime_builtin_addresses};
 
 const FIB: &str = r#"
 (module
@@ -142,6 +143,36 @@ fn memory_reserves_address_space_and_commits_only_its_size() {
             .find(|m| m.start <= base && base < m.end)
             .unwrap();
         assert_eq!(committed.end, base + 2 * 65536);
+    }
+    no_writable_and_executable_mapping();
+}
+
+/// How far the loader may place a text from the runtime's builtins: the 1 GiB window below the
+/// runtime's code, plus the runtime's own code, generously.
+const NEAR: u64 = 2 << 30;
+
+#[test]
+fn texts_are_mapped_near_the_runtime_builtins() {
+    let builtins: Vec<u64> = runtime_builtin_addresses().map(|(_, a)| a).collect();
+    let xip = support::TempFile::new("maps-near-xip", &compile_fib(true));
+    let normal = support::TempFile::new("maps-near-normal", &compile_fib(false));
+    // Several modules at once: each placed in the window, none overlapping another.
+    let modules: Vec<Module> = (0..8)
+        .map(|i| {
+            let file = if i % 2 == 0 { &xip } else { &normal };
+            // SAFETY: freshly compiled by the test.
+            unsafe { Module::from_file(&file.0) }.expect("load")
+        })
+        .collect();
+    for module in &modules {
+        run_fib(module);
+        let text = module.text().as_ptr() as u64;
+        for builtin in &builtins {
+            assert!(
+                text.abs_diff(*builtin) < NEAR,
+                "text at {text:#x}, builtin at {builtin:#x}"
+            );
+        }
     }
     no_writable_and_executable_mapping();
 }

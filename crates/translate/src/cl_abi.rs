@@ -54,8 +54,9 @@ pub(crate) fn wasm_signature(ty: &FuncType, pointer: Type, cc: CallConv) -> Sign
     sig
 }
 
-/// The Cranelift signature of a builtin (the target's C calling convention; 32-bit integer
-/// arguments are sign-extended as C requires on targets that care).
+/// The Cranelift signature of a builtin, called with convention `cc` (the target's
+/// [`Target::builtin_call_conv`](crate::isa::Target::builtin_call_conv)); 32-bit integer
+/// arguments are sign-extended as C requires on targets that care.
 pub(crate) fn builtin_signature(b: Builtin, pointer: Type, cc: CallConv) -> Signature {
     let param = |t: &BuiltinType| match t {
         BuiltinType::Vmctx => AbiParam::new(pointer),

@@ -3,6 +3,7 @@
 
 use std::str::FromStr;
 
+use aotc_abi::builtins::BuiltinCallConv;
 use aotc_abi::intrinsics::IntrinsicSet;
 use aotc_abi::target::cpu_features as bits;
 use aotc_abi::{Arch, Builtin};
@@ -57,6 +58,11 @@ impl Target {
     /// The default calling convention of the target (wasm functions, builtins, trampolines).
     pub fn call_conv(&self) -> CallConv {
         self.isa.default_call_conv()
+    }
+
+    /// The calling convention of builtin `b` on this target (the ABI's [`Builtin::call_conv`]).
+    pub fn builtin_call_conv(&self, b: Builtin) -> CallConv {
+        cl_call_conv(b.call_conv(self.arch), self.call_conv())
     }
 
     /// The intrinsics the ISA forces: the operations Cranelift would otherwise lower to a
@@ -150,7 +156,17 @@ fn target_err(msg: impl Into<String>) -> CompileError {
     CompileError::Target(msg.into())
 }
 
-/// Shared (ISA-independent) Cranelift flags.
+/// The Cranelift calling convention of an ABI builtin convention (`c`: the target's default).
+fn cl_call_conv(cc: BuiltinCallConv, c: CallConv) -> CallConv {
+    match cc {
+        BuiltinCallConv::C => c,
+        BuiltinCallConv::Win64 => CallConv::WindowsFastcall,
+    }
+}
+
+/// Shared Cranelift flags (ISA-independent, but for the libcall convention: a libcall
+/// Cranelift emits resolves to an intrinsic builtin, see [`libcall_builtin`], so it is called
+/// with the intrinsics' convention).
 fn shared_flags(opts: &CompileOptions) -> Result<settings::Flags, CompileError> {
     let opt = match opts.opt_level {
         0 => "none",
@@ -181,11 +197,23 @@ fn shared_flags(opts: &CompileOptions) -> Result<settings::Flags, CompileError> 
         // Every function keeps a frame record, so a trap's backtrace walks frame pointers.
         ("preserve_frame_pointers", "true"),
         ("enable_verifier", verifier),
+        ("libcall_call_conv", libcall_call_conv(opts.arch)),
     ] {
         b.set(name, value)
             .map_err(|e| target_err(format!("cranelift flag {name}={value}: {e}")))?;
     }
     Ok(settings::Flags::new(b))
+}
+
+/// The `libcall_call_conv` flag: the convention of the intrinsic builtins that replace the
+/// rounding libcalls on `arch`.
+fn libcall_call_conv(arch: Arch) -> &'static str {
+    let builtin = ROUNDING_LIBCALLS[0].1;
+    debug_assert!(ROUNDING_LIBCALLS.iter().all(|(_, b)| b.is_intrinsic()));
+    match builtin.call_conv(arch) {
+        BuiltinCallConv::C => "isa_default",
+        BuiltinCallConv::Win64 => "windows_fastcall",
+    }
 }
 
 /// A parsed `+name` / `-name` switch.

@@ -4,9 +4,9 @@
 
 pub(crate) mod cpu_features;
 #[cfg(unix)]
-mod fixed_mapping;
+mod text_mapping;
 #[cfg(unix)]
-pub(crate) use fixed_mapping::{FixedMapError, FixedMapping};
+pub(crate) use text_mapping::{FixedMapError, TextMapping, WritableText};
 #[cfg(unix)]
 mod unix;
 #[cfg(unix)]

@@ -151,7 +151,7 @@ impl Translator<'_, '_> {
         let sig = match self.builtin_sigs[i] {
             Some(sig) => sig,
             None => {
-                let sig = builtin_signature(b, self.pointer, self.env.target.call_conv());
+                let sig = builtin_signature(b, self.pointer, self.env.target.builtin_call_conv(b));
                 let sig = self.b.import_signature(sig);
                 self.builtin_sigs[i] = Some(sig);
                 sig

@@ -8,9 +8,8 @@ use aotc_abi::builtins::BUILTIN_COUNT;
 use aotc_abi::intrinsics::{FloatCmp, IntrinsicSet};
 use aotc_abi::{Builtin, TrapCode};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
-use cranelift_codegen::ir::immediates::{Ieee32, Ieee64};
-use cranelift_codegen::ir::types::{F32, F64, I32};
-use cranelift_codegen::ir::{InstBuilder, Type, Value};
+use cranelift_codegen::ir::types::{F32, F64, I32, I64};
+use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Type, Value};
 use cranelift_frontend::FunctionBuilder;
 use wasmparser::Operator;
 
@@ -75,13 +74,15 @@ pub(super) enum DivOp {
     RemU,
 }
 
-/// The inputs a float-to-int truncation accepts and the bounds it saturates to.
+/// The inputs a float-to-int truncation accepts, as limits on the float's magnitude bits (the
+/// bits without the sign; for non-negative floats their order is the numbers' order), and the
+/// bounds it saturates to. The checks are integer operations on the float's bits, so a
+/// conversion costs no float comparison (no `f32_cmp`/`f64_cmp` call when those are intrinsics).
 struct TruncRange {
-    /// In range: `x > lo` (or `x >= lo`, see `below`) and `x < hi`.
-    lo: f64,
-    hi: f64,
-    /// The comparison of `x` with `lo` that means "below the range".
-    below: FloatCmp,
+    /// A non-negative input is in range when its magnitude bits are below this.
+    pos_limit: u64,
+    /// A negative input is in range when its magnitude bits are below this.
+    neg_limit: u64,
     /// The integer's minimum and maximum (low bits of the integer type).
     min: u64,
     max: u64,
@@ -104,24 +105,34 @@ impl TruncRange {
         } else {
             (-1.0, false, 2f64.powi(bits as i32))
         };
+        // Both bounds are exact in either float type.
+        let magnitude_bits = |v: f64| {
+            if float == F32 {
+                u64::from((v.abs() as f32).to_bits())
+            } else {
+                v.abs().to_bits()
+            }
+        };
         let (min, max) = if signed {
             (1u64 << (bits - 1), (1u64 << (bits - 1)) - 1)
         } else {
             (0, u64::MAX >> (64 - bits))
         };
-        let below = if lo_inclusive {
-            FloatCmp::Lt
-        } else {
-            FloatCmp::Le
-        };
         TruncRange {
-            lo,
-            hi,
-            below,
+            pos_limit: magnitude_bits(hi),
+            neg_limit: magnitude_bits(lo) + u64::from(lo_inclusive),
             min,
             max,
         }
     }
+}
+
+/// What a float-to-int conversion's input is, from its bits: NaN, out of range, and negative
+/// (each a truth value).
+struct TruncInput {
+    nan: Value,
+    out_of_range: Value,
+    negative: Value,
 }
 
 impl Translator<'_, '_> {
@@ -136,17 +147,6 @@ impl Translator<'_, '_> {
             self.b.ins().iconst(I32, i64::from(bits as u32))
         } else {
             self.b.ins().iconst(ty, bits as i64)
-        }
-    }
-
-    /// A float constant of type `ty` (F32 or F64) with value `v` (exact in both types here).
-    fn float_const(&mut self, ty: Type, v: f64) -> Value {
-        if ty == F32 {
-            self.b
-                .ins()
-                .f32const(Ieee32::with_bits((v as f32).to_bits()))
-        } else {
-            self.b.ins().f64const(Ieee64::with_bits(v.to_bits()))
         }
     }
 
@@ -218,6 +218,36 @@ impl Translator<'_, '_> {
         Ok(())
     }
 
+    /// Classifies the float `x` for a truncation to `range` by integer operations on its bits.
+    fn trunc_input(&mut self, x: Value, range: &TruncRange) -> TruncInput {
+        let (ity, magnitude_mask, infinity) = if self.b.func.dfg.value_type(x) == F32 {
+            (I32, 0x7fff_ffff, 0x7f80_0000)
+        } else {
+            (I64, i64::MAX as u64, 0x7ff0_0000_0000_0000)
+        };
+        let bits = self.b.ins().bitcast(ity, MemFlagsData::new(), x);
+        let mask = self.int_const(ity, magnitude_mask);
+        let magnitude = self.b.ins().band(bits, mask);
+        let negative = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, bits, 0);
+        let pos_limit = self.int_const(ity, range.pos_limit);
+        let neg_limit = self.int_const(ity, range.neg_limit);
+        let limit = self.b.ins().select(negative, neg_limit, pos_limit);
+        let out_of_range = self
+            .b
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThanOrEqual, magnitude, limit);
+        let infinity = self.int_const(ity, infinity);
+        let nan = self
+            .b
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThan, magnitude, infinity);
+        TruncInput {
+            nan,
+            out_of_range,
+            negative,
+        }
+    }
+
     /// `x` converted by intrinsic `b` after trapping on NaN and out-of-range inputs.
     fn trapping_float_to_int(
         &mut self,
@@ -225,21 +255,13 @@ impl Translator<'_, '_> {
         x: Value,
         range: &TruncRange,
     ) -> Result<Value, CompileError> {
-        let fty = self.b.func.dfg.value_type(x);
-        let nan = self.float_cond(FloatCmp::Ne, x, x)?;
+        let input = self.trunc_input(x, range);
         self.b
             .ins()
-            .trapnz(nan, cl_trap(TrapCode::BadConversionToInteger));
-        let lo = self.float_const(fty, range.lo);
-        let below = self.float_cond(range.below, x, lo)?;
+            .trapnz(input.nan, cl_trap(TrapCode::BadConversionToInteger));
         self.b
             .ins()
-            .trapnz(below, cl_trap(TrapCode::IntegerOverflow));
-        let hi = self.float_const(fty, range.hi);
-        let above = self.float_cond(FloatCmp::Ge, x, hi)?;
-        self.b
-            .ins()
-            .trapnz(above, cl_trap(TrapCode::IntegerOverflow));
+            .trapnz(input.out_of_range, cl_trap(TrapCode::IntegerOverflow));
         self.call_value(b, &[x])
     }
 
@@ -252,19 +274,15 @@ impl Translator<'_, '_> {
         int: Type,
         range: &TruncRange,
     ) -> Result<Value, CompileError> {
-        let fty = self.b.func.dfg.value_type(x);
         let done = self.new_block(&[int]);
-        let nan = self.float_cond(FloatCmp::Ne, x, x)?;
+        let input = self.trunc_input(x, range);
         let zero = self.int_const(int, 0);
-        self.branch_out(nan, done, zero);
-        let lo = self.float_const(fty, range.lo);
-        let below = self.float_cond(range.below, x, lo)?;
+        self.branch_out(input.nan, done, zero);
+        let below = self.b.ins().band(input.out_of_range, input.negative);
         let min = self.int_const(int, range.min);
         self.branch_out(below, done, min);
-        let hi = self.float_const(fty, range.hi);
-        let above = self.float_cond(FloatCmp::Ge, x, hi)?;
         let max = self.int_const(int, range.max);
-        self.branch_out(above, done, max);
+        self.branch_out(input.out_of_range, done, max);
         let v = self.call_value(b, &[x])?;
         self.jump(done, &[v]);
         self.b.seal_block(done);
@@ -321,7 +339,9 @@ impl Translator<'_, '_> {
             Some(offset) => {
                 let table = self.vmctx_ptr(self.offsets.constants());
                 // Target byte order (the default), read-only for the instance's life.
-                self.b.ins().load(ty, Self::pure_flags(), table, offset)
+                self.b
+                    .ins()
+                    .load(ty, MemFlagsData::trusted().with_readonly(), table, offset)
             }
             None => native(&mut self.b),
         };
