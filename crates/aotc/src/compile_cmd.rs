@@ -63,6 +63,10 @@ pub struct TargetArgs {
         )
     )]
     pub opt_level: u8,
+    /// Do not inline small functions into their callers (on by default from --opt-level 1):
+    /// every wasm call keeps its own frame, so a trap's backtrace lists each one.
+    #[arg(long)]
+    pub disable_inlining: bool,
     /// Execute in place: no relocations in the text, which is mapped from the file.
     /// Same as `--enable-indirect-mode --disable-llvm-intrinsics`.
     #[arg(long)]
@@ -91,6 +95,7 @@ impl Default for TargetArgs {
         TargetArgs {
             machine: MachineArgs::default(),
             opt_level: CompileOptions::DEFAULT_OPT_LEVEL,
+            disable_inlining: false,
             xip: false,
             enable_indirect_mode: false,
             disable_llvm_intrinsics: false,
@@ -110,6 +115,7 @@ impl TargetArgs {
         };
         self.machine.apply(&mut opts)?;
         opts.opt_level = self.opt_level;
+        opts.inlining = !self.disable_inlining;
         opts.indirect |= self.enable_indirect_mode;
         opts.explicit_bounds_checks = self.bounds_checks == Some(1);
         if let Some(list) = &self.enable_builtin_intrinsics {

@@ -508,16 +508,15 @@ fn packed_fib_is_small_and_runs_in_place() {
     assert!(err.contains("--text-align 24"), "{err}");
 }
 
-/// Three calls deep; the callees are padded with `nop`s past the inliner's size limit
-/// (`MAX_CALLEE_WASM_BYTES` in crates/translate/src/inline.rs), so each keeps its own frame.
+/// Three calls deep; compiled with `--disable-inlining`, each keeps its own frame (inlined,
+/// `bottom` and `middle` are small enough to become part of `top`).
 const CHAIN: &str = r#"
 (module
   (func $bottom (param i32) (result i32)
-    nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop
     (if (local.get 0) (then unreachable))
     (i32.const 7))
   (func $middle (param i32) (result i32)
-    nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop nop (i32.add (call $bottom (local.get 0)) (i32.const 1)))
+    (i32.add (call $bottom (local.get 0)) (i32.const 1)))
   (func $top (export "top") (param i32) (result i32) (i32.add (call $middle (local.get 0)) (i32.const 2))))
 "#;
 
@@ -545,20 +544,24 @@ fn a_trap_prints_the_wasm_backtrace_in_normal_and_xip_files() {
     for flags in [&[][..], &["--xip"][..]] {
         let out = dir.path().join("chain.aot");
         let out = out.to_str().unwrap();
-        let mut args = vec!["compile", "-o", out];
-        args.extend_from_slice(flags);
-        args.push(wat);
-        ok(&aotc(&args));
-        let run = aotc(&["run", "--invoke", "top", out, "1"]);
-        assert_eq!(run.status.code(), Some(134), "{flags:?}");
-        let err = String::from_utf8_lossy(&run.stderr);
-        assert!(err.starts_with("error: "), "{err}");
-        assert!(err.contains("wasm trap: unreachable"), "{err}");
-        assert_eq!(
-            backtrace_names(&run),
-            ["bottom", "middle", "top"],
-            "{flags:?}"
-        );
+        // Without inlining every call keeps its frame; inlined, the small `middle` is part of
+        // `top` (as in wasmtime with inlining on; one level: `bottom`, called from the inlined
+        // body, keeps its frame).
+        for (inlining, frames) in [
+            ("--disable-inlining", &["bottom", "middle", "top"][..]),
+            ("--opt-level=3", &["bottom", "top"][..]),
+        ] {
+            let mut args = vec!["compile", "-o", out, inlining];
+            args.extend_from_slice(flags);
+            args.push(wat);
+            ok(&aotc(&args));
+            let run = aotc(&["run", "--invoke", "top", out, "1"]);
+            assert_eq!(run.status.code(), Some(134), "{flags:?}");
+            let err = String::from_utf8_lossy(&run.stderr);
+            assert!(err.starts_with("error: "), "{err}");
+            assert!(err.contains("wasm trap: unreachable"), "{err}");
+            assert_eq!(backtrace_names(&run), frames, "{flags:?} {inlining}");
+        }
     }
     // Without a name section the inner functions are shown by index.
     let nameless = dir.path().join("nameless.wat");
@@ -572,7 +575,15 @@ fn a_trap_prints_the_wasm_backtrace_in_normal_and_xip_files() {
             .replace("call $middle", "call 1"),
     )
     .unwrap();
-    let run = aotc(&["run", "--invoke", "top", nameless.to_str().unwrap(), "1"]);
+    let nameless = nameless.to_str().unwrap();
+    let run = aotc(&[
+        "run",
+        "--disable-inlining",
+        "--invoke",
+        "top",
+        nameless,
+        "1",
+    ]);
     assert_eq!(
         backtrace_names(&run),
         ["wasm-function[0]", "wasm-function[1]", "top"]

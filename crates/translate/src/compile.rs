@@ -220,7 +220,7 @@ fn compile_all<'a>(wasm: &'a [u8], opts: &CompileOptions) -> Result<Compiled<'a>
 }
 
 /// Translates and compiles every defined function, in parallel, inlining small callees when
-/// optimising (see [`inline`](crate::inline)); in XIP mode a function that still needs a
+/// optimising with inlining on (see [`inline`](crate::inline)); in XIP mode a function that still needs a
 /// relocation is an error.
 fn compile_functions(
     env: &Env<'_>,
@@ -229,7 +229,7 @@ fn compile_functions(
     let isa = &*env.target.isa;
     let xip = opts.xip;
     let num_imported = env.module.num_imported_funcs;
-    let callees = if opts.opt_level > 0 {
+    let callees = if opts.opt_level > 0 && opts.inlining {
         Callees::collect(env, &env.module.bodies)?
     } else {
         Callees::none()

@@ -27,6 +27,10 @@ pub struct CompileOptions {
     /// Optimisation level in [`CompileOptions::OPT_LEVELS`] (0: none, 1 and 2: speed, 3: speed
     /// and size); default [`CompileOptions::DEFAULT_OPT_LEVEL`].
     pub opt_level: u8,
+    /// Inline small functions into their callers (at optimisation level 1 and up; see the
+    /// translator's `inline` module). Default on; off (`--disable-inlining`, like wasmtime's
+    /// `-C inlining=n`) keeps one frame per wasm call, so a trap's backtrace lists every call.
+    pub inlining: bool,
     /// Indirect mode: every call (own functions, imports, builtins) goes through the vmctx.
     pub indirect: bool,
     /// Execute-in-place file: implies `indirect`; the text has zero relocations.
@@ -58,6 +62,7 @@ impl Default for CompileOptions {
             cpu: None,
             cpu_features: Vec::new(),
             opt_level: CompileOptions::DEFAULT_OPT_LEVEL,
+            inlining: true,
             indirect: false,
             xip: false,
             explicit_bounds_checks: false,
