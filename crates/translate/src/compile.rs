@@ -23,7 +23,7 @@ use crate::cl_abi;
 use crate::cl_abi::{NS_BUILTIN, NS_FUNC};
 use crate::code_sink::{CodeSink, ObjectSink, TextSink, TrampolineKind};
 use crate::constants::{ConstKinds, ConstTable};
-use crate::func_translator::{self, Env};
+use crate::func_translator::{self, Env, MemoryOps, Translated};
 use crate::inline::Callees;
 use crate::isa::{self, Target};
 use crate::module_env::{self, ModuleInfo};
@@ -73,6 +73,8 @@ pub(crate) struct CompiledCode {
     pub traps: Vec<(u32, TrapCode)>,
     /// Builtins called (directly or through the vmctx).
     pub builtins: Vec<Builtin>,
+    /// The memory-size operations the function's own body contains (none in trampolines).
+    pub memory_ops: MemoryOps,
 }
 
 /// Compiles one IR function with Cranelift.
@@ -154,6 +156,7 @@ pub(crate) fn codegen(
         relocs,
         traps,
         builtins,
+        memory_ops: MemoryOps::default(),
     })
 }
 
@@ -243,7 +246,11 @@ fn compile_functions(
             let func_index = num_imported + i as u32;
             let what = format!("wasm function {func_index}");
             guarded(&what, || {
-                let (mut func, mut builtins) = match callees.translated(func_index) {
+                let Translated {
+                    mut func,
+                    mut builtins,
+                    memory_ops,
+                } = match callees.translated(func_index) {
                     Some(translated) => translated,
                     None => func_translator::translate(env, func_index, body)?,
                 };
@@ -259,7 +266,8 @@ fn compile_functions(
                         }
                     }
                 }
-                let code = codegen(isa, func, builtins, &what)?;
+                let mut code = codegen(isa, func, builtins, &what)?;
+                code.memory_ops = memory_ops;
                 // Calls to the module's own functions are resolved by the text-section
                 // builder (PC-relative, inside the text); anything else would stay for the
                 // loader.
@@ -379,6 +387,10 @@ pub(crate) fn compile_aot(wasm: &[u8], opts: &CompileOptions) -> Result<AotModul
         )));
     }
 
+    let mut memory_ops = MemoryOps::default();
+    for code in &c.functions {
+        memory_ops |= code.memory_ops;
+    }
     let Compiled {
         module,
         target,
@@ -401,10 +413,10 @@ pub(crate) fn compile_aot(wasm: &[u8], opts: &CompileOptions) -> Result<AotModul
     if opts.explicit_bounds_checks {
         m.flags |= FLAG_EXPLICIT_BOUNDS_CHECKS;
     }
-    if module.uses_memory_grow {
+    if memory_ops.grow {
         m.flags |= FLAG_MEMORY_GROW;
     }
-    if module.uses_memory_size {
+    if memory_ops.size {
         m.flags |= FLAG_MEMORY_SIZE;
     }
     m.types = module.types;

@@ -18,7 +18,7 @@ use wasmparser::FunctionBody;
 
 use crate::CompileError;
 use crate::cl_abi::NS_FUNC;
-use crate::func_translator::{self, Env};
+use crate::func_translator::{self, Env, Translated};
 use aotc_abi::Builtin;
 
 /// Bodies of at most this many bytes of wasm are translated to see whether they qualify (a
@@ -36,8 +36,7 @@ const MAX_RECURSIVE_INSTS: usize = 48;
 
 /// A translated function that may be inlined.
 struct Callee {
-    func: ir::Function,
-    builtins: Vec<Builtin>,
+    translated: Translated,
     insts: usize,
 }
 
@@ -64,13 +63,9 @@ impl Callees {
             })
             .map(|(i, body)| {
                 let index = num_imported + i as u32;
-                let (func, builtins) = func_translator::translate(env, index, body)?;
-                let insts = inst_count(&func);
-                let callee = Callee {
-                    func,
-                    builtins,
-                    insts,
-                };
+                let translated = func_translator::translate(env, index, body)?;
+                let insts = inst_count(&translated.func);
+                let callee = Callee { translated, insts };
                 Ok((insts <= MAX_RECURSIVE_INSTS).then_some((index, callee)))
             })
             .collect::<Result<Vec<_>, CompileError>>()?;
@@ -85,11 +80,10 @@ impl Callees {
         }
     }
 
-    /// The IR of function `index` and the builtins it calls, if it was translated here (so
-    /// it is not translated twice).
-    pub(crate) fn translated(&self, index: u32) -> Option<(ir::Function, Vec<Builtin>)> {
-        let callee = self.bodies.get(&index)?;
-        Some((callee.func.clone(), callee.builtins.clone()))
+    /// Function `index` translated, if it was translated here (so it is not translated
+    /// twice).
+    pub(crate) fn translated(&self, index: u32) -> Option<Translated> {
+        Some(self.bodies.get(&index)?.translated.clone())
     }
 
     /// The inliner for function `caller`: records the builtins the bodies it inlines call.
@@ -151,7 +145,7 @@ impl Inline for &mut Inliner<'_> {
         if callee.insts > limit {
             return InlineCommand::KeepCall;
         }
-        for b in &callee.builtins {
+        for b in &callee.translated.builtins {
             if !self.builtins.contains(b) {
                 self.builtins.push(*b);
             }
@@ -160,7 +154,7 @@ impl Inline for &mut Inliner<'_> {
         // recursive function is inlined into itself once, and the growth of every caller is
         // bounded by its call sites.
         InlineCommand::Inline {
-            callee: Cow::Borrowed(&callee.func),
+            callee: Cow::Borrowed(&callee.translated.func),
             visit_callee: false,
         }
     }

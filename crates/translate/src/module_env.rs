@@ -42,10 +42,6 @@ pub(crate) struct ModuleInfo<'a> {
     pub data: Vec<DataSegment>,
     /// Bodies of the defined functions, in order.
     pub bodies: Vec<FunctionBody<'a>>,
-    /// Whether any body contains `memory.grow`.
-    pub uses_memory_grow: bool,
-    /// Whether any body contains `memory.size`.
-    pub uses_memory_size: bool,
     /// Function names `(index, name)` from the `name` custom section, imports included.
     pub function_names: Vec<(u32, String)>,
 }
@@ -207,8 +203,6 @@ pub(crate) fn parse(wasm: &[u8]) -> Result<ModuleInfo<'_>, CompileError> {
         elements: Vec::new(),
         data: Vec::new(),
         bodies: Vec::new(),
-        uses_memory_grow: false,
-        uses_memory_size: false,
         function_names: Vec::new(),
     };
     for payload in Parser::new(0).parse_all(wasm) {
@@ -243,10 +237,7 @@ pub(crate) fn parse(wasm: &[u8]) -> Result<ModuleInfo<'_>, CompileError> {
                     m.data.push(data_segment(d?)?);
                 }
             }
-            Payload::CodeSectionEntry(body) => {
-                m.note_memory_size_ops(&body)?;
-                m.bodies.push(body);
-            }
+            Payload::CodeSectionEntry(body) => m.bodies.push(body),
             Payload::CustomSection(section) => {
                 if let KnownCustom::Name(names) = section.as_known() {
                     m.function_names = function_names(names);
@@ -269,23 +260,6 @@ pub(crate) fn parse(wasm: &[u8]) -> Result<ModuleInfo<'_>, CompileError> {
 }
 
 impl ModuleInfo<'_> {
-    /// Records whether `body` contains `memory.grow` or `memory.size` (what truncating memory at
-    /// `__heap_base` depends on).
-    fn note_memory_size_ops(&mut self, body: &FunctionBody<'_>) -> Result<(), CompileError> {
-        if self.uses_memory_grow && self.uses_memory_size {
-            return Ok(());
-        }
-        let mut ops = body.get_operators_reader()?;
-        while !ops.eof() {
-            match ops.read()? {
-                Operator::MemoryGrow { .. } => self.uses_memory_grow = true,
-                Operator::MemorySize { .. } => self.uses_memory_size = true,
-                _ => {}
-            }
-        }
-        Ok(())
-    }
-
     /// The type section: function types.
     fn add_types(&mut self, reader: TypeSectionReader<'_>) -> Result<(), CompileError> {
         let offset = reader.range().start;

@@ -360,3 +360,40 @@ fn degenerate_modules() {
         }
     }
 }
+
+#[test]
+fn memory_flags_record_memory_grow_and_size_anywhere_in_the_code() {
+    use aotc_format::layout::{FLAG_MEMORY_GROW, FLAG_MEMORY_SIZE};
+    let flags = |body: &str, inlining: bool| {
+        let wat = format!(
+            r#"(module (memory 1)
+                 (func $inner (param i32) (result i32) {body})
+                 (func (export "outer") (param i32) (result i32) (call $inner (local.get 0))))"#
+        );
+        let options = CompileOptions {
+            inlining,
+            ..opts(Arch::X86_64)
+        };
+        compile(&to_wasm(&wat), &options).expect("compile").flags
+            & (FLAG_MEMORY_GROW | FLAG_MEMORY_SIZE)
+    };
+    for inlining in [false, true] {
+        // `inner` is small: with inlining on its body is also part of `outer`.
+        assert_eq!(flags("(local.get 0)", inlining), 0);
+        assert_eq!(
+            flags("(memory.grow (local.get 0))", inlining),
+            FLAG_MEMORY_GROW
+        );
+        assert_eq!(
+            flags("(i32.add (memory.size) (local.get 0))", inlining),
+            FLAG_MEMORY_SIZE
+        );
+        assert_eq!(
+            flags(
+                "(i32.add (memory.grow (local.get 0)) (memory.size))",
+                inlining
+            ),
+            FLAG_MEMORY_GROW | FLAG_MEMORY_SIZE
+        );
+    }
+}

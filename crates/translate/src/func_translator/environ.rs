@@ -213,6 +213,7 @@ impl Translator<'_, '_> {
 
     /// `memory.size`: the length in 64 KiB pages.
     pub(super) fn memory_size(&mut self, mem: u32) -> Result<(), CompileError> {
+        self.memory_ops.size = true;
         let memdef = self.memory_def(mem)?;
         let len = self.memory_length(memdef);
         let pages = self.b.ins().ushr_imm_u(len, 16);
@@ -223,6 +224,7 @@ impl Translator<'_, '_> {
 
     /// `memory.grow`, by the builtin.
     pub(super) fn memory_grow(&mut self, mem: u32) -> Result<(), CompileError> {
+        self.memory_ops.grow = true;
         self.memory_def(mem)?;
         let delta = self.pop()?;
         let index = self.iconst32(0);

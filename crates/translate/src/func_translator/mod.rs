@@ -72,12 +72,40 @@ struct AliasRegions {
     globals: AliasRegion,
 }
 
-/// Translates defined function `func_index`; returns its IR and the builtins it calls.
+/// The memory-size operations a function contains: what truncating linear memory at
+/// `__heap_base` depends on (the file's `MEMORY_GROW` and `MEMORY_SIZE` flags).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct MemoryOps {
+    /// `memory.grow`.
+    pub grow: bool,
+    /// `memory.size`.
+    pub size: bool,
+}
+
+impl core::ops::BitOrAssign for MemoryOps {
+    fn bitor_assign(&mut self, other: MemoryOps) {
+        self.grow |= other.grow;
+        self.size |= other.size;
+    }
+}
+
+/// One defined function, translated.
+#[derive(Clone)]
+pub(crate) struct Translated {
+    /// Its IR.
+    pub func: ir::Function,
+    /// The builtins it calls.
+    pub builtins: Vec<Builtin>,
+    /// The memory-size operations its body contains.
+    pub memory_ops: MemoryOps,
+}
+
+/// Translates defined function `func_index`.
 pub(crate) fn translate(
     env: &Env<'_>,
     func_index: u32,
     body: &FunctionBody<'_>,
-) -> Result<(ir::Function, Vec<Builtin>), CompileError> {
+) -> Result<Translated, CompileError> {
     let start = body.range().start;
     let ty = env
         .module
@@ -93,11 +121,16 @@ pub(crate) fn translate(
     let Translator {
         mut b,
         builtins_used,
+        memory_ops,
         ..
     } = t;
     b.seal_all_blocks();
     b.finalize(env.target.isa.frontend_config());
-    Ok((func, builtins_used))
+    Ok(Translated {
+        func,
+        builtins: builtins_used,
+        memory_ops,
+    })
 }
 
 /// The IR function of `func_index` with its wasm signature, its stack limit (read from the
@@ -179,6 +212,8 @@ struct Translator<'a, 'f> {
     builtin_sigs: [Option<SigRef>; BUILTIN_COUNT],
     builtin_refs: [Option<FuncRef>; BUILTIN_COUNT],
     builtins_used: Vec<Builtin>,
+    /// The memory-size operations translated so far.
+    memory_ops: MemoryOps,
     regions: AliasRegions,
     num_results: usize,
     /// Byte offset of the operator being translated (for errors).
@@ -219,6 +254,7 @@ impl<'a, 'f> Translator<'a, 'f> {
             builtin_sigs: [None; BUILTIN_COUNT],
             builtin_refs: [None; BUILTIN_COUNT],
             builtins_used: Vec::new(),
+            memory_ops: MemoryOps::default(),
             regions,
             num_results,
             offset: start,
