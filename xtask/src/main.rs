@@ -137,6 +137,8 @@ fn test() -> Result<(), String> {
         "-D",
         "warnings",
     ])?;
+    // The documentation: its links are checked (`[workspace.lints.rustdoc]`).
+    cargo(&["doc", "--workspace", "--no-deps"])?;
     cargo(&["test", "--workspace"])?;
     check_deps()?;
     spec(&["--mode", "both"])?;

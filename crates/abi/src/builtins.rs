@@ -1,7 +1,7 @@
 //! Runtime helpers and intrinsics: functions compiled code reaches through the vmctx's
 //! builtin table (`vmctx.builtins[index]`).
 //!
-//! The list is one macro, [`foreach_builtin!`], so the compiler (which emits calls), the
+//! The list is one macro, [`foreach_builtin!`](crate::foreach_builtin), so the compiler (which emits calls), the
 //! intrinsic library and the runtime (which fill the table) cannot disagree on an index or a
 //! signature. An entry's position is its index: appending, removing or reordering entries
 //! changes the ABI and requires bumping [`crate::version::ABI_VERSION`].

@@ -1,5 +1,5 @@
 //! The aotc AOT file: its on-disk layout ([`layout`]), a zero-copy reader ([`read`]) and, with
-//! the `write` feature, a writer ([`write`]).
+//! the `write` feature, a writer ([`write`](mod@write)).
 //!
 //! The reader is `no_std` and never allocates: it hands out typed `&'data` views into the bytes
 //! it was given (a mapped file, or flash that is already memory-mapped), after checking every

@@ -26,7 +26,7 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// `Ok` when nothing failed, else the failures (at most [`MAX_REPORTED`] of them listed).
+    /// `Ok` when nothing failed, else the failures (at most `MAX_REPORTED` of them listed).
     pub fn report(&self) -> Result<(), String> {
         if self.failures.is_empty() {
             return Ok(());
