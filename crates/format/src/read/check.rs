@@ -460,20 +460,21 @@ impl<'data> AotFile<'data> {
     }
 
     fn check_relocs(&self) -> Result<(), ReadError> {
-        if self.is_xip() && !self.relocs.is_empty() {
+        let relocation_free = if self.is_xip() {
+            Some("none in an XIP file")
+        } else if self.is_prelinked() {
+            Some("none in a prelinked file")
+        } else {
+            None
+        };
+        if let Some(expected) = relocation_free
+            && !self.relocs.is_empty()
+        {
             return Err(bad(
                 self.relocs.file_offset(0),
                 "relocation count",
                 self.relocs.len() as u64,
-                "none in an XIP file",
-            ));
-        }
-        if self.is_prelinked() && !self.relocs.is_empty() {
-            return Err(bad(
-                self.relocs.file_offset(0),
-                "relocation count",
-                self.relocs.len() as u64,
-                "none in a prelinked file",
+                expected,
             ));
         }
         for (i, r) in self.relocs.raw().iter().enumerate() {
