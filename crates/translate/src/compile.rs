@@ -255,16 +255,12 @@ fn compile_functions(
                     None => func_translator::translate(env, func_index, body)?,
                 };
                 if !callees.is_empty() {
-                    let mut inliner = callees.inliner(func_index);
+                    let mut inliner = callees.inliner(func_index, builtins);
                     let mut ctx = Context::for_function(func);
                     ctx.inline(&mut inliner)
                         .map_err(|e| CompileError::Codegen(format!("{what}: inlining: {e:?}")))?;
                     func = ctx.func;
-                    for b in inliner.builtins {
-                        if !builtins.contains(&b) {
-                            builtins.push(b);
-                        }
-                    }
+                    builtins = inliner.builtins;
                 }
                 let mut code = codegen(isa, func, builtins, &what)?;
                 code.memory_ops = memory_ops;

@@ -86,12 +86,13 @@ impl Callees {
         Some(self.bodies.get(&index)?.translated.clone())
     }
 
-    /// The inliner for function `caller`: records the builtins the bodies it inlines call.
-    pub(crate) fn inliner(&self, caller: u32) -> Inliner<'_> {
+    /// The inliner for function `caller`, which calls `builtins`: adds to them those the
+    /// bodies it inlines call.
+    pub(crate) fn inliner(&self, caller: u32, builtins: Vec<Builtin>) -> Inliner<'_> {
         Inliner {
             callees: self,
             caller,
-            builtins: Vec::new(),
+            builtins,
         }
     }
 
@@ -114,7 +115,7 @@ pub(crate) struct Inliner<'a> {
     callees: &'a Callees,
     /// The function index of the caller.
     caller: u32,
-    /// Builtins called by the inlined bodies.
+    /// Builtins called by the caller and the bodies inlined into it.
     pub(crate) builtins: Vec<Builtin>,
 }
 
