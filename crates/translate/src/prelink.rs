@@ -9,10 +9,13 @@ use aotc_abi::Builtin;
 use aotc_abi::builtins::BUILTIN_COUNT;
 use object::{Object, ObjectSymbol};
 
+/// What a builtin's symbol is its name prefixed with.
+const BUILTIN_SYMBOL_PREFIX: &str = "aotc_builtin_";
+
 /// The symbol of builtin `b`: the name `--format object` imports it by, and the name runtime
 /// symbol files give its address under.
 pub fn builtin_symbol(b: Builtin) -> String {
-    format!("aotc_builtin_{}", b.name())
+    format!("{BUILTIN_SYMBOL_PREFIX}{}", b.name())
 }
 
 /// The address of each builtin in a runtime (a firmware image, a host program).
@@ -97,9 +100,9 @@ impl RuntimeSymbols {
         Ok(Self::from_addresses(pairs))
     }
 
+    /// The builtin whose symbol is `symbol`.
     fn builtin_named(symbol: &str) -> Option<Builtin> {
-        let name = symbol.strip_prefix("aotc_builtin_")?;
-        Builtin::ALL.iter().copied().find(|b| b.name() == name)
+        Builtin::from_name(symbol.strip_prefix(BUILTIN_SYMBOL_PREFIX)?)
     }
 
     fn parse_elf(bytes: &[u8]) -> Result<RuntimeSymbols, SymbolsError> {
