@@ -585,7 +585,7 @@ impl<'data> AotFile<'data> {
                 "a multiple of the text alignment",
             ));
         }
-        let text = cx.slice(text_offset, text_entry.size.get(), "text")?;
+        let text = cx.section_bytes(text_entry, "text")?;
         let pool_entry = sections.get(SectionKind::Pool)?;
         let pool = cx.section_bytes(pool_entry, "pool")?;
         let module_entry = sections.get(SectionKind::Module)?;
