@@ -139,9 +139,14 @@ pub fn workspace_root() -> PathBuf {
 
 /// Compiles `program` in `model` to an AOT file.
 pub fn compile(program: &Program, model: CodeModel) -> Result<CompiledFile, String> {
+    compile_with(program, &model.options())
+}
+
+/// Compiles `program` with `options` to an AOT file.
+pub fn compile_with(program: &Program, options: &CompileOptions) -> Result<CompiledFile, String> {
     let path = workspace_root().join(program.path);
     let text = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    aotc_pipeline::compile(&model.options(), &text)
+    aotc_pipeline::compile(options, &text)
         .and_then(|compiled| compiled.write())
         .map_err(|e| format!("{}: {e}", path.display()))
 }

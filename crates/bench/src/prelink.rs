@@ -7,7 +7,7 @@ use std::path::Path;
 use aotc_loader::Module;
 use aotc_translate::{CompileOptions, Prelink, RuntimeSymbols};
 
-use crate::{Loaded, Program, workspace_root};
+use crate::{Loaded, Program, compile_with};
 
 /// Where the benchmarks' prelinked programs go: one 64 MiB slot each, far from where the
 /// kernel places mappings.
@@ -17,8 +17,6 @@ fn slot(index: u64) -> u64 {
 
 /// Compiles `program` prelinked for slot `index`, writes it into `dir` and loads it from there.
 pub fn load_prelinked(program: &Program, index: u64, dir: &Path) -> Result<Loaded, String> {
-    let path = workspace_root().join(program.path);
-    let text = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let options = CompileOptions {
         prelink: Some(Prelink {
             base: slot(index),
@@ -26,10 +24,7 @@ pub fn load_prelinked(program: &Program, index: u64, dir: &Path) -> Result<Loade
         }),
         ..CompileOptions::default()
     };
-    let file = aotc_pipeline::compile(&options, &text)
-        .and_then(|compiled| compiled.write())
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    let module: Module = file
+    let module: Module = compile_with(program, &options)?
         .load_from(&dir.join(format!("{}-prelinked.aot", program.name)))
         .map_err(|e| e.to_string())?;
     if !module.is_text_mapped_from_file() || module.text().as_ptr() as u64 != slot(index) {
