@@ -163,11 +163,7 @@ pub fn read_runtime_symbols(path: &Path) -> Result<RuntimeSymbols> {
 
 /// Parses a `--prelink` address: hex with `0x` or decimal.
 fn parse_address(text: &str) -> Result<u64> {
-    let parsed = match text.strip_prefix("0x") {
-        Some(hex) => u64::from_str_radix(&hex.replace('_', ""), 16),
-        None => text.parse(),
-    };
-    parsed.with_context(|| {
+    aotc_translate::parse_address(text).with_context(|| {
         format!("--prelink {text:?}: expected an address (hex with 0x, or decimal)")
     })
 }

@@ -42,7 +42,7 @@ pub use aotc_abi::intrinsics::IntrinsicSet;
 pub use options::{
     CompileOptions, OptionsError, parse_cpu_features, parse_intrinsics, parse_target, target_names,
 };
-pub use prelink::{Prelink, RuntimeSymbols, SymbolsError, builtin_symbol};
+pub use prelink::{Prelink, RuntimeSymbols, SymbolsError, builtin_symbol, parse_address};
 
 /// Why a module could not be compiled.
 #[derive(Clone, Debug, PartialEq, Eq)]

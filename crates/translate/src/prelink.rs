@@ -18,6 +18,15 @@ pub fn builtin_symbol(b: Builtin) -> String {
     format!("{BUILTIN_SYMBOL_PREFIX}{}", b.name())
 }
 
+/// An address as runtime symbol lists and `--prelink` write it: hex after `0x` (`_` allowed
+/// between digits) or decimal.
+pub fn parse_address(text: &str) -> Result<u64, core::num::ParseIntError> {
+    match text.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(&hex.replace('_', ""), 16),
+        None => text.parse(),
+    }
+}
+
 /// The address of each builtin in a runtime (a firmware image, a host program).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RuntimeSymbols {
@@ -87,11 +96,7 @@ impl RuntimeSymbols {
                 at: at(),
                 message: format!("{name:?} is not a builtin symbol (aotc_builtin_NAME)"),
             })?;
-            let parsed = match address.strip_prefix("0x") {
-                Some(hex) => u64::from_str_radix(&hex.replace('_', ""), 16),
-                None => address.parse(),
-            };
-            let address = parsed.map_err(|_| SymbolsError {
+            let address = parse_address(address).map_err(|_| SymbolsError {
                 at: at(),
                 message: format!("expected an address (0x... or decimal), found {address:?}"),
             })?;
