@@ -731,15 +731,7 @@ fn map_prelinked_text(
         None => sys::TextMapping::copy_at(text, address),
     };
     match mapped {
-        Ok(mapping) => {
-            if source.is_none() {
-                // SAFETY: the mapping is readable for the text's length at `address`.
-                sys::clear_icache(unsafe {
-                    core::slice::from_raw_parts(mapping.as_ptr(), text.len())
-                });
-            }
-            Ok(Text::Fixed(mapping, source.is_some()))
-        }
+        Ok(mapping) => Ok(Text::Fixed(mapping, source.is_some())),
         Err(sys::FixedMapError::Taken) => Err(taken()),
         Err(sys::FixedMapError::Io(source)) => Err(LoadError::Map {
             file: name.to_owned(),
@@ -795,8 +787,6 @@ fn copy_text(name: &str, file: &AotFile<'_>) -> Result<Text, LoadError> {
     let copy = copy
         .into_exec()
         .map_err(|e| map_error("text copy (read + execute)", e))?;
-    // SAFETY: the mapping is readable for the text's length.
-    sys::clear_icache(unsafe { core::slice::from_raw_parts(copy.as_ptr(), text.len()) });
     Ok(Text::Copied(copy))
 }
 

@@ -282,7 +282,8 @@ impl WritableText {
         unsafe { core::slice::from_raw_parts_mut(self.0.address as *mut u8, len) }
     }
 
-    /// Makes the memory read + execute.
+    /// Makes the memory read + execute, with the instruction cache cleared over it (the code
+    /// was just written).
     pub(crate) fn into_exec(self) -> io::Result<TextMapping> {
         // SAFETY: changing the protection of our own mapping, which nothing executes yet.
         let r = unsafe {
@@ -295,6 +296,11 @@ impl WritableText {
         if r != 0 {
             return Err(io::Error::last_os_error());
         }
+        let end = self.0.start + self.0.len;
+        // SAFETY: `[address, end)` lies in this mapping, now readable.
+        super::clear_icache(unsafe {
+            core::slice::from_raw_parts(self.0.address as *const u8, end - self.0.address)
+        });
         Ok(self.0)
     }
 }
