@@ -29,12 +29,10 @@ const CODE_MODELS: &[&str] = &["normal", "normal_cpu_generic", "xip", "xip_all_i
 /// The C kernels (`examples/bench/kernels/*.wasm`, one criterion group each), sorted.
 fn kernels() -> Vec<String> {
     let dir = crate::workspace_root().join("examples/bench/kernels");
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| {
-            let name = e.file_name().into_string().ok()?;
+    let mut names: Vec<String> = crate::wasi::read_dir(&dir)
+        .iter()
+        .filter_map(|path| {
+            let name = path.file_name()?.to_str()?;
             Some(name.strip_suffix(".wasm")?.to_string())
         })
         .collect();

@@ -217,7 +217,8 @@ fn known_failures(path: &Path) -> Result<BTreeMap<String, String>, String> {
     Ok(map)
 }
 
-fn read_dir(dir: &Path) -> Vec<PathBuf> {
+/// The paths in `dir` (none when it cannot be read).
+pub(crate) fn read_dir(dir: &Path) -> Vec<PathBuf> {
     std::fs::read_dir(dir)
         .into_iter()
         .flatten()
