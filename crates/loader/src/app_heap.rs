@@ -123,31 +123,28 @@ impl AppHeapState {
         }
     }
 
-    /// Serves `size` bytes from the runtime's heap, if it is the runtime's.
-    pub(crate) fn runtime_alloc(&self, size: u32) -> Option<Result<u32, AppHeapError>> {
-        let AppHeap::Runtime(alloc) = &self.heap else {
-            return None;
-        };
+    /// Serves `size` bytes from `alloc`, this state's runtime heap.
+    pub(crate) fn runtime_alloc(
+        &self,
+        alloc: &RefCell<RangeAllocator<u32>>,
+        size: u32,
+    ) -> Result<u32, AppHeapError> {
         let mut alloc = alloc.borrow_mut();
         let length = size.max(1).next_multiple_of(APP_HEAP_ALIGN);
-        Some(
-            alloc
-                .allocate_range_aligned(length, APP_HEAP_ALIGN)
-                .map(|range| range.start)
-                .map_err(|_| AppHeapError::Exhausted {
-                    requested: size,
-                    size: range_len(alloc.initial_range()),
-                    in_use: self.in_use.get(),
-                }),
-        )
+        alloc
+            .allocate_range_aligned(length, APP_HEAP_ALIGN)
+            .map(|range| range.start)
+            .map_err(|_| AppHeapError::Exhausted {
+                requested: size,
+                size: range_len(alloc.initial_range()),
+                in_use: self.in_use.get(),
+            })
     }
 
-    /// Returns `ptr` of `size` bytes to the runtime's heap, if it is the runtime's.
-    pub(crate) fn runtime_free(&self, ptr: u32, size: u32) {
-        if let AppHeap::Runtime(alloc) = &self.heap {
-            let length = size.max(1).next_multiple_of(APP_HEAP_ALIGN);
-            alloc.borrow_mut().free_range(ptr..ptr + length);
-        }
+    /// Returns `ptr` of `size` bytes to `alloc`, a runtime heap.
+    pub(crate) fn runtime_free(alloc: &RefCell<RangeAllocator<u32>>, ptr: u32, size: u32) {
+        let length = size.max(1).next_multiple_of(APP_HEAP_ALIGN);
+        alloc.borrow_mut().free_range(ptr..ptr + length);
     }
 
     /// Records an allocation the host now holds.
@@ -233,83 +230,96 @@ fn exported_func(
     (ty.params.as_slice() == params && ty.results.as_slice() == results).then_some(export.index)
 }
 
-/// Decides memory 0's truncation and the app heap for `module` (see the module documentation
-/// and README, "Memory model").
-pub(crate) fn plan(module: &Module, app_heap_size: u64, truncate: bool) -> HeapPlan {
-    use ValType::I32;
-    let file = module.file();
-    let none = |reason: &str| AppHeap::None(reason.to_owned());
-    let malloc = exported_func(module, "malloc", &[I32], &[I32]);
-    let free = exported_func(module, "free", &[I32], &[]);
-    let realloc = exported_func(module, "cabi_realloc", &[I32, I32, I32, I32], &[I32]);
-    let exported = match (malloc, free, realloc) {
-        (Some(malloc), Some(free), _) => Some(AppHeap::Exported {
-            malloc,
-            free: Some(free),
-        }),
-        (_, _, Some(realloc)) => Some(AppHeap::Exported {
-            malloc: realloc,
-            free: None,
-        }),
-        _ => None,
-    };
-    let defines_memory0 = file.module().imported_memories == 0 && !file.memories().is_empty();
-    let fixed_size = file.flags() & (FLAG_MEMORY_GROW | FLAG_MEMORY_SIZE) == 0;
-    let heap_base = exported_i32_const(module, "__heap_base");
-    let mut result = HeapPlan {
-        truncate_to: None,
-        min_pages: 0,
-        heap: exported.unwrap_or_else(|| {
-            none(if app_heap_size == 0 {
-                "it exports no `malloc`/`free` and no app heap size was given (`--heap-size`)"
-            } else {
-                "unset"
+/// What the app heap and truncation at `__heap_base` depend on in a module: worked out once per
+/// module (exports looked up by name, data segments scanned), not at every instantiation.
+pub(crate) struct HeapFacts {
+    /// The module's own allocator, `malloc` and `free` (function indices), if it exports one.
+    exported: Option<(u32, Option<u32>)>,
+    /// `__heap_base`, when the module defines memory 0 and exports it as an immutable i32.
+    heap_base: Option<u32>,
+    /// Whether its code neither grows nor sizes its memory (the file's flags).
+    fixed_size: bool,
+    /// The end of the highest active data segment of memory 0 (`u64::MAX` when one's offset
+    /// is not a constant: it then fits below no truncation).
+    data_end: u64,
+    /// Memory 0's declared minimum, in pages.
+    declared_pages: u64,
+}
+
+impl HeapFacts {
+    /// The facts of `module`.
+    pub(crate) fn of(module: &Module) -> HeapFacts {
+        use ValType::I32;
+        let file = module.file();
+        let malloc = exported_func(module, "malloc", &[I32], &[I32]);
+        let free = exported_func(module, "free", &[I32], &[]);
+        let realloc = exported_func(module, "cabi_realloc", &[I32, I32, I32, I32], &[I32]);
+        let exported = match (malloc, free, realloc) {
+            (Some(malloc), Some(free), _) => Some((malloc, Some(free))),
+            (_, _, Some(realloc)) => Some((realloc, None)),
+            _ => None,
+        };
+        let defines_memory0 = file.module().imported_memories == 0 && !file.memories().is_empty();
+        let data_end = file
+            .data_segments()
+            .iter()
+            .filter_map(|d| match d.placement {
+                SegmentPlacement::Active {
+                    index: 0,
+                    offset: ConstValue::I32(offset),
+                } => Some(u64::from(offset as u32) + d.bytes.len() as u64),
+                SegmentPlacement::Active { index: 0, .. } => Some(u64::MAX),
+                _ => None,
             })
-        }),
-    };
-    let (Some(heap_base), true) = (heap_base, defines_memory0) else {
-        if matches!(result.heap, AppHeap::None(_)) && app_heap_size > 0 {
-            result.heap =
-                none("it exports no `malloc`/`free`, and no `__heap_base` in a memory it defines");
+            .max()
+            .unwrap_or(0);
+        HeapFacts {
+            exported,
+            heap_base: exported_i32_const(module, "__heap_base").filter(|_| defines_memory0),
+            fixed_size: file.flags() & (FLAG_MEMORY_GROW | FLAG_MEMORY_SIZE) == 0,
+            data_end,
+            declared_pages: file.memories().get(0).map_or(0, |m| m.min),
         }
-        return result;
-    };
-    let runtime_heap = matches!(result.heap, AppHeap::None(_)) && app_heap_size > 0;
-    let mut end = u64::from(heap_base).next_multiple_of(8);
-    if runtime_heap {
-        if !fixed_size {
-            result.heap = none(
-                "it exports no `malloc`/`free`, and its code grows or sizes its memory (`memory.grow`, `memory.size`), so the memory above `__heap_base` may be its own",
-            );
-        } else {
+    }
+}
+
+/// Decides memory 0's truncation and the app heap of an instance of the module with `facts`
+/// (see the module documentation and README, "Memory model").
+pub(crate) fn plan(facts: &HeapFacts, app_heap_size: u64, truncate: bool) -> HeapPlan {
+    let none = |reason: &str| AppHeap::None(reason.to_owned());
+    // What truncation keeps: up to `__heap_base` (8-aligned), or the runtime's heap above it.
+    let mut end = facts.heap_base.map(|b| u64::from(b).next_multiple_of(8));
+    let mut min_pages = 0;
+    let heap = match (facts.exported, facts.heap_base) {
+        (Some((malloc, free)), _) => AppHeap::Exported { malloc, free },
+        (None, _) if app_heap_size == 0 => {
+            none("it exports no `malloc`/`free` and no app heap size was given (`--heap-size`)")
+        }
+        (None, None) => {
+            none("it exports no `malloc`/`free`, and no `__heap_base` in a memory it defines")
+        }
+        (None, Some(_)) if !facts.fixed_size => none(
+            "it exports no `malloc`/`free`, and its code grows or sizes its memory (`memory.grow`, `memory.size`), so the memory above `__heap_base` may be its own",
+        ),
+        (None, Some(heap_base)) => {
             let start = u64::from(heap_base).next_multiple_of(u64::from(APP_HEAP_ALIGN));
-            let heap_end = start + app_heap_size;
-            match u32::try_from(heap_end) {
+            match u32::try_from(start + app_heap_size) {
                 Ok(heap_end) => {
-                    result.heap =
-                        AppHeap::Runtime(RefCell::new(RangeAllocator::new(start as u32..heap_end)));
-                    end = u64::from(heap_end);
-                    result.min_pages = end.div_ceil(WASM_PAGE_SIZE);
+                    end = Some(u64::from(heap_end));
+                    min_pages = u64::from(heap_end).div_ceil(WASM_PAGE_SIZE);
+                    AppHeap::Runtime(RefCell::new(RangeAllocator::new(start as u32..heap_end)))
                 }
-                Err(_) => result.heap = none("`__heap_base` plus the app heap exceeds 4 GiB"),
+                Err(_) => none("`__heap_base` plus the app heap exceeds 4 GiB"),
             }
         }
+    };
+    let truncate_to = end
+        .filter(|_| truncate && facts.fixed_size)
+        .map(|end| end.div_ceil(WASM_PAGE_SIZE).max(1))
+        .filter(|&pages| facts.data_end <= pages * WASM_PAGE_SIZE && pages < facts.declared_pages);
+    HeapPlan {
+        truncate_to,
+        min_pages,
+        heap,
     }
-    if truncate && fixed_size {
-        let pages = end.div_ceil(WASM_PAGE_SIZE).max(1);
-        let limit = pages * WASM_PAGE_SIZE;
-        let data_fits = file.data_segments().iter().all(|d| match d.placement {
-            SegmentPlacement::Active {
-                index: 0,
-                offset: ConstValue::I32(offset),
-            } => u64::from(offset as u32) + d.bytes.len() as u64 <= limit,
-            SegmentPlacement::Active { index: 0, .. } => false,
-            _ => true,
-        });
-        let declared = file.memories().get(0).map_or(0, |m| m.min);
-        if data_fits && pages < declared {
-            result.truncate_to = Some(pages);
-        }
-    }
-    result
 }

@@ -351,7 +351,11 @@ fn build(
     let mut imported_funcrefs: Vec<FuncRef> = vec![FuncRef::null(); imported];
     let linked = link_imports(module, imports, &mut imported_funcrefs)?;
     let funcrefs = FuncRefs::new(module, vmctx_ptr, imported_funcrefs);
-    let plan = app_heap::plan(module, config.app_heap_size, config.truncate_at_heap_base);
+    let plan = app_heap::plan(
+        module.heap_facts(),
+        config.app_heap_size,
+        config.truncate_at_heap_base,
+    );
     let (memories, heap) = define_memories(module, linked.memories, config, plan)?;
     let tables = define_tables(module, linked.tables)?;
     let damaged = |source| InstantiationError::Damaged {
@@ -1086,15 +1090,7 @@ impl Instance {
                     reason: reason.clone(),
                 });
             }
-            AppHeap::Runtime(_) => {
-                state
-                    .runtime_alloc(size)
-                    .unwrap_or(Err(AppHeapError::Exhausted {
-                        requested: size,
-                        size: 0,
-                        in_use: 0,
-                    }))?
-            }
+            AppHeap::Runtime(alloc) => state.runtime_alloc(alloc, size)?,
             AppHeap::Exported { malloc, free } => {
                 let args = match free {
                     Some(_) => vec![Val::I32(size as i32)],
@@ -1129,7 +1125,7 @@ impl Instance {
         let state = &self.inner.app_heap;
         let size = state.note_free(ptr)?;
         match &state.heap {
-            AppHeap::Runtime(_) => state.runtime_free(ptr, size),
+            AppHeap::Runtime(alloc) => AppHeapState::runtime_free(alloc, ptr, size),
             AppHeap::Exported {
                 free: Some(free), ..
             } => {

@@ -14,6 +14,7 @@ use aotc_abi::{Arch, Builtin, TrapCode, ValType};
 use aotc_format::layout::{ExternKind, FileHeader, NONE};
 use aotc_format::{AotFile, ReadError};
 
+use crate::app_heap::HeapFacts;
 use crate::builtins::builtin_address;
 use crate::code_registry::{self, Registration};
 use crate::error::LoadError;
@@ -123,6 +124,8 @@ pub(crate) struct ModuleInner {
     pub(crate) type_ids: Box<[u32]>,
     /// The result of checking the trap table's checksum, at the first trap.
     traps_checked: OnceLock<Result<(), ReadError>>,
+    /// What the app heap and truncation depend on, at the first instantiation.
+    heap_facts: OnceLock<HeapFacts>,
 }
 
 impl ModuleInner {
@@ -376,6 +379,12 @@ impl Module {
     /// The parsed file.
     pub fn file(&self) -> AotFile<'_> {
         self.inner.file()
+    }
+
+    /// What the app heap and truncation at `__heap_base` depend on, worked out at the first
+    /// instantiation.
+    pub(crate) fn heap_facts(&self) -> &HeapFacts {
+        self.inner.heap_facts.get_or_init(|| HeapFacts::of(self))
     }
 
     /// What the module occupies: text (file-backed or a private copy), the file mapping, and
@@ -674,6 +683,7 @@ fn build(
             types,
             type_ids,
             traps_checked: OnceLock::new(),
+            heap_facts: OnceLock::new(),
         }
     });
     if full {
