@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use std::mem::offset_of;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
 
 use aotc_format::AotFile;
@@ -71,14 +71,11 @@ fn check_prelinked_for(file: &AotFile<'_>, symbols: &RuntimeSymbols) -> Result<(
     if !file.is_prelinked() {
         bail!("not a prelinked file: nothing to check against runtime symbols");
     }
-    let mut pairs = Vec::new();
-    for (index, name) in file.builtins() {
-        let address = aotc_abi::Builtin::from_index(index)
-            .and_then(|b| symbols.address(b))
-            .with_context(|| format!("the runtime symbols have no address for builtin {name}"))?;
-        pairs.push((index, address));
-    }
-    let fingerprint = aotc_format::checksum::symbols_fingerprint(pairs);
+    let fingerprint = file
+        .builtin_addresses_fingerprint(|index| {
+            aotc_abi::Builtin::from_index(index).and_then(|b| symbols.address(b))
+        })
+        .map_err(|name| anyhow!("the runtime symbols have no address for builtin {name}"))?;
     if fingerprint != file.symbols_fingerprint() {
         bail!(
             "at offset {:#x}: prelinked for builtin addresses with fingerprint {:#018x}, but \

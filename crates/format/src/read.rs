@@ -834,6 +834,22 @@ impl<'data> AotFile<'data> {
     pub fn builtins(&self) -> impl ExactSizeIterator<Item = (u32, &'data str)> + use<'data> {
         self.builtins.iter()
     }
+    /// The [`crate::checksum::symbols_fingerprint`] of the addresses `address` gives the
+    /// builtins this file calls (by builtin index): what a prelinked file's
+    /// [`Self::symbols_fingerprint`] must equal for a runtime with those addresses. `Err` names
+    /// the first builtin `address` gives none for.
+    pub fn builtin_addresses_fingerprint(
+        &self,
+        address: impl Fn(u32) -> Option<u64>,
+    ) -> Result<u64, &'data str> {
+        if let Some((_, name)) = self.builtins().find(|(index, _)| address(*index).is_none()) {
+            return Err(name);
+        }
+        Ok(crate::checksum::symbols_fingerprint(
+            self.builtins()
+                .map(|(index, _)| (index, address(index).unwrap_or(0))),
+        ))
+    }
     /// File offset of the record of the `i`th builtin of [`Self::builtins`].
     pub fn builtin_file_offset(&self, i: usize) -> u64 {
         self.builtins.file_offset(i)

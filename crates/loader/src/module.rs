@@ -763,10 +763,11 @@ pub fn runtime_builtin_addresses() -> impl Iterator<Item = (Builtin, u64)> {
 /// Refuses a prelinked file whose builtin addresses are not this runtime's.
 fn check_symbols(name: &str, file: &AotFile<'_>) -> Result<(), LoadError> {
     // `check_builtins` has checked every index to be this runtime's builtin.
-    let runtime = aotc_format::checksum::symbols_fingerprint(file.builtins().map(|(index, _)| {
-        let address = Builtin::from_index(index).map_or(0, |b| builtin_address(b) as usize);
-        (index, address as u64)
-    }));
+    let runtime = file
+        .builtin_addresses_fingerprint(|index| {
+            Some(Builtin::from_index(index).map_or(0, |b| builtin_address(b) as usize as u64))
+        })
+        .unwrap_or(0);
     if runtime != file.symbols_fingerprint() {
         return Err(LoadError::SymbolsMismatch {
             file: name.to_owned(),
