@@ -130,8 +130,6 @@ pub(crate) struct MemoryInner {
     max_pages: u64,
     /// The settings it was reserved with.
     config: MemoryConfig,
-    /// Bytes of `reservation` (pages and guard).
-    reserved: u64,
     /// Pages it was created with, when smaller than its type's minimum (truncation at
     /// `__heap_base`): the pages it would have had.
     truncated_from: Option<u64>,
@@ -221,7 +219,6 @@ impl Memory {
             ty,
             max_pages,
             config: config.clone(),
-            reserved,
         };
         let memory = Memory {
             inner: Rc::new(inner),
@@ -248,7 +245,7 @@ impl Memory {
             declared_min_pages: inner.ty.min,
             declared_max_pages: inner.ty.max,
             max_pages: inner.max_pages,
-            reserved: inner.reserved,
+            reserved: inner.reservation.len() as u64,
             committed,
             touched: sys::resident_bytes(inner.base(), inner.length()),
             truncated_from_pages: inner.truncated_from,
@@ -257,7 +254,7 @@ impl Memory {
 
     /// Bytes of address space reserved for it, guard included.
     pub fn reserved(&self) -> u64 {
-        self.inner.reserved
+        self.inner.reservation.len() as u64
     }
 
     /// The largest size in pages it may reach (its declared maximum, capped by its settings).
