@@ -61,15 +61,13 @@ enum Backing {
 
 /// The executable text.
 enum Text {
-    /// Mapped read + execute straight from the file (XIP), near the runtime's code.
+    /// Mapped read + execute straight from the file: XIP, near the runtime's code, or
+    /// prelinked, at exactly its prelink address.
     FileMapped(sys::TextMapping),
-    /// Copied into anonymous memory near the runtime's code, relocated, then made read +
-    /// execute.
+    /// Copied into anonymous memory, then made read + execute: relocated, near the runtime's
+    /// code, or prelinked, at exactly its prelink address (from bytes, or a packed text at
+    /// another offset within its page than the address).
     Copied(sys::TextMapping),
-    /// Prelinked: mapped read + execute from the file at exactly its prelink address (`true`),
-    /// or copied there (from bytes, or a packed text at another offset within its page than the
-    /// address), never relocated.
-    Fixed(sys::TextMapping, bool),
     /// No text at all.
     Empty,
 }
@@ -77,7 +75,7 @@ enum Text {
 impl Text {
     fn as_ptr(&self) -> *const u8 {
         match self {
-            Text::FileMapped(m) | Text::Copied(m) | Text::Fixed(m, _) => m.as_ptr(),
+            Text::FileMapped(m) | Text::Copied(m) => m.as_ptr(),
             Text::Empty => core::ptr::NonNull::<u8>::dangling().as_ptr(),
         }
     }
@@ -171,8 +169,8 @@ impl ModuleInner {
         let text_bytes = self.text_len as u64;
         let page = sys::page_size() as u64;
         let (text_shared_bytes, text_private_bytes) = match &self.text {
-            Text::FileMapped(_) | Text::Fixed(_, true) => (text_bytes, 0),
-            Text::Copied(_) | Text::Fixed(_, false) => (0, text_bytes.next_multiple_of(page)),
+            Text::FileMapped(_) => (text_bytes, 0),
+            Text::Copied(_) => (0, text_bytes.next_multiple_of(page)),
             Text::Empty => (0, 0),
         };
         let (file_mapped_bytes, owned_bytes) = match &self.backing {
@@ -406,7 +404,7 @@ impl Module {
     /// Whether the text is mapped straight from the file (as opposed to copied): XIP, or
     /// prelinked and loaded from a file.
     pub fn is_text_mapped_from_file(&self) -> bool {
-        matches!(self.inner.text, Text::FileMapped(_) | Text::Fixed(_, true))
+        matches!(self.inner.text, Text::FileMapped(_))
     }
 
     /// Whether the file is prelinked (its text executes at [`AotFile::prelink_base`]).
@@ -650,7 +648,8 @@ fn build(
     // references (exports, elements) are read when first used. Where loading is linear in the
     // code anyway (copied text) the table is checked here; a mapped XIP file's table is trusted
     // like its text (see docs/format.md), unless asked to verify.
-    if options.verify_text_checksum || !matches!(text, Text::FileMapped(_)) {
+    let mapped_xip = matches!(text, Text::FileMapped(_)) && !file.is_prelinked();
+    if options.verify_text_checksum || !mapped_xip {
         file.functions()
             .verify()
             .map_err(|e| format_error(&name, Some(e)))?;
@@ -741,7 +740,8 @@ fn map_prelinked_text(
         None => sys::TextMapping::copy_at(text, address),
     };
     match mapped {
-        Ok(mapping) => Ok(Text::Fixed(mapping, source.is_some())),
+        Ok(mapping) if source.is_some() => Ok(Text::FileMapped(mapping)),
+        Ok(mapping) => Ok(Text::Copied(mapping)),
         Err(sys::FixedMapError::Taken) => Err(taken()),
         Err(sys::FixedMapError::Io(source)) => Err(LoadError::Map {
             file: name.to_owned(),
