@@ -65,6 +65,14 @@ macro_rules! foreach_builtin {
             f64_mul(a: f64, b: f64) -> f64;
             /// `f64.div`.
             f64_div(a: f64, b: f64) -> f64;
+            /// `f32.mul` then `f32.add`: `a * b + c` rounded twice, exactly as the two wasm
+            /// operations (not a fused multiply-add). Compiled code calls it, when both
+            /// operations are intrinsics, for an addition or subtraction of a product it would
+            /// otherwise call `f32_mul` for, negating an operand for a subtraction
+            /// (`c - a * b == (-a) * b + c`).
+            f32_mul_add(a: f32, b: f32, c: f32) -> f32;
+            /// `f64.mul` then `f64.add`, as `f32_mul_add`.
+            f64_mul_add(a: f64, b: f64, c: f64) -> f64;
             /// `f32.abs`.
             f32_abs(x: f32) -> f32;
             /// `f64.abs`.

@@ -15,7 +15,7 @@ use aotc_abi::vmctx::VmctxOffsets;
 use aotc_abi::{Arch, TrapCode, ValType};
 
 /// The `ABI_VERSION` and the fingerprint of [`observable_abi`] it was recorded with.
-const RECORDED: (u32, u64) = (5, 0xeb45_f427_09b5_c6a2);
+const RECORDED: (u32, u64) = (6, 0x5b98_b43c_94e5_c63c);
 
 /// Everything compiled code can observe, one fact a line.
 fn observable_abi() -> String {

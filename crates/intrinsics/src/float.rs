@@ -1,4 +1,5 @@
-//! Float intrinsics: arithmetic (`add`, `sub`, `mul`, `div`, `sqrt`), rounding (`ceil`,
+//! Float intrinsics: arithmetic (`add`, `sub`, `mul`, `div`, `sqrt`, and `mul_add`, a product
+//! and a sum in one call, each rounded as wasm rounds it), rounding (`ceil`,
 //! `floor`, `trunc`, `nearest`), sign-bit operations (`abs`, `copysign`), wasm `min`/`max`, and
 //! comparisons (`f32_cmp`, `f64_cmp`) for f32 and f64.
 //!
@@ -16,8 +17,8 @@ use aotc_abi::intrinsics::FloatCmp;
 /// binary operation with a NaN operand.
 macro_rules! nan_rules {
     ($(
-        $canonical:ident, $quiet:ident, $propagate:ident, $ty:ty, $canonical_bits:expr,
-        $quiet_bit:expr, $magnitude:expr;
+        $canonical:ident, $quiet:ident, $propagate:ident, $nan_result:ident, $ty:ty,
+        $canonical_bits:expr, $quiet_bit:expr, $magnitude:expr;
     )*) => {$(
         /// The positive canonical NaN (quiet bit only; `NAN`'s bits are not guaranteed).
         #[inline]
@@ -45,17 +46,29 @@ macro_rules! nan_rules {
                 $quiet(b)
             }
         }
+
+        /// The result of an arithmetic operation on `a` and `b` whose native result is a NaN:
+        /// propagated from a NaN operand, else (an invalid operation) canonical.
+        #[cold]
+        fn $nan_result(a: $ty, b: $ty) -> $ty {
+            if a.is_nan() || b.is_nan() {
+                $propagate(a, b)
+            } else {
+                $canonical()
+            }
+        }
     )*};
 }
 
 nan_rules! {
-    f32_canonical, f32_quiet, f32_propagate, f32, 0x7fc0_0000u32, 1u32 << 22, !(1u32 << 31);
-    f64_canonical, f64_quiet, f64_propagate, f64, 0x7ff8_0000_0000_0000u64, 1u64 << 51,
-        !(1u64 << 63);
+    f32_canonical, f32_quiet, f32_propagate, f32_nan_result, f32, 0x7fc0_0000u32, 1u32 << 22,
+        !(1u32 << 31);
+    f64_canonical, f64_quiet, f64_propagate, f64_nan_result, f64, 0x7ff8_0000_0000_0000u64,
+        1u64 << 51, !(1u64 << 63);
 }
 
 macro_rules! arithmetic {
-    ($( $(#[$attr:meta])* $name:ident($ty:ty, $propagate:ident, $canonical:ident) = $op:tt; )*) => {$(
+    ($( $(#[$attr:meta])* $name:ident($ty:ty, $nan_result:ident) = $op:tt; )*) => {$(
         intrinsic! {
             $(#[$attr])*
             ///
@@ -67,10 +80,8 @@ macro_rules! arithmetic {
                 if !result.is_nan() {
                     // Only a NaN result needs wasm's NaN rules: one check on the fast path.
                     result
-                } else if a.is_nan() || b.is_nan() {
-                    $propagate(a, b)
                 } else {
-                    $canonical()
+                    $nan_result(a, b)
                 }
             }
         }
@@ -79,21 +90,50 @@ macro_rules! arithmetic {
 
 arithmetic! {
     /// `f32.add`.
-    f32_add(f32, f32_propagate, f32_canonical) = +;
+    f32_add(f32, f32_nan_result) = +;
     /// `f32.sub`.
-    f32_sub(f32, f32_propagate, f32_canonical) = -;
+    f32_sub(f32, f32_nan_result) = -;
     /// `f32.mul`.
-    f32_mul(f32, f32_propagate, f32_canonical) = *;
+    f32_mul(f32, f32_nan_result) = *;
     /// `f32.div` (division by zero gives ±inf or NaN, as wasm says: floats never trap).
-    f32_div(f32, f32_propagate, f32_canonical) = /;
+    f32_div(f32, f32_nan_result) = /;
     /// `f64.add`.
-    f64_add(f64, f64_propagate, f64_canonical) = +;
+    f64_add(f64, f64_nan_result) = +;
     /// `f64.sub`.
-    f64_sub(f64, f64_propagate, f64_canonical) = -;
+    f64_sub(f64, f64_nan_result) = -;
     /// `f64.mul`.
-    f64_mul(f64, f64_propagate, f64_canonical) = *;
+    f64_mul(f64, f64_nan_result) = *;
     /// `f64.div` (division by zero gives ±inf or NaN, as wasm says: floats never trap).
-    f64_div(f64, f64_propagate, f64_canonical) = /;
+    f64_div(f64, f64_nan_result) = /;
+}
+
+macro_rules! mul_add {
+    ($( $(#[$attr:meta])* $name:ident($ty:ty, $nan_result:ident); )*) => {$(
+        intrinsic! {
+            $(#[$attr])*
+            ///
+            /// Never traps. Exactly the two wasm operations, each rounded to nearest, ties to
+            /// even, with their NaN rules: the product's, then the sum's (so a NaN product that
+            /// came from NaN operands propagates as `mul` would give it).
+            pub fn $name(a: $ty, b: $ty, c: $ty) -> $ty {
+                let product = a * b;
+                let result = product + c;
+                if !result.is_nan() {
+                    result
+                } else {
+                    let product = if product.is_nan() { $nan_result(a, b) } else { product };
+                    $nan_result(product, c)
+                }
+            }
+        }
+    )*};
+}
+
+mul_add! {
+    /// `f32.mul` then `f32.add`: `a * b + c`, rounded after each operation.
+    f32_mul_add(f32, f32_nan_result);
+    /// `f64.mul` then `f64.add`: `a * b + c`, rounded after each operation.
+    f64_mul_add(f64, f64_nan_result);
 }
 
 macro_rules! rounding {
@@ -597,6 +637,13 @@ mod tests {
                 same_f32(f32_sub(a, b), a - b, &i);
                 same_f32(f32_mul(a, b), a * b, &i);
                 same_f32(f32_div(a, b), a / b, &i);
+                for &c in &xs {
+                    assert_eq!(
+                        f32_mul_add(a, b, c).to_bits(),
+                        f32_add(f32_mul(a, b), c).to_bits(),
+                        "{a:?} * {b:?} + {c:?}"
+                    );
+                }
                 same_f32(f32_min(a, b), ref_min(a.into(), b.into()) as f32, &i);
                 same_f32(f32_max(a, b), ref_max(a.into(), b.into()) as f32, &i);
                 assert_eq!(
@@ -629,6 +676,13 @@ mod tests {
                 same_f64(f64_sub(a, b), a - b, &i);
                 same_f64(f64_mul(a, b), a * b, &i);
                 same_f64(f64_div(a, b), a / b, &i);
+                for &c in &xs {
+                    assert_eq!(
+                        f64_mul_add(a, b, c).to_bits(),
+                        f64_add(f64_mul(a, b), c).to_bits(),
+                        "{a:?} * {b:?} + {c:?}"
+                    );
+                }
                 same_f64(f64_min(a, b), ref_min(a, b), &i);
                 same_f64(f64_max(a, b), ref_max(a, b), &i);
                 assert_eq!(

@@ -8,7 +8,7 @@
 //! elsewhere; both checked at compile time below), so a runtime fills its builtin table with
 //! these addresses:
 //!
-//! - [`float`]: f32/f64 `add` `sub` `mul` `div` `sqrt`, `ceil` `floor` `trunc` `nearest`,
+//! - [`float`]: f32/f64 `add` `sub` `mul` `div` `mul_add` `sqrt`, `ceil` `floor` `trunc` `nearest`,
 //!   `abs` `copysign`, `min` `max`, and the comparisons `f32_cmp`/`f64_cmp`;
 //! - [`convert`]: integer to float, the (checked) trapping float to integer truncations,
 //!   `f32_demote_f64` and `f64_promote_f32`;

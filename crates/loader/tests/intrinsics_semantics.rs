@@ -96,6 +96,58 @@ const FLOAT_OPS: &[Op] = &[
     op("f64.sqrt", &[F64], F64),
 ];
 
+/// Sums and differences of products (export name, type, body over parameters 0-2 and a local
+/// 3), which XIP with every intrinsic compiles as `*_mul_add` calls; the last keeps its product's
+/// own call for a second use.
+const PRODUCT_SUMS: &[(&str, Ty, &str)] = &[
+    (
+        "f32.mul_add",
+        F32,
+        "(f32.add (f32.mul (local.get 0) (local.get 1)) (local.get 2))",
+    ),
+    (
+        "f32.add_mul",
+        F32,
+        "(f32.add (local.get 2) (f32.mul (local.get 0) (local.get 1)))",
+    ),
+    (
+        "f32.mul_sub",
+        F32,
+        "(f32.sub (f32.mul (local.get 0) (local.get 1)) (local.get 2))",
+    ),
+    (
+        "f32.sub_mul",
+        F32,
+        "(f32.sub (local.get 2) (f32.mul (local.get 0) (local.get 1)))",
+    ),
+    (
+        "f64.mul_add",
+        F64,
+        "(f64.add (f64.mul (local.get 0) (local.get 1)) (local.get 2))",
+    ),
+    (
+        "f64.add_mul",
+        F64,
+        "(f64.add (local.get 2) (f64.mul (local.get 0) (local.get 1)))",
+    ),
+    (
+        "f64.mul_sub",
+        F64,
+        "(f64.sub (f64.mul (local.get 0) (local.get 1)) (local.get 2))",
+    ),
+    (
+        "f64.sub_mul",
+        F64,
+        "(f64.sub (local.get 2) (f64.mul (local.get 0) (local.get 1)))",
+    ),
+    (
+        "f64.mul_add_reused",
+        F64,
+        "(f64.div (f64.add (local.tee 3 (f64.mul (local.get 0) (local.get 1))) (local.get 2)) \
+         (local.get 3))",
+    ),
+];
+
 const COMPARISONS: &[Op] = &[
     op("f32.eq", &[F32, F32], I32),
     op("f32.ne", &[F32, F32], I32),
@@ -254,6 +306,14 @@ fn module_wat() -> String {
         writeln!(
             wat,
             "  (func (export \"{name}\") (result {t}) ({t}.const {value}))"
+        )
+        .unwrap();
+    }
+    for (name, ty, body) in PRODUCT_SUMS {
+        let t = ty.wat();
+        writeln!(
+            wat,
+            "  (func (export \"{name}\") (param {t} {t} {t}) (result {t}) (local {t}) {body})"
         )
         .unwrap();
     }
@@ -774,6 +834,34 @@ fn run_group(ops: &[Op], seed: u64) {
 #[test]
 fn float_arithmetic_rounding_and_sign_operations() {
     run_group(FLOAT_OPS, 0x1234_5678_9abc_def1);
+}
+
+#[test]
+fn sums_of_products_round_as_the_two_operations() {
+    let mut rng = Rng(0x0f0e_0d0c_0b0a_0908);
+    let mut failures = Vec::new();
+    for (name, ty, _) in PRODUCT_SUMS {
+        let values = specials(*ty);
+        // Every pair of special values as the factors, with 8 special addends each, then
+        // random operands.
+        let mut args = Vec::new();
+        for a in &values {
+            for b in &values {
+                for _ in 0..8 {
+                    let c = values[rng.below(values.len() as u64) as usize].clone();
+                    args.push(vec![a.clone(), b.clone(), c]);
+                }
+            }
+        }
+        args.extend((0..4000).map(|_| (0..3).map(|_| random(&mut rng, *ty)).collect()));
+        compare(name, false, &args, &mut failures);
+    }
+    assert!(
+        failures.is_empty(),
+        "{} mismatches (first ones):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]

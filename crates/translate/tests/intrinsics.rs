@@ -392,3 +392,44 @@ fn intrinsic_output_is_deterministic_across_thread_counts() {
         }
     }
 }
+
+#[test]
+fn a_sum_of_an_intrinsic_product_is_one_mul_add_call() {
+    let sums = to_wasm(
+        r#"(module
+          (func (param f64 f64 f64) (result f64)
+            (f64.add (f64.mul (local.get 0) (local.get 1)) (local.get 2)))
+          (func (param f32 f32 f32) (result f32)
+            (f32.sub (local.get 2) (f32.mul (local.get 0) (local.get 1)))))"#,
+    );
+    for arch in Arch::ALL {
+        let m = compile(&sums, &opts(arch, true, Some(IntrinsicSet::all()))).unwrap();
+        assert!(m.relocs.is_empty(), "{arch:?}: {:?}", m.relocs);
+        let mut builtins = file_builtins(&m);
+        builtins.sort();
+        assert_eq!(
+            builtins,
+            ["f32_mul_add", "f64_mul_add"],
+            "{arch:?}: the products' own calls are gone"
+        );
+    }
+    // A product used by other than a sum keeps its call; a sum that is native does not fuse.
+    let reused = to_wasm(
+        r#"(module
+          (func (param f64 f64 f64) (result f64) (local f64)
+            (f64.div
+              (f64.sub (local.tee 3 (f64.mul (local.get 0) (local.get 1))) (local.get 2))
+              (local.get 3))))"#,
+    );
+    let m = compile(
+        &reused,
+        &opts(Arch::Aarch64, true, Some(IntrinsicSet::all())),
+    )
+    .unwrap();
+    let mut builtins = file_builtins(&m);
+    builtins.sort();
+    assert_eq!(builtins, ["f64_div", "f64_mul", "f64_mul_add"]);
+    let only_mul = set("llvm.experimental.constrained.fmul.f64");
+    let m = compile(&sums, &opts(Arch::Aarch64, true, Some(only_mul))).unwrap();
+    assert_eq!(file_builtins(&m), ["f64_mul"]);
+}

@@ -1,15 +1,17 @@
 //! Intrinsic routing: which operations are compiled as calls to the intrinsic library (by
 //! builtin index, from the compilation's [`IntrinsicSet`]), with the trapping checks kept in
 //! the compiled code (division by zero and overflow, invalid float-to-int conversions), float
-//! comparisons through `f32_cmp`/`f64_cmp`, and `*.const` operands loaded from the constant
-//! table (`constop`).
+//! comparisons through `f32_cmp`/`f64_cmp`, the sum of a product in one `*_mul_add` call, and
+//! `*.const` operands loaded from the constant table (`constop`).
+
+use std::collections::{HashMap, HashSet};
 
 use aotc_abi::builtins::BUILTIN_COUNT;
 use aotc_abi::intrinsics::{FloatCmp, IntrinsicSet};
 use aotc_abi::{Builtin, TrapCode};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::types::{F32, F64, I32, I64};
-use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Type, Value};
+use cranelift_codegen::ir::{Function, InstBuilder, MemFlagsData, Type, Value};
 use cranelift_frontend::FunctionBuilder;
 use wasmparser::Operator;
 
@@ -63,6 +65,52 @@ macro_rules! conv_via {
         };
         $s.stack.push(v);
     }};
+}
+
+/// An intrinsic product (`f32_mul`/`f64_mul` call) and its operands.
+pub(super) struct Product {
+    a: Value,
+    b: Value,
+    /// Whether a sum became a `*_mul_add` call of it.
+    fused: bool,
+}
+
+/// Removes the calls of fused intrinsic products (`products`, by result) whose result nothing
+/// else uses (intrinsics are pure), and from `builtins` a multiplication builtin no call is
+/// left of.
+pub(super) fn remove_unused_products(
+    func: &mut Function,
+    products: &HashMap<Value, Product>,
+    builtins: &mut Vec<Builtin>,
+) {
+    if !products.values().any(|p| p.fused) {
+        return;
+    }
+    let mut used = HashSet::new();
+    for block in func.layout.blocks() {
+        for inst in func.layout.block_insts(block) {
+            used.extend(
+                func.dfg
+                    .inst_values(inst)
+                    .map(|v| func.dfg.resolve_aliases(v)),
+            );
+        }
+    }
+    let mut kept = [false; 2];
+    for (&v, p) in products {
+        let f32_product = func.dfg.value_type(v) == F32;
+        if p.fused && !used.contains(&v) {
+            let inst = func.dfg.value_def(v).unwrap_inst();
+            func.layout.remove_inst(inst);
+        } else {
+            kept[usize::from(f32_product)] = true;
+        }
+    }
+    builtins.retain(|b| match b {
+        Builtin::f64_mul => kept[0],
+        Builtin::f32_mul => kept[1],
+        _ => true,
+    });
 }
 
 /// Integer division and remainder operators.
@@ -322,6 +370,64 @@ impl Translator<'_, '_> {
                 DivOp::RemS => ins.srem(x, y),
                 DivOp::RemU => ins.urem(x, y),
             }
+        };
+        self.stack.push(v);
+        Ok(())
+    }
+
+    /// `f32.mul`/`f64.mul`, through intrinsic `mul` when enabled; such a product is recorded
+    /// so that a sum or difference of it can become one `*_mul_add` call ([`Self::float_sum`]).
+    pub(super) fn float_product(&mut self, mul: Builtin) -> Result<(), CompileError> {
+        let (a, b) = self.pop2()?;
+        let v = if self.calls(mul) {
+            let v = self.call_value(mul, &[a, b])?;
+            self.products.insert(v, Product { a, b, fused: false });
+            v
+        } else {
+            self.b.ins().fmul(a, b)
+        };
+        self.stack.push(v);
+        Ok(())
+    }
+
+    /// `f32.add`/`f64.add` (`subtract`: `sub`) through intrinsic `op` when enabled. When an
+    /// operand is an intrinsic product `a * b`, the operation is one call of `mul_add`, which
+    /// rounds the product and the sum exactly as the two calls would: `x + a*b` and `a*b + x`
+    /// as `mul_add(a, b, x)`, `x - a*b` as `mul_add(-a, b, x)` and `a*b - x` as
+    /// `mul_add(a, b, -x)` (negation is exact, and `x - y` is `x + (-y)`). The product's own
+    /// call stays for its other uses, if any: [`remove_unused_products`] drops it otherwise.
+    pub(super) fn float_sum(
+        &mut self,
+        op: Builtin,
+        mul_add: Builtin,
+        subtract: bool,
+    ) -> Result<(), CompileError> {
+        let (x, y) = self.pop2()?;
+        if !self.calls(op) {
+            let v = if subtract {
+                self.b.ins().fsub(x, y)
+            } else {
+                self.b.ins().fadd(x, y)
+            };
+            self.stack.push(v);
+            return Ok(());
+        }
+        let fused = if let Some(p) = self.products.get_mut(&y) {
+            p.fused = true;
+            let (a, b) = (p.a, p.b);
+            let a = if subtract { self.b.ins().fneg(a) } else { a };
+            Some([a, b, x])
+        } else if let Some(p) = self.products.get_mut(&x) {
+            p.fused = true;
+            let (a, b) = (p.a, p.b);
+            let y = if subtract { self.b.ins().fneg(y) } else { y };
+            Some([a, b, y])
+        } else {
+            None
+        };
+        let v = match fused {
+            Some(args) => self.call_value(mul_add, &args)?,
+            None => self.call_value(op, &[x, y])?,
         };
         self.stack.push(v);
         Ok(())

@@ -120,12 +120,14 @@ pub(crate) fn translate(
     t.translate_operators(body, &ty.results)?;
     let Translator {
         mut b,
-        builtins_used,
+        mut builtins_used,
         memory_ops,
+        products,
         ..
     } = t;
     b.seal_all_blocks();
     b.finalize(env.target.isa.frontend_config());
+    intrinsics::remove_unused_products(&mut func, &products, &mut builtins_used);
     Ok(Translated {
         func,
         builtins: builtins_used,
@@ -212,6 +214,8 @@ struct Translator<'a, 'f> {
     builtin_sigs: [Option<SigRef>; BUILTIN_COUNT],
     builtin_refs: [Option<FuncRef>; BUILTIN_COUNT],
     builtins_used: Vec<Builtin>,
+    /// Intrinsic float products by result, for fusing a sum of one into one call.
+    products: HashMap<Value, intrinsics::Product>,
     /// The memory-size operations translated so far.
     memory_ops: MemoryOps,
     regions: AliasRegions,
@@ -254,6 +258,7 @@ impl<'a, 'f> Translator<'a, 'f> {
             builtin_sigs: [None; BUILTIN_COUNT],
             builtin_refs: [None; BUILTIN_COUNT],
             builtins_used: Vec::new(),
+            products: HashMap::new(),
             memory_ops: MemoryOps::default(),
             regions,
             num_results,
