@@ -157,8 +157,10 @@ macro_rules! foreach_builtin {
             f32_demote_f64(x: f64) -> f32;
             /// `f64.promote_f32`.
             f64_promote_f32(x: f32) -> f64;
-            /// f32 comparison `cond` (a [`FloatCmp`](crate::intrinsics::FloatCmp) discriminant):
-            /// 1 if it holds, else 0.
+            /// f32 comparison `cond` (a [`FloatCmp`](crate::intrinsics::FloatCmp) discriminant,
+            /// plus [`FloatCmp::ABS_A`](crate::intrinsics::FloatCmp::ABS_A) to compare `|a|`,
+            /// [`FloatCmp::ABS_B`](crate::intrinsics::FloatCmp::ABS_B) to compare `|b|`): 1 if
+            /// it holds, else 0.
             f32_cmp(cond: i32, a: f32, b: f32) -> i32;
             /// f64 comparison, as `f32_cmp`.
             f64_cmp(cond: i32, a: f64, b: f64) -> i32;

@@ -51,6 +51,12 @@ pub enum FloatCmp {
 }
 
 impl FloatCmp {
+    /// Added to a comparison code: compare the absolute value of the first operand (`f32.abs`
+    /// or `f64.abs` and the comparison in one call).
+    pub const ABS_A: i32 = 1 << 3;
+    /// Added to a comparison code: compare the absolute value of the second operand.
+    pub const ABS_B: i32 = 1 << 4;
+
     /// Decodes a comparison code.
     pub const fn from_i32(v: i32) -> Option<FloatCmp> {
         match v {

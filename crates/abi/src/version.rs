@@ -9,4 +9,4 @@ pub const FORMAT_VERSION: u32 = 4;
 /// table's indices and signatures, trap codes and trampoline conventions.
 ///
 /// Bump whenever anything in this crate changes in a way compiled code can observe.
-pub const ABI_VERSION: u32 = 6;
+pub const ABI_VERSION: u32 = 7;

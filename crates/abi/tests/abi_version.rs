@@ -15,7 +15,7 @@ use aotc_abi::vmctx::VmctxOffsets;
 use aotc_abi::{Arch, TrapCode, ValType};
 
 /// The `ABI_VERSION` and the fingerprint of [`observable_abi`] it was recorded with.
-const RECORDED: (u32, u64) = (6, 0x5b98_b43c_94e5_c63c);
+const RECORDED: (u32, u64) = (7, 0x6575_6ae9_a193_4e3f);
 
 /// Everything compiled code can observe, one fact a line.
 fn observable_abi() -> String {
@@ -51,6 +51,7 @@ fn observable_abi() -> String {
             writeln!(out, "float_cmp {code} {cmp:?}").unwrap();
         }
     }
+    writeln!(out, "float_cmp_abs {} {}", FloatCmp::ABS_A, FloatCmp::ABS_B).unwrap();
     for (bit, intrinsic) in INTRINSICS.iter().enumerate() {
         writeln!(
             out,

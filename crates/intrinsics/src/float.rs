@@ -358,16 +358,22 @@ macro_rules! compare {
                 "discriminant) holds for `a` and `b`, else 0."
             )]
             ///
+            /// With [`FloatCmp::ABS_A`] (or [`FloatCmp::ABS_B`]) added to `cond`, `|a|` (or `|b|`)
+            /// is compared: `abs` and the comparison in one call.
+            ///
             /// Never traps. With a NaN operand every comparison is false except `Ne`; `-0.0 == 0.0`.
             /// An unknown `cond` gives 0. Branch-free: the outcome selects a bit of the
             /// condition's row of `CMP_HOLDS`.
             pub fn $name(cond: i32, a: $ty, b: $ty) -> i32 {
+                let a = if cond & FloatCmp::ABS_A != 0 { a.abs() } else { a };
+                let b = if cond & FloatCmp::ABS_B != 0 { b.abs() } else { b };
+                let code = cond & !(FloatCmp::ABS_A | FloatCmp::ABS_B);
                 let less = u32::from(a < b);
                 let equal = u32::from(a == b);
                 let greater = u32::from(a > b);
                 let unordered = 1 - (less | equal | greater);
                 let outcome = equal | (greater << 1) | (unordered * 3);
-                let holds = CMP_HOLDS.get(cond as u32 as usize).copied().unwrap_or(0);
+                let holds = CMP_HOLDS.get(code as u32 as usize).copied().unwrap_or(0);
                 i32::from((holds >> outcome) & 1)
             }
         }
@@ -659,6 +665,10 @@ mod tests {
                     (FloatCmp::Ge, a >= b),
                 ] {
                     assert_eq!(f32_cmp(cond as i32, a, b), i32::from(want));
+                    let code = cond as i32 | FloatCmp::ABS_A | FloatCmp::ABS_B;
+                    assert_eq!(f32_cmp(code, a, b), f32_cmp(cond as i32, a.abs(), b.abs()));
+                    let code = cond as i32 | FloatCmp::ABS_A;
+                    assert_eq!(f32_cmp(code, a, b), f32_cmp(cond as i32, a.abs(), b));
                 }
                 assert_eq!(f32_cmp(6, a, b), 0);
                 assert_eq!(f32_cmp(-1, a, b), 0);
@@ -698,6 +708,8 @@ mod tests {
                     (FloatCmp::Ge, a >= b),
                 ] {
                     assert_eq!(f64_cmp(cond as i32, a, b), i32::from(want));
+                    let code = cond as i32 | FloatCmp::ABS_B;
+                    assert_eq!(f64_cmp(code, a, b), f64_cmp(cond as i32, a, b.abs()));
                 }
                 assert_eq!(f64_cmp(i32::MAX, a, b), 0);
             }

@@ -96,55 +96,97 @@ const FLOAT_OPS: &[Op] = &[
     op("f64.sqrt", &[F64], F64),
 ];
 
-/// Sums and differences of products (export name, type, body over parameters 0-2 and a local
-/// 3), which XIP with every intrinsic compiles as `*_mul_add` calls; the last keeps its product's
-/// own call for a second use.
-const PRODUCT_SUMS: &[(&str, Ty, &str)] = &[
+/// Operations on an intrinsic's result that XIP with every intrinsic compiles as one call
+/// (export name, parameter types, result type, body over the parameters and one local of the
+/// first parameter's type, numbered after them): sums and differences of products (`*_mul_add`; the last keeps its
+/// product's own call for a second use) and comparisons of absolute values (`*_cmp` with an
+/// `ABS_*` flag; the last keeps its `abs` call).
+const FUSED_OPS: &[(&str, &[Ty], Ty, &str)] = &[
     (
         "f32.mul_add",
+        &[F32, F32, F32],
         F32,
         "(f32.add (f32.mul (local.get 0) (local.get 1)) (local.get 2))",
     ),
     (
         "f32.add_mul",
+        &[F32, F32, F32],
         F32,
         "(f32.add (local.get 2) (f32.mul (local.get 0) (local.get 1)))",
     ),
     (
         "f32.mul_sub",
+        &[F32, F32, F32],
         F32,
         "(f32.sub (f32.mul (local.get 0) (local.get 1)) (local.get 2))",
     ),
     (
         "f32.sub_mul",
+        &[F32, F32, F32],
         F32,
         "(f32.sub (local.get 2) (f32.mul (local.get 0) (local.get 1)))",
     ),
     (
         "f64.mul_add",
+        &[F64, F64, F64],
         F64,
         "(f64.add (f64.mul (local.get 0) (local.get 1)) (local.get 2))",
     ),
     (
         "f64.add_mul",
+        &[F64, F64, F64],
         F64,
         "(f64.add (local.get 2) (f64.mul (local.get 0) (local.get 1)))",
     ),
     (
         "f64.mul_sub",
+        &[F64, F64, F64],
         F64,
         "(f64.sub (f64.mul (local.get 0) (local.get 1)) (local.get 2))",
     ),
     (
         "f64.sub_mul",
+        &[F64, F64, F64],
         F64,
         "(f64.sub (local.get 2) (f64.mul (local.get 0) (local.get 1)))",
     ),
     (
         "f64.mul_add_reused",
+        &[F64, F64, F64],
         F64,
         "(f64.div (f64.add (local.tee 3 (f64.mul (local.get 0) (local.get 1))) (local.get 2)) \
          (local.get 3))",
+    ),
+    (
+        "f32.abs_lt",
+        &[F32, F32],
+        I32,
+        "(f32.lt (f32.abs (local.get 0)) (local.get 1))",
+    ),
+    (
+        "f32.ge_abs",
+        &[F32, F32],
+        I32,
+        "(f32.ge (local.get 0) (f32.abs (local.get 1)))",
+    ),
+    (
+        "f64.abs_lt",
+        &[F64, F64],
+        I32,
+        "(f64.lt (f64.abs (local.get 0)) (local.get 1))",
+    ),
+    (
+        "f64.abs_ne_abs",
+        &[F64, F64],
+        I32,
+        "(f64.ne (f64.abs (local.get 0)) (f64.abs (local.get 1)))",
+    ),
+    (
+        "f64.abs_eq_reused",
+        &[F64, F64],
+        I32,
+        "(i32.add (f64.eq (local.tee 2 (f64.abs (local.get 0))) (local.get 1)) \
+         (i32.reinterpret_f32 (f32.demote_f64 (local.get 2))))",
     ),
 ];
 
@@ -309,11 +351,13 @@ fn module_wat() -> String {
         )
         .unwrap();
     }
-    for (name, ty, body) in PRODUCT_SUMS {
-        let t = ty.wat();
+    for (name, params, result, body) in FUSED_OPS {
+        let local = params[0].wat();
+        let params: String = params.iter().map(|t| format!(" {}", t.wat())).collect();
         writeln!(
             wat,
-            "  (func (export \"{name}\") (param {t} {t} {t}) (result {t}) (local {t}) {body})"
+            "  (func (export \"{name}\") (param{params}) (result {}) (local {local}) {body})",
+            result.wat()
         )
         .unwrap();
     }
@@ -837,23 +881,28 @@ fn float_arithmetic_rounding_and_sign_operations() {
 }
 
 #[test]
-fn sums_of_products_round_as_the_two_operations() {
+fn operations_taken_into_one_call_compute_what_the_separate_ones_do() {
     let mut rng = Rng(0x0f0e_0d0c_0b0a_0908);
     let mut failures = Vec::new();
-    for (name, ty, _) in PRODUCT_SUMS {
-        let values = specials(*ty);
-        // Every pair of special values as the factors, with 8 special addends each, then
-        // random operands.
+    for (name, params, _, _) in FUSED_OPS {
+        // Every pair of special values as the first two operands (with 8 special third
+        // operands each), then random operands.
+        let (first, second) = (specials(params[0]), specials(params[1]));
         let mut args = Vec::new();
-        for a in &values {
-            for b in &values {
-                for _ in 0..8 {
-                    let c = values[rng.below(values.len() as u64) as usize].clone();
-                    args.push(vec![a.clone(), b.clone(), c]);
+        for a in &first {
+            for b in &second {
+                if let Some(t) = params.get(2) {
+                    let third = specials(*t);
+                    for _ in 0..8 {
+                        let c = third[rng.below(third.len() as u64) as usize].clone();
+                        args.push(vec![a.clone(), b.clone(), c]);
+                    }
+                } else {
+                    args.push(vec![a.clone(), b.clone()]);
                 }
             }
         }
-        args.extend((0..4000).map(|_| (0..3).map(|_| random(&mut rng, *ty)).collect()));
+        args.extend((0..4000).map(|_| params.iter().map(|t| random(&mut rng, *t)).collect()));
         compare(name, false, &args, &mut failures);
     }
     assert!(

@@ -433,3 +433,26 @@ fn a_sum_of_an_intrinsic_product_is_one_mul_add_call() {
     let m = compile(&sums, &opts(Arch::Aarch64, true, Some(only_mul))).unwrap();
     assert_eq!(file_builtins(&m), ["f64_mul"]);
 }
+
+#[test]
+fn a_comparison_of_an_intrinsic_absolute_value_is_one_cmp_call() {
+    // The guard clang puts before every float-to-int conversion without the non-trapping
+    // conversions: `|x| < 2^31`.
+    let guard = to_wasm(
+        r#"(module
+          (func (param f64) (result i32)
+            (f64.lt (f64.abs (local.get 0)) (f64.const 2147483648)))
+          (func (param f32 f32) (result i32)
+            (f32.ne (f32.abs (local.get 0)) (f32.abs (local.get 1)))))"#,
+    );
+    for arch in Arch::ALL {
+        let m = compile(&guard, &opts(arch, true, Some(IntrinsicSet::all()))).unwrap();
+        assert!(m.relocs.is_empty(), "{arch:?}: {:?}", m.relocs);
+        let mut builtins = file_builtins(&m);
+        builtins.sort();
+        assert_eq!(builtins, ["f32_cmp", "f64_cmp"], "{arch:?}");
+    }
+    // Without the comparison intrinsic, `abs` stays a call of its own.
+    let m = compile(&guard, &opts(Arch::Aarch64, true, Some(set("llvm.fabs.f64")))).unwrap();
+    assert!(file_builtins(&m).contains(&"f64_abs".to_string()), "{:?}", file_builtins(&m));
+}

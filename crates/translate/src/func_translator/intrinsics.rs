@@ -1,8 +1,9 @@
 //! Intrinsic routing: which operations are compiled as calls to the intrinsic library (by
 //! builtin index, from the compilation's [`IntrinsicSet`]), with the trapping checks kept in
 //! the compiled code (division by zero and overflow, invalid float-to-int conversions), float
-//! comparisons through `f32_cmp`/`f64_cmp`, the sum of a product in one `*_mul_add` call, and
-//! `*.const` operands loaded from the constant table (`constop`).
+//! comparisons through `f32_cmp`/`f64_cmp`, an operation on an intrinsic's result taken into one
+//! call (a sum of a product: `*_mul_add`; a comparison of an absolute value: `*_cmp` with an
+//! `ABS_*` flag), and `*.const` operands loaded from the constant table (`constop`).
 
 use std::collections::{HashMap, HashSet};
 
@@ -67,23 +68,25 @@ macro_rules! conv_via {
     }};
 }
 
-/// An intrinsic product (`f32_mul`/`f64_mul` call) and its operands.
-pub(super) struct Product {
-    a: Value,
-    b: Value,
-    /// Whether a sum became a `*_mul_add` call of it.
+/// A call of a pure intrinsic that a later operation on its result may take in, one call doing
+/// both: a product (`f32_mul`/`f64_mul`) taken in by a sum's `*_mul_add`, an absolute value
+/// (`f32_abs`/`f64_abs`) by a comparison's `f32_cmp`/`f64_cmp`.
+pub(super) struct FusableCall {
+    builtin: Builtin,
+    /// The call's operands (an absolute value's is repeated).
+    args: [Value; 2],
+    /// Whether a later call took it in.
     fused: bool,
 }
 
-/// Removes the calls of fused intrinsic products (`products`, by result) whose result nothing
-/// else uses (intrinsics are pure), and from `builtins` a multiplication builtin no call is
-/// left of.
-pub(super) fn remove_unused_products(
+/// Removes the calls of `fusable` (by result) that a later call took in and whose result
+/// nothing else uses (intrinsics are pure), and from `builtins` those no call is left of.
+pub(super) fn remove_fused_calls(
     func: &mut Function,
-    products: &HashMap<Value, Product>,
+    fusable: &HashMap<Value, FusableCall>,
     builtins: &mut Vec<Builtin>,
 ) {
-    if !products.values().any(|p| p.fused) {
+    if !fusable.values().any(|c| c.fused) {
         return;
     }
     let mut used = HashSet::new();
@@ -96,21 +99,18 @@ pub(super) fn remove_unused_products(
             );
         }
     }
-    let mut kept = [false; 2];
-    for (&v, p) in products {
-        let f32_product = func.dfg.value_type(v) == F32;
-        if p.fused && !used.contains(&v) {
+    let mut removed = HashSet::new();
+    let mut kept = HashSet::new();
+    for (&v, call) in fusable {
+        if call.fused && !used.contains(&v) {
             let inst = func.dfg.value_def(v).unwrap_inst();
             func.layout.remove_inst(inst);
+            removed.insert(call.builtin);
         } else {
-            kept[usize::from(f32_product)] = true;
+            kept.insert(call.builtin);
         }
     }
-    builtins.retain(|b| match b {
-        Builtin::f64_mul => kept[0],
-        Builtin::f32_mul => kept[1],
-        _ => true,
-    });
+    builtins.retain(|b| !removed.contains(b) || kept.contains(b));
 }
 
 /// Integer division and remainder operators.
@@ -207,8 +207,24 @@ impl Translator<'_, '_> {
             Builtin::f64_cmp
         };
         if self.calls(builtin) {
-            let code = self.iconst32(cond as i32);
-            return self.call_value(builtin, &[code, a, b]);
+            // An operand that is an intrinsic absolute value is compared through the
+            // comparison's `ABS_*` flag instead (`|x| < limit` guards every float-to-int
+            // conversion clang emits without the non-trapping conversions).
+            let abs = if builtin == Builtin::f32_cmp {
+                Builtin::f32_abs
+            } else {
+                Builtin::f64_abs
+            };
+            let mut code = cond as i32;
+            let mut args = [a, b];
+            for (arg, flag) in args.iter_mut().zip([FloatCmp::ABS_A, FloatCmp::ABS_B]) {
+                if let Some([x, _]) = self.fuse(*arg, abs) {
+                    *arg = x;
+                    code |= flag;
+                }
+            }
+            let code = self.iconst32(code);
+            return self.call_value(builtin, &[code, args[0], args[1]]);
         }
         let cc = match cond {
             FloatCmp::Eq => FloatCC::Equal,
@@ -375,13 +391,47 @@ impl Translator<'_, '_> {
         Ok(())
     }
 
-    /// `f32.mul`/`f64.mul`, through intrinsic `mul` when enabled; such a product is recorded
-    /// so that a sum or difference of it can become one `*_mul_add` call ([`Self::float_sum`]).
+    /// Records `v`, the result of calling the pure intrinsic `builtin` on `args`, as one a
+    /// later operation may take in.
+    fn fusable(&mut self, v: Value, builtin: Builtin, args: [Value; 2]) {
+        let call = FusableCall {
+            builtin,
+            args,
+            fused: false,
+        };
+        self.fusable.insert(v, call);
+    }
+
+    /// The operands of the call of `builtin` that gave `v`, if it was recorded as fusable; the
+    /// caller takes it in.
+    fn fuse(&mut self, v: Value, builtin: Builtin) -> Option<[Value; 2]> {
+        let call = self.fusable.get_mut(&v).filter(|c| c.builtin == builtin)?;
+        call.fused = true;
+        Some(call.args)
+    }
+
+    /// `f32.abs`/`f64.abs` through intrinsic `abs` when enabled; a comparison of the result
+    /// may take it in ([`Self::float_cond`]).
+    pub(super) fn float_abs(&mut self, abs: Builtin) -> Result<(), CompileError> {
+        let x = self.pop()?;
+        let v = if self.calls(abs) {
+            let v = self.call_value(abs, &[x])?;
+            self.fusable(v, abs, [x, x]);
+            v
+        } else {
+            self.b.ins().fabs(x)
+        };
+        self.stack.push(v);
+        Ok(())
+    }
+
+    /// `f32.mul`/`f64.mul` through intrinsic `mul` when enabled; a sum or difference of the
+    /// product may take it in ([`Self::float_sum`]).
     pub(super) fn float_product(&mut self, mul: Builtin) -> Result<(), CompileError> {
         let (a, b) = self.pop2()?;
         let v = if self.calls(mul) {
             let v = self.call_value(mul, &[a, b])?;
-            self.products.insert(v, Product { a, b, fused: false });
+            self.fusable(v, mul, [a, b]);
             v
         } else {
             self.b.ins().fmul(a, b)
@@ -391,14 +441,15 @@ impl Translator<'_, '_> {
     }
 
     /// `f32.add`/`f64.add` (`subtract`: `sub`) through intrinsic `op` when enabled. When an
-    /// operand is an intrinsic product `a * b`, the operation is one call of `mul_add`, which
-    /// rounds the product and the sum exactly as the two calls would: `x + a*b` and `a*b + x`
-    /// as `mul_add(a, b, x)`, `x - a*b` as `mul_add(-a, b, x)` and `a*b - x` as
-    /// `mul_add(a, b, -x)` (negation is exact, and `x - y` is `x + (-y)`). The product's own
-    /// call stays for its other uses, if any: [`remove_unused_products`] drops it otherwise.
+    /// operand is an intrinsic product `a * b` (a call of `mul`), the operation is one call of
+    /// `mul_add`, which rounds the product and the sum exactly as the two calls would:
+    /// `x + a*b` and `a*b + x` as `mul_add(a, b, x)`, `x - a*b` as `mul_add(-a, b, x)` and
+    /// `a*b - x` as `mul_add(a, b, -x)` (negation is exact, and `x - y` is `x + (-y)`). The
+    /// product's own call stays for its other uses, if any ([`remove_fused_calls`]).
     pub(super) fn float_sum(
         &mut self,
         op: Builtin,
+        mul: Builtin,
         mul_add: Builtin,
         subtract: bool,
     ) -> Result<(), CompileError> {
@@ -412,20 +463,16 @@ impl Translator<'_, '_> {
             self.stack.push(v);
             return Ok(());
         }
-        let fused = if let Some(p) = self.products.get_mut(&y) {
-            p.fused = true;
-            let (a, b) = (p.a, p.b);
+        let args = if let Some([a, b]) = self.fuse(y, mul) {
             let a = if subtract { self.b.ins().fneg(a) } else { a };
             Some([a, b, x])
-        } else if let Some(p) = self.products.get_mut(&x) {
-            p.fused = true;
-            let (a, b) = (p.a, p.b);
+        } else if let Some([a, b]) = self.fuse(x, mul) {
             let y = if subtract { self.b.ins().fneg(y) } else { y };
             Some([a, b, y])
         } else {
             None
         };
-        let v = match fused {
+        let v = match args {
             Some(args) => self.call_value(mul_add, &args)?,
             None => self.call_value(op, &[x, y])?,
         };

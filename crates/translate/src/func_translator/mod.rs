@@ -122,12 +122,12 @@ pub(crate) fn translate(
         mut b,
         mut builtins_used,
         memory_ops,
-        products,
+        fusable,
         ..
     } = t;
     b.seal_all_blocks();
     b.finalize(env.target.isa.frontend_config());
-    intrinsics::remove_unused_products(&mut func, &products, &mut builtins_used);
+    intrinsics::remove_fused_calls(&mut func, &fusable, &mut builtins_used);
     Ok(Translated {
         func,
         builtins: builtins_used,
@@ -214,8 +214,8 @@ struct Translator<'a, 'f> {
     builtin_sigs: [Option<SigRef>; BUILTIN_COUNT],
     builtin_refs: [Option<FuncRef>; BUILTIN_COUNT],
     builtins_used: Vec<Builtin>,
-    /// Intrinsic float products by result, for fusing a sum of one into one call.
-    products: HashMap<Value, intrinsics::Product>,
+    /// Calls of pure intrinsics by result, which a later operation may take in.
+    fusable: HashMap<Value, intrinsics::FusableCall>,
     /// The memory-size operations translated so far.
     memory_ops: MemoryOps,
     regions: AliasRegions,
@@ -258,7 +258,7 @@ impl<'a, 'f> Translator<'a, 'f> {
             builtin_sigs: [None; BUILTIN_COUNT],
             builtin_refs: [None; BUILTIN_COUNT],
             builtins_used: Vec::new(),
-            products: HashMap::new(),
+            fusable: HashMap::new(),
             memory_ops: MemoryOps::default(),
             regions,
             num_results,

@@ -3,7 +3,7 @@
 //! to the `v128` match in [`simd`](super::simd), which rejects what is not SIMD.
 
 use aotc_abi::intrinsics::FloatCmp;
-use aotc_abi::{Builtin, TrapCode};
+use aotc_abi::{Builtin, Builtin as B, TrapCode};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::immediates::{Ieee32, Ieee64};
 use cranelift_codegen::ir::types::{F32, F64, I8, I16, I32, I64};
@@ -193,8 +193,8 @@ impl Translator<'_, '_> {
             O::I32Rotl | O::I64Rotl => binop!(self, rotl),
             O::I32Rotr | O::I64Rotr => binop!(self, rotr),
 
-            O::F32Abs => unop_via!(self, Builtin::f32_abs, fabs),
-            O::F64Abs => unop_via!(self, Builtin::f64_abs, fabs),
+            O::F32Abs => self.float_abs(Builtin::f32_abs)?,
+            O::F64Abs => self.float_abs(Builtin::f64_abs)?,
             O::F32Neg | O::F64Neg => unop!(self, fneg),
             O::F32Sqrt => unop_via!(self, Builtin::f32_sqrt, sqrt),
             O::F64Sqrt => unop_via!(self, Builtin::f64_sqrt, sqrt),
@@ -206,10 +206,10 @@ impl Translator<'_, '_> {
             O::F64Floor => unop_via!(self, Builtin::f64_floor, floor),
             O::F64Trunc => unop_via!(self, Builtin::f64_trunc, trunc),
             O::F64Nearest => unop_via!(self, Builtin::f64_nearest, nearest),
-            O::F32Add => self.float_sum(Builtin::f32_add, Builtin::f32_mul_add, false)?,
-            O::F64Add => self.float_sum(Builtin::f64_add, Builtin::f64_mul_add, false)?,
-            O::F32Sub => self.float_sum(Builtin::f32_sub, Builtin::f32_mul_add, true)?,
-            O::F64Sub => self.float_sum(Builtin::f64_sub, Builtin::f64_mul_add, true)?,
+            O::F32Add => self.float_sum(B::f32_add, B::f32_mul, B::f32_mul_add, false)?,
+            O::F64Add => self.float_sum(B::f64_add, B::f64_mul, B::f64_mul_add, false)?,
+            O::F32Sub => self.float_sum(B::f32_sub, B::f32_mul, B::f32_mul_add, true)?,
+            O::F64Sub => self.float_sum(B::f64_sub, B::f64_mul, B::f64_mul_add, true)?,
             O::F32Mul => self.float_product(Builtin::f32_mul)?,
             O::F64Mul => self.float_product(Builtin::f64_mul)?,
             O::F32Div => binop_via!(self, Builtin::f32_div, fdiv),
