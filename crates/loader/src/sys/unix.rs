@@ -217,10 +217,10 @@ unsafe extern "C" fn trap_signal_handler(
     if filter != 0 && !info.is_null() && !ctx.is_null() {
         // SAFETY: the kernel passes a valid siginfo and ucontext to an SA_SIGINFO handler.
         let fault = unsafe {
-            let (fp, sp) = fp_sp_of(ctx);
+            let Regs { pc, fp, sp } = regs_of(signum, ctx);
             Fault {
                 signal: TRAP_SIGNALS[index].1,
-                pc: pc_of(signum, ctx),
+                pc,
                 address: (*info).si_addr() as usize,
                 fp,
                 sp,
@@ -266,82 +266,74 @@ unsafe extern "C" fn trap_signal_handler(
     }
 }
 
-/// The program counter saved in a signal's ucontext.
+/// The registers a trap needs, as saved in a signal's ucontext.
+#[derive(Copy, Clone)]
+struct Regs {
+    /// The program counter of the faulting instruction.
+    pc: usize,
+    /// The frame pointer (0 where frames are not walked).
+    fp: usize,
+    /// The stack pointer.
+    sp: usize,
+}
+
+/// The program counter, frame pointer (`rbp`) and stack pointer saved in a signal's ucontext.
 ///
 /// # Safety
 /// `ctx` must be the ucontext passed to an SA_SIGINFO handler.
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-unsafe fn pc_of(_signum: c_int, ctx: *mut c_void) -> usize {
+unsafe fn regs_of(_signum: c_int, ctx: *mut c_void) -> Regs {
     // SAFETY: guaranteed by the caller.
-    unsafe { (*ctx.cast::<libc::ucontext_t>()).uc_mcontext.gregs[libc::REG_RIP as usize] as usize }
+    let gregs = unsafe { &(*ctx.cast::<libc::ucontext_t>()).uc_mcontext.gregs };
+    Regs {
+        pc: gregs[libc::REG_RIP as usize] as usize,
+        fp: gregs[libc::REG_RBP as usize] as usize,
+        sp: gregs[libc::REG_RSP as usize] as usize,
+    }
 }
 
-/// The program counter saved in a signal's ucontext.
+/// The program counter, frame pointer (`x29`) and stack pointer saved in a signal's ucontext.
 ///
 /// # Safety
 /// `ctx` must be the ucontext passed to an SA_SIGINFO handler.
 #[cfg(all(target_os = "linux", target_arch = "aarch64"))]
-unsafe fn pc_of(_signum: c_int, ctx: *mut c_void) -> usize {
+unsafe fn regs_of(_signum: c_int, ctx: *mut c_void) -> Regs {
     // SAFETY: guaranteed by the caller.
-    unsafe { (*ctx.cast::<libc::ucontext_t>()).uc_mcontext.pc as usize }
+    let mcontext = unsafe { &(*ctx.cast::<libc::ucontext_t>()).uc_mcontext };
+    Regs {
+        pc: mcontext.pc as usize,
+        fp: mcontext.regs[29] as usize,
+        sp: mcontext.sp as usize,
+    }
 }
 
-/// The program counter saved in a signal's ucontext. On s390x, SIGILL and SIGFPE leave the PSW
-/// address *after* the faulting instruction (SIGSEGV and SIGBUS at it), so Cranelift records
-/// the trap sites of those signals on the instruction's last byte: one byte back finds them.
+/// The program counter, back chain and stack pointer saved in a signal's ucontext.
+///
+/// The program counter: SIGILL and SIGFPE leave the PSW address *after* the faulting
+/// instruction (SIGSEGV and SIGBUS at it), so Cranelift records the trap sites of those signals
+/// on the instruction's last byte: one byte back finds them.
+///
+/// The back chain is the stack pointer: at its lowest word every compiled frame holds its entry
+/// stack pointer (Cranelift's `preserve_frame_pointers` on s390x).
 ///
 /// # Safety
 /// `ctx` must be the ucontext passed to an SA_SIGINFO handler for `signum`.
 #[cfg(all(target_os = "linux", target_arch = "s390x"))]
-unsafe fn pc_of(signum: c_int, ctx: *mut c_void) -> usize {
+unsafe fn regs_of(signum: c_int, ctx: *mut c_void) -> Regs {
     // SAFETY: guaranteed by the caller.
-    let address = unsafe { (*ctx.cast::<libc::ucontext_t>()).uc_mcontext.psw.addr as usize };
-    if signum == libc::SIGILL || signum == libc::SIGFPE {
+    let mcontext = unsafe { &(*ctx.cast::<libc::ucontext_t>()).uc_mcontext };
+    let address = mcontext.psw.addr as usize;
+    let pc = if signum == libc::SIGILL || signum == libc::SIGFPE {
         address.wrapping_sub(1)
     } else {
         address
-    }
+    };
+    let sp = mcontext.gregs[15] as usize;
+    Regs { pc, fp: sp, sp }
 }
 
-/// The frame pointer (`rbp`) and stack pointer saved in a signal's ucontext.
-///
-/// # Safety
-/// `ctx` must be the ucontext passed to an SA_SIGINFO handler.
-#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-unsafe fn fp_sp_of(ctx: *mut c_void) -> (usize, usize) {
-    // SAFETY: guaranteed by the caller.
-    let gregs = unsafe { &(*ctx.cast::<libc::ucontext_t>()).uc_mcontext.gregs };
-    (
-        gregs[libc::REG_RBP as usize] as usize,
-        gregs[libc::REG_RSP as usize] as usize,
-    )
-}
-
-/// The frame pointer (`x29`) and stack pointer saved in a signal's ucontext.
-///
-/// # Safety
-/// `ctx` must be the ucontext passed to an SA_SIGINFO handler.
-#[cfg(all(target_os = "linux", target_arch = "aarch64"))]
-unsafe fn fp_sp_of(ctx: *mut c_void) -> (usize, usize) {
-    // SAFETY: guaranteed by the caller.
-    let mcontext = unsafe { &(*ctx.cast::<libc::ucontext_t>()).uc_mcontext };
-    (mcontext.regs[29] as usize, mcontext.sp as usize)
-}
-
-/// The back chain (the stack pointer: at its lowest word every compiled frame holds its entry
-/// stack pointer, Cranelift's `preserve_frame_pointers` on s390x) and the stack pointer saved in
-/// a signal's ucontext.
-///
-/// # Safety
-/// `ctx` must be the ucontext passed to an SA_SIGINFO handler.
-#[cfg(all(target_os = "linux", target_arch = "s390x"))]
-unsafe fn fp_sp_of(ctx: *mut c_void) -> (usize, usize) {
-    // SAFETY: guaranteed by the caller.
-    let sp = unsafe { (*ctx.cast::<libc::ucontext_t>()).uc_mcontext.gregs[15] as usize };
-    (sp, sp)
-}
-
-/// No frame is walked on this platform.
+/// Nothing is known on this platform: no fault is recognised as a wasm trap (except those
+/// raised by runtime helpers, which do not come through here) and no frame is walked.
 ///
 /// # Safety
 /// None.
@@ -349,8 +341,12 @@ unsafe fn fp_sp_of(ctx: *mut c_void) -> (usize, usize) {
     target_os = "linux",
     any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "s390x")
 )))]
-unsafe fn fp_sp_of(_ctx: *mut c_void) -> (usize, usize) {
-    (0, 0)
+unsafe fn regs_of(_signum: c_int, _ctx: *mut c_void) -> Regs {
+    Regs {
+        pc: 0,
+        fp: 0,
+        sp: 0,
+    }
 }
 
 /// Whether compiled frames keep a frame record at their frame pointer, `[fp, fp + 16)`: the
@@ -471,19 +467,6 @@ pub(crate) unsafe fn frame_record(fp: usize, low: usize, high: usize) -> Option<
     } else {
         None
     }
-}
-
-/// The program counter saved in a signal's ucontext (unknown on this platform: no fault is
-/// recognised as a wasm trap, except those raised by runtime helpers).
-///
-/// # Safety
-/// None.
-#[cfg(not(all(
-    target_os = "linux",
-    any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "s390x")
-)))]
-unsafe fn pc_of(_signum: c_int, _ctx: *mut c_void) -> usize {
-    0
 }
 
 /// Size of the alternate signal stacks this crate installs.
