@@ -1,11 +1,11 @@
-//! The posix platform layer: address-space reservations with guard regions (the raw mmap,
-//! mprotect, munmap that `memmap2` cannot express), the page size, the trap signal handlers and
-//! per-thread alternate signal stacks, thread stack bounds, the setjmp/longjmp glue (compiled
-//! from `csrc/jmpbuf.c`) and instruction-cache maintenance (`csrc/icache.c`). The only module
-//! that calls libc.
+//! The posix platform layer: raw mappings (the mmap and munmap of every range `memmap2` cannot
+//! map) and the address-space reservations with guard regions built on them (mprotect), the
+//! page size, the trap signal handlers and per-thread alternate signal stacks, thread stack
+//! bounds, the setjmp/longjmp glue (compiled from `csrc/jmpbuf.c`) and instruction-cache
+//! maintenance (`csrc/icache.c`). The only module that calls libc.
 
 use core::ffi::{c_int, c_void};
-use core::ptr::{self, NonNull};
+use core::ptr;
 use std::cell::RefCell;
 use std::cell::UnsafeCell;
 use std::io;
@@ -31,46 +31,99 @@ pub(crate) fn page_size() -> usize {
     }
 }
 
+/// A range of address space mapped with raw `mmap`, unmapped on drop: the one owner of such a
+/// range. [`Reservation`] and the text mappings (`text_mapping.rs`) are built on it.
+#[derive(Debug)]
+pub(super) struct RawMapping {
+    ptr: *mut u8,
+    len: usize,
+}
+
+// SAFETY: a mapping is a plain range of addresses; who may access its bytes is decided by its
+// owner (a reservation's memory or alternate stack, a module's text), not by the thread that
+// mapped it.
+unsafe impl Send for RawMapping {}
+// SAFETY: as above; `&RawMapping` only hands out the address and length.
+unsafe impl Sync for RawMapping {}
+
+impl RawMapping {
+    /// `mmap(address, len, prot, flags, fd, offset)`: `len` bytes at `address` when `flags` ask
+    /// for exactly there, else where the kernel chooses (`address` is a hint).
+    ///
+    /// # Safety
+    /// `flags` must not let the mapping replace an existing one (no `MAP_FIXED`;
+    /// `MAP_FIXED_NOREPLACE` fails instead).
+    pub(super) unsafe fn map(
+        address: usize,
+        len: usize,
+        prot: c_int,
+        flags: c_int,
+        fd: c_int,
+        offset: libc::off_t,
+    ) -> io::Result<RawMapping> {
+        // SAFETY: the caller guarantees no existing mapping is replaced, so no memory in use is
+        // affected.
+        let ptr = unsafe { libc::mmap(address as *mut c_void, len, prot, flags, fd, offset) };
+        if ptr == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(RawMapping {
+            ptr: ptr.cast(),
+            len,
+        })
+    }
+
+    /// First byte of the mapping.
+    pub(super) fn as_ptr(&self) -> *mut u8 {
+        self.ptr
+    }
+
+    /// Its length in bytes.
+    pub(super) fn len(&self) -> usize {
+        self.len
+    }
+}
+
+impl Drop for RawMapping {
+    fn drop(&mut self) {
+        // SAFETY: the range was mapped by this `RawMapping` and nothing else unmaps it; whoever
+        // owns it has stopped using its addresses by the time it is dropped.
+        unsafe {
+            libc::munmap(self.ptr.cast(), self.len);
+        }
+    }
+}
+
 /// A range of address space reserved inaccessible (`PROT_NONE`, `MAP_NORESERVE`: no memory is
 /// committed), parts of which are made readable and writable with
 /// [`Reservation::make_read_write`]; the rest stays a guard region. Unmapped on drop. Linear
 /// memories (the current size inside a guard region) and alternate signal stacks (behind a
-/// guard page) are built on it. It is the one mapping made with raw `mmap`: `memmap2`, which
-/// maps the files and the text copies, cannot reserve address space without access nor give
-/// part of a mapping other rights than the rest.
+/// guard page) are built on it. A [`RawMapping`]: `memmap2`, which maps the files, cannot
+/// reserve address space without access nor give part of a mapping other rights than the rest.
 #[derive(Debug)]
 pub(crate) struct Reservation {
-    ptr: NonNull<u8>,
-    len: usize,
+    mapping: RawMapping,
 }
-
-// SAFETY: a reservation is a plain range of addresses; who may access its bytes is decided by
-// its owner (the memory or alternate stack that holds it), not by the thread that mapped it.
-unsafe impl Send for Reservation {}
-// SAFETY: as above; `&Reservation` only hands out the address and length.
-unsafe impl Sync for Reservation {}
 
 impl Reservation {
     /// Reserves `len` bytes of address space: inaccessible, and committing no memory until parts
     /// are made accessible with [`Reservation::make_read_write`].
     pub(crate) fn new(len: usize) -> io::Result<Reservation> {
         // SAFETY: a fresh anonymous mapping chosen by the kernel; no existing memory is affected.
-        let ptr = unsafe {
-            libc::mmap(
-                ptr::null_mut(),
+        let mapping = unsafe {
+            RawMapping::map(
+                0,
                 len,
                 libc::PROT_NONE,
                 libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
                 -1,
                 0,
             )
-        };
-        if ptr == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
+        }?;
+        if mapping.as_ptr().is_null() {
+            return Err(io::Error::other("mmap returned null"));
         }
-        let ptr =
-            NonNull::new(ptr.cast::<u8>()).ok_or_else(|| io::Error::other("mmap returned null"))?;
-        Ok(Reservation { ptr, len })
+        Ok(Reservation { mapping })
     }
 
     /// Makes `[offset, offset + len)` (`offset` page aligned) of the reservation readable and
@@ -84,7 +137,7 @@ impl Reservation {
         }
         let in_range = offset
             .checked_add(len)
-            .is_some_and(|end| end <= self.len.next_multiple_of(page_size()));
+            .is_some_and(|end| end <= self.len().next_multiple_of(page_size()));
         if !in_range || !offset.is_multiple_of(page_size()) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -95,7 +148,7 @@ impl Reservation {
         // nothing relies on it staying inaccessible.
         let rc = unsafe {
             libc::mprotect(
-                self.ptr.as_ptr().add(offset).cast(),
+                self.as_ptr().add(offset).cast(),
                 len,
                 libc::PROT_READ | libc::PROT_WRITE,
             )
@@ -108,22 +161,12 @@ impl Reservation {
 
     /// First byte of the reservation.
     pub(crate) fn as_ptr(&self) -> *mut u8 {
-        self.ptr.as_ptr()
+        self.mapping.as_ptr()
     }
 
     /// Its length in bytes.
     pub(crate) fn len(&self) -> usize {
-        self.len
-    }
-}
-
-impl Drop for Reservation {
-    fn drop(&mut self) {
-        // SAFETY: the range was mapped by this `Reservation` and nothing else unmaps it; whoever
-        // owns it has stopped using its addresses by the time it is dropped.
-        unsafe {
-            libc::munmap(self.ptr.as_ptr().cast(), self.len);
-        }
+        self.mapping.len()
     }
 }
 
