@@ -21,10 +21,12 @@ use std::cell::{Cell, UnsafeCell};
 use std::ffi::c_void;
 use std::fmt;
 use std::ptr;
+use std::sync::Arc;
 
 use aotc_abi::TrapCode;
 
 use crate::code_registry;
+use crate::module::ModuleInner;
 use crate::stack::{STACK_MARGIN, WasmStack};
 use crate::sys::{self, Fault, TrapSignal};
 use crate::vmctx::{EntryTrampoline, ValRaw};
@@ -115,10 +117,14 @@ impl fmt::Display for Trap {
 
 impl std::error::Error for Trap {}
 
+/// The module whose text holds a faulting pc, and the text's start ([`code_registry::module_at`]).
+type FaultSite = (Arc<ModuleInner>, usize);
+
 /// Why a call into wasm did not return normally.
 pub(crate) enum Unwind {
-    /// A fault in wasm code, and its backtrace.
-    Fault(Fault, Vec<Frame>),
+    /// A fault in wasm code, the module text holding its pc (`None`: the module was unloaded),
+    /// and its backtrace.
+    Fault(Fault, Option<FaultSite>, Vec<Frame>),
     /// A runtime helper or host function trapped.
     Trap(Trap),
     /// A host function panicked; the panic continues once back in the host.
@@ -189,11 +195,11 @@ pub(crate) unsafe fn call_wasm(call: &WasmCall, stack: &WasmStack) -> Result<(),
     if returned {
         return Ok(());
     }
-    let frames = take_backtrace();
+    let (frames, fault_site) = take_backtrace();
     // SAFETY: the call is over: nothing else references the state any more.
     let state = unsafe { &mut *state_ptr };
     Err(match (state.fault, state.unwind.take()) {
-        (Some(fault), _) => Unwind::Fault(fault, frames),
+        (Some(fault), _) => Unwind::Fault(fault, fault_site, frames),
         (None, Some(Unwind::Trap(mut trap))) => {
             // A trap from a nested call keeps its inner frames; these are its callers.
             trap.backtrace.extend(frames);
@@ -383,7 +389,7 @@ enum FramesFrom {
     Fault { pc: usize, fp: usize, sp: usize },
     /// A runtime helper called by wasm: the first return address into wasm text at or above
     /// this stack address is the innermost frame (the helper's caller); its caller's frame
-    /// record (found from that slot, [`sys::caller_record_from_return_slot`]) continues the walk.
+    /// record (found from that slot, [`record_helper_frames`]) continues the walk.
     ReturnAddressAbove(usize),
     /// A host function: the exit trampoline's frame record, whose return address is the wasm
     /// caller.
@@ -457,21 +463,24 @@ fn record_helper_frames(raw: &mut RawBacktrace, address: usize, high: usize) {
             let Some(record) = first_frame_chain(start, high) else {
                 return;
             };
-            let returns = || {
+            let words = || {
                 (start..record)
                     .step_by(8)
                     .rev()
                     .filter_map(|slot| Some((slot, word(slot)?)))
-                    .filter(|(_, w)| {
-                        w.is_multiple_of(sys::INSTRUCTION_ALIGNMENT) && is_return_into_function(*w)
-                    })
             };
-            let beside_caller_fp = returns()
-                .find(|(slot, _)| slot.checked_sub(8).and_then(word) == Some(record))
-                .map(|(_, w)| w);
+            let is_return = |w: usize| {
+                w.is_multiple_of(sys::INSTRUCTION_ALIGNMENT) && is_return_into_function(w)
+            };
+            // The saved frame pointer is tested first: it reads one word, where
+            // `is_return_into_function` locks the code registry.
+            let beside_caller_fp = words()
+                .filter(|(slot, _)| slot.checked_sub(8).and_then(word) == Some(record))
+                .map(|(_, w)| w)
+                .find(|w| is_return(*w));
             let innermost = beside_caller_fp.or_else(|| {
                 (!sys::HELPERS_KEEP_FRAME_RECORDS)
-                    .then(|| returns().next().map(|(_, w)| w))
+                    .then(|| words().map(|(_, w)| w).find(|w| is_return(*w)))
                     .flatten()
             });
             if let Some(innermost) = innermost {
@@ -500,16 +509,18 @@ fn record_helper_frames(raw: &mut RawBacktrace, address: usize, high: usize) {
 }
 
 /// The frames recorded by the last trap on this thread, resolved to functions (trampolines and
-/// code of unloaded modules are left out).
-fn take_backtrace() -> Vec<Frame> {
+/// code of unloaded modules are left out), and, when the trap was a fault (its pc recorded
+/// first, [`on_fault`]), the module text holding that pc, for [`trap_from_fault`].
+fn take_backtrace() -> (Vec<Frame>, Option<FaultSite>) {
     let Ok((addresses, first_is_pc)) = RAW_BACKTRACE.try_with(|raw| {
         // SAFETY: normal context, after the jump: nothing else uses the buffer now.
         let raw = unsafe { &mut *raw.get() };
         let len = core::mem::take(&mut raw.len);
         (raw.addresses[..len].to_vec(), raw.first_is_pc)
     }) else {
-        return Vec::new();
+        return (Vec::new(), None);
     };
+    let mut fault_site = None;
     let mut frames = Vec::with_capacity(addresses.len());
     for (i, &address) in addresses.iter().enumerate() {
         // A return address may follow the last instruction of its function: look up the byte
@@ -522,6 +533,9 @@ fn take_backtrace() -> Vec<Frame> {
         let Some((module, text_start)) = code_registry::module_at(inside) else {
             continue;
         };
+        if i == 0 && first_is_pc {
+            fault_site = Some((Arc::clone(&module), text_start));
+        }
         let Ok(text_offset) = u32::try_from(address - text_start) else {
             continue;
         };
@@ -534,7 +548,7 @@ fn take_backtrace() -> Vec<Frame> {
             });
         }
     }
-    frames
+    (frames, fault_site)
 }
 
 /// [`raise`] with a trap code.
@@ -550,9 +564,9 @@ impl Unwind {
     /// The trap this unwind reports; panics are resumed.
     pub(crate) fn into_trap(self) -> Trap {
         match self {
-            Unwind::Fault(fault, backtrace) => Trap {
+            Unwind::Fault(fault, site, backtrace) => Trap {
                 backtrace,
-                ..trap_from_fault(fault)
+                ..trap_from_fault(fault, site)
             },
             Unwind::Trap(trap) => trap,
             Unwind::Panic(payload) => std::panic::resume_unwind(payload),
@@ -560,9 +574,10 @@ impl Unwind {
     }
 }
 
-/// Maps a fault in wasm code to a trap through the trap table of the module that holds the code.
-fn trap_from_fault(fault: Fault) -> Trap {
-    let Some((module, text_start)) = code_registry::module_at(fault.pc) else {
+/// Maps a fault in wasm code to a trap through the trap table of the module that holds the code
+/// (`site`, found by [`take_backtrace`]; `None`: unloaded).
+fn trap_from_fault(fault: Fault, site: Option<FaultSite>) -> Trap {
+    let Some((module, text_start)) = site else {
         return Trap::new(
             classify(&fault),
             Some(format!(

@@ -15,6 +15,7 @@ use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::page_size;
+use super::unix::RawMapping;
 
 /// How far below the runtime's code texts are placed: well inside the 64 GiB measured to keep
 /// calls fast (and inside x86-64's ±2 GiB `rel32` reach).
@@ -28,10 +29,8 @@ static NEXT_NEAR: AtomicUsize = AtomicUsize::new(0);
 
 /// A text mapping of `len` bytes at `address` (page-rounded outward), unmapped on drop.
 pub(crate) struct TextMapping {
-    /// Page-aligned start of the mapping.
-    start: usize,
-    /// Page-rounded length.
-    len: usize,
+    /// The page-aligned, page-rounded mapping.
+    mapping: RawMapping,
     /// The text's address (inside the mapping).
     address: usize,
 }
@@ -73,8 +72,8 @@ struct MapRequest {
 impl MapRequest {
     /// `mmap` at exactly `[start, start + len)` (`Taken` if anything is there), or, with no
     /// start, wherever the kernel chooses. Kernels before 4.17 ignore `MAP_FIXED_NOREPLACE`
-    /// and may place the mapping elsewhere: that counts as taken too. Returns the start.
-    fn map(self, start: Option<usize>) -> Result<usize, FixedMapError> {
+    /// and may place the mapping elsewhere: that counts as taken too.
+    fn map(self, start: Option<usize>) -> Result<RawMapping, FixedMapError> {
         let offset = libc::off_t::try_from(self.offset).map_err(|_| {
             FixedMapError::Io(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -86,39 +85,28 @@ impl MapRequest {
             None => (0, self.flags),
         };
         // SAFETY: without MAP_FIXED the kernel never replaces an existing mapping (with
-        // MAP_FIXED_NOREPLACE it maps fresh pages at `address` or fails); no memory in use is
-        // affected.
-        let ptr = unsafe {
-            libc::mmap(
-                address as *mut libc::c_void,
-                self.len,
-                self.prot,
-                flags,
-                self.fd,
-                offset,
-            )
-        };
-        if ptr == libc::MAP_FAILED {
-            let e = io::Error::last_os_error();
-            return Err(if e.raw_os_error() == Some(libc::EEXIST) {
-                FixedMapError::Taken
-            } else {
-                FixedMapError::Io(e)
-            });
-        }
-        if start.is_some_and(|start| ptr as usize != start) {
-            // SAFETY: the mapping just made, elsewhere, by an old kernel; nothing uses it.
-            unsafe { libc::munmap(ptr, self.len) };
+        // MAP_FIXED_NOREPLACE it maps fresh pages at `address` or fails).
+        let mapping =
+            unsafe { RawMapping::map(address, self.len, self.prot, flags, self.fd, offset) }
+                .map_err(|e| {
+                    if e.raw_os_error() == Some(libc::EEXIST) {
+                        FixedMapError::Taken
+                    } else {
+                        FixedMapError::Io(e)
+                    }
+                })?;
+        if start.is_some_and(|start| mapping.as_ptr() as usize != start) {
+            // Made elsewhere by an old kernel; nothing uses it, dropping it unmaps it.
             return Err(FixedMapError::Taken);
         }
-        Ok(ptr as usize)
+        Ok(mapping)
     }
 
     /// Maps within [`NEAR_RUNTIME`] below the runtime's code: candidates downward from where
     /// the last near placement went (from the runtime's code at first), stepping over what is
     /// taken in doubling strides; after [`NEAR_ATTEMPTS`], or when the range is used up, where
-    /// the kernel chooses. Returns the start.
-    fn map_near_runtime(self) -> io::Result<usize> {
+    /// the kernel chooses.
+    fn map_near_runtime(self) -> io::Result<RawMapping> {
         let page = page_size();
         let anchor = runtime_code_address() & !(page - 1);
         let lowest = anchor.saturating_sub(NEAR_RUNTIME).max(page);
@@ -132,9 +120,9 @@ impl MapRequest {
                 break;
             };
             match self.map(Some(start)) {
-                Ok(start) => {
+                Ok(mapping) => {
                     NEXT_NEAR.store(start, Ordering::Relaxed);
-                    return Ok(start);
+                    return Ok(mapping);
                 }
                 Err(FixedMapError::Taken) => {
                     top = start.saturating_sub(stride - self.len);
@@ -214,12 +202,8 @@ impl TextMapping {
             )));
         }
         let (start, _) = page_range(address, len)?;
-        request.map(Some(start))?;
-        Ok(TextMapping {
-            start,
-            len: request.len,
-            address,
-        })
+        let mapping = request.map(Some(start))?;
+        Ok(TextMapping { mapping, address })
     }
 
     /// Maps `len` bytes of `file` at `file_offset` read + execute, shared, near the runtime's
@@ -230,24 +214,17 @@ impl TextMapping {
         len: usize,
     ) -> io::Result<TextMapping> {
         let (request, in_page) = file_text_request(file, file_offset, len);
-        let start = request.map_near_runtime()?;
-        Ok(TextMapping {
-            start,
-            len: request.len,
-            address: start + in_page,
-        })
+        let mapping = request.map_near_runtime()?;
+        let address = mapping.as_ptr() as usize + in_page;
+        Ok(TextMapping { mapping, address })
     }
 
     /// Copies `bytes` into anonymous memory at exactly `address`, then makes it read + execute
     /// (never writable and executable at once).
     pub(crate) fn copy_at(bytes: &[u8], address: usize) -> Result<TextMapping, FixedMapError> {
         let (start, map_len) = page_range(address, bytes.len())?;
-        anonymous_request(map_len).map(Some(start))?;
-        let mut writable = WritableText(TextMapping {
-            start,
-            len: map_len,
-            address,
-        });
+        let mapping = anonymous_request(map_len).map(Some(start))?;
+        let mut writable = WritableText(TextMapping { mapping, address });
         writable.bytes_mut(bytes.len()).copy_from_slice(bytes);
         writable.into_exec().map_err(FixedMapError::Io)
     }
@@ -265,18 +242,15 @@ pub(crate) struct WritableText(TextMapping);
 impl WritableText {
     /// At least `len` bytes near the runtime's code.
     pub(crate) fn near_runtime(len: usize) -> io::Result<WritableText> {
-        let request = anonymous_request(len.max(1));
-        let start = request.map_near_runtime()?;
-        Ok(WritableText(TextMapping {
-            start,
-            len: request.len,
-            address: start,
-        }))
+        let mapping = anonymous_request(len.max(1)).map_near_runtime()?;
+        let address = mapping.as_ptr() as usize;
+        Ok(WritableText(TextMapping { mapping, address }))
     }
 
     /// The first `len` bytes of the text (at most the mapping's length).
     pub(crate) fn bytes_mut(&mut self, len: usize) -> &mut [u8] {
-        let len = len.min(self.0.len - (self.0.address - self.0.start));
+        let mapping = &self.0.mapping;
+        let len = len.min(mapping.len() - (self.0.address - mapping.as_ptr() as usize));
         // SAFETY: `[address, address + len)` lies in this writable mapping, which only this
         // value reaches until `into_exec`.
         unsafe { core::slice::from_raw_parts_mut(self.0.address as *mut u8, len) }
@@ -285,18 +259,19 @@ impl WritableText {
     /// Makes the memory read + execute, with the instruction cache cleared over it (the code
     /// was just written).
     pub(crate) fn into_exec(self) -> io::Result<TextMapping> {
+        let mapping = &self.0.mapping;
         // SAFETY: changing the protection of our own mapping, which nothing executes yet.
         let r = unsafe {
             libc::mprotect(
-                self.0.start as *mut libc::c_void,
-                self.0.len,
+                mapping.as_ptr().cast(),
+                mapping.len(),
                 libc::PROT_READ | libc::PROT_EXEC,
             )
         };
         if r != 0 {
             return Err(io::Error::last_os_error());
         }
-        let end = self.0.start + self.0.len;
+        let end = mapping.as_ptr() as usize + mapping.len();
         // SAFETY: `[address, end)` lies in this mapping, now readable.
         super::clear_icache(unsafe {
             core::slice::from_raw_parts(self.0.address as *const u8, end - self.0.address)
@@ -304,16 +279,3 @@ impl WritableText {
         Ok(self.0)
     }
 }
-
-impl Drop for TextMapping {
-    fn drop(&mut self) {
-        // SAFETY: the range was mapped by this `TextMapping` and nothing else unmaps it; the
-        // module owning it has stopped running its code when it is dropped.
-        unsafe { libc::munmap(self.start as *mut libc::c_void, self.len) };
-    }
-}
-
-// SAFETY: the mapping is read-only after construction and only its addresses are shared.
-unsafe impl Send for TextMapping {}
-// SAFETY: as above.
-unsafe impl Sync for TextMapping {}

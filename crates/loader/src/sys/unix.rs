@@ -1,11 +1,11 @@
-//! The posix platform layer: address-space reservations with guard regions (the raw mmap,
-//! mprotect, munmap that `memmap2` cannot express), the page size, the trap signal handlers and
-//! per-thread alternate signal stacks, thread stack bounds, the setjmp/longjmp glue (compiled
-//! from `csrc/jmpbuf.c`) and instruction-cache maintenance (`csrc/icache.c`). The only module
-//! that calls libc.
+//! The posix platform layer: raw mappings (the mmap and munmap of every range `memmap2` cannot
+//! map) and the address-space reservations with guard regions built on them (mprotect), the
+//! page size, the trap signal handlers and per-thread alternate signal stacks, thread stack
+//! bounds, the setjmp/longjmp glue (compiled from `csrc/jmpbuf.c`) and instruction-cache
+//! maintenance (`csrc/icache.c`). The only module that calls libc.
 
 use core::ffi::{c_int, c_void};
-use core::ptr::{self, NonNull};
+use core::ptr;
 use std::cell::RefCell;
 use std::cell::UnsafeCell;
 use std::io;
@@ -31,46 +31,99 @@ pub(crate) fn page_size() -> usize {
     }
 }
 
+/// A range of address space mapped with raw `mmap`, unmapped on drop: the one owner of such a
+/// range. [`Reservation`] and the text mappings (`text_mapping.rs`) are built on it.
+#[derive(Debug)]
+pub(super) struct RawMapping {
+    ptr: *mut u8,
+    len: usize,
+}
+
+// SAFETY: a mapping is a plain range of addresses; who may access its bytes is decided by its
+// owner (a reservation's memory or alternate stack, a module's text), not by the thread that
+// mapped it.
+unsafe impl Send for RawMapping {}
+// SAFETY: as above; `&RawMapping` only hands out the address and length.
+unsafe impl Sync for RawMapping {}
+
+impl RawMapping {
+    /// `mmap(address, len, prot, flags, fd, offset)`: `len` bytes at `address` when `flags` ask
+    /// for exactly there, else where the kernel chooses (`address` is a hint).
+    ///
+    /// # Safety
+    /// `flags` must not let the mapping replace an existing one (no `MAP_FIXED`;
+    /// `MAP_FIXED_NOREPLACE` fails instead).
+    pub(super) unsafe fn map(
+        address: usize,
+        len: usize,
+        prot: c_int,
+        flags: c_int,
+        fd: c_int,
+        offset: libc::off_t,
+    ) -> io::Result<RawMapping> {
+        // SAFETY: the caller guarantees no existing mapping is replaced, so no memory in use is
+        // affected.
+        let ptr = unsafe { libc::mmap(address as *mut c_void, len, prot, flags, fd, offset) };
+        if ptr == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(RawMapping {
+            ptr: ptr.cast(),
+            len,
+        })
+    }
+
+    /// First byte of the mapping.
+    pub(super) fn as_ptr(&self) -> *mut u8 {
+        self.ptr
+    }
+
+    /// Its length in bytes.
+    pub(super) fn len(&self) -> usize {
+        self.len
+    }
+}
+
+impl Drop for RawMapping {
+    fn drop(&mut self) {
+        // SAFETY: the range was mapped by this `RawMapping` and nothing else unmaps it; whoever
+        // owns it has stopped using its addresses by the time it is dropped.
+        unsafe {
+            libc::munmap(self.ptr.cast(), self.len);
+        }
+    }
+}
+
 /// A range of address space reserved inaccessible (`PROT_NONE`, `MAP_NORESERVE`: no memory is
 /// committed), parts of which are made readable and writable with
 /// [`Reservation::make_read_write`]; the rest stays a guard region. Unmapped on drop. Linear
 /// memories (the current size inside a guard region) and alternate signal stacks (behind a
-/// guard page) are built on it. It is the one mapping made with raw `mmap`: `memmap2`, which
-/// maps the files and the text copies, cannot reserve address space without access nor give
-/// part of a mapping other rights than the rest.
+/// guard page) are built on it. A [`RawMapping`]: `memmap2`, which maps the files, cannot
+/// reserve address space without access nor give part of a mapping other rights than the rest.
 #[derive(Debug)]
 pub(crate) struct Reservation {
-    ptr: NonNull<u8>,
-    len: usize,
+    mapping: RawMapping,
 }
-
-// SAFETY: a reservation is a plain range of addresses; who may access its bytes is decided by
-// its owner (the memory or alternate stack that holds it), not by the thread that mapped it.
-unsafe impl Send for Reservation {}
-// SAFETY: as above; `&Reservation` only hands out the address and length.
-unsafe impl Sync for Reservation {}
 
 impl Reservation {
     /// Reserves `len` bytes of address space: inaccessible, and committing no memory until parts
     /// are made accessible with [`Reservation::make_read_write`].
     pub(crate) fn new(len: usize) -> io::Result<Reservation> {
         // SAFETY: a fresh anonymous mapping chosen by the kernel; no existing memory is affected.
-        let ptr = unsafe {
-            libc::mmap(
-                ptr::null_mut(),
+        let mapping = unsafe {
+            RawMapping::map(
+                0,
                 len,
                 libc::PROT_NONE,
                 libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
                 -1,
                 0,
             )
-        };
-        if ptr == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
+        }?;
+        if mapping.as_ptr().is_null() {
+            return Err(io::Error::other("mmap returned null"));
         }
-        let ptr =
-            NonNull::new(ptr.cast::<u8>()).ok_or_else(|| io::Error::other("mmap returned null"))?;
-        Ok(Reservation { ptr, len })
+        Ok(Reservation { mapping })
     }
 
     /// Makes `[offset, offset + len)` (`offset` page aligned) of the reservation readable and
@@ -84,7 +137,7 @@ impl Reservation {
         }
         let in_range = offset
             .checked_add(len)
-            .is_some_and(|end| end <= self.len.next_multiple_of(page_size()));
+            .is_some_and(|end| end <= self.len().next_multiple_of(page_size()));
         if !in_range || !offset.is_multiple_of(page_size()) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -95,7 +148,7 @@ impl Reservation {
         // nothing relies on it staying inaccessible.
         let rc = unsafe {
             libc::mprotect(
-                self.ptr.as_ptr().add(offset).cast(),
+                self.as_ptr().add(offset).cast(),
                 len,
                 libc::PROT_READ | libc::PROT_WRITE,
             )
@@ -108,22 +161,12 @@ impl Reservation {
 
     /// First byte of the reservation.
     pub(crate) fn as_ptr(&self) -> *mut u8 {
-        self.ptr.as_ptr()
+        self.mapping.as_ptr()
     }
 
     /// Its length in bytes.
     pub(crate) fn len(&self) -> usize {
-        self.len
-    }
-}
-
-impl Drop for Reservation {
-    fn drop(&mut self) {
-        // SAFETY: the range was mapped by this `Reservation` and nothing else unmaps it; whoever
-        // owns it has stopped using its addresses by the time it is dropped.
-        unsafe {
-            libc::munmap(self.ptr.as_ptr().cast(), self.len);
-        }
+        self.mapping.len()
     }
 }
 
@@ -217,10 +260,10 @@ unsafe extern "C" fn trap_signal_handler(
     if filter != 0 && !info.is_null() && !ctx.is_null() {
         // SAFETY: the kernel passes a valid siginfo and ucontext to an SA_SIGINFO handler.
         let fault = unsafe {
-            let (fp, sp) = fp_sp_of(ctx);
+            let Regs { pc, fp, sp } = regs_of(signum, ctx);
             Fault {
                 signal: TRAP_SIGNALS[index].1,
-                pc: pc_of(signum, ctx),
+                pc,
                 address: (*info).si_addr() as usize,
                 fp,
                 sp,
@@ -266,82 +309,74 @@ unsafe extern "C" fn trap_signal_handler(
     }
 }
 
-/// The program counter saved in a signal's ucontext.
+/// The registers a trap needs, as saved in a signal's ucontext.
+#[derive(Copy, Clone)]
+struct Regs {
+    /// The program counter of the faulting instruction.
+    pc: usize,
+    /// The frame pointer (0 where frames are not walked).
+    fp: usize,
+    /// The stack pointer.
+    sp: usize,
+}
+
+/// The program counter, frame pointer (`rbp`) and stack pointer saved in a signal's ucontext.
 ///
 /// # Safety
 /// `ctx` must be the ucontext passed to an SA_SIGINFO handler.
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-unsafe fn pc_of(_signum: c_int, ctx: *mut c_void) -> usize {
+unsafe fn regs_of(_signum: c_int, ctx: *mut c_void) -> Regs {
     // SAFETY: guaranteed by the caller.
-    unsafe { (*ctx.cast::<libc::ucontext_t>()).uc_mcontext.gregs[libc::REG_RIP as usize] as usize }
+    let gregs = unsafe { &(*ctx.cast::<libc::ucontext_t>()).uc_mcontext.gregs };
+    Regs {
+        pc: gregs[libc::REG_RIP as usize] as usize,
+        fp: gregs[libc::REG_RBP as usize] as usize,
+        sp: gregs[libc::REG_RSP as usize] as usize,
+    }
 }
 
-/// The program counter saved in a signal's ucontext.
+/// The program counter, frame pointer (`x29`) and stack pointer saved in a signal's ucontext.
 ///
 /// # Safety
 /// `ctx` must be the ucontext passed to an SA_SIGINFO handler.
 #[cfg(all(target_os = "linux", target_arch = "aarch64"))]
-unsafe fn pc_of(_signum: c_int, ctx: *mut c_void) -> usize {
+unsafe fn regs_of(_signum: c_int, ctx: *mut c_void) -> Regs {
     // SAFETY: guaranteed by the caller.
-    unsafe { (*ctx.cast::<libc::ucontext_t>()).uc_mcontext.pc as usize }
+    let mcontext = unsafe { &(*ctx.cast::<libc::ucontext_t>()).uc_mcontext };
+    Regs {
+        pc: mcontext.pc as usize,
+        fp: mcontext.regs[29] as usize,
+        sp: mcontext.sp as usize,
+    }
 }
 
-/// The program counter saved in a signal's ucontext. On s390x, SIGILL and SIGFPE leave the PSW
-/// address *after* the faulting instruction (SIGSEGV and SIGBUS at it), so Cranelift records
-/// the trap sites of those signals on the instruction's last byte: one byte back finds them.
+/// The program counter, back chain and stack pointer saved in a signal's ucontext.
+///
+/// The program counter: SIGILL and SIGFPE leave the PSW address *after* the faulting
+/// instruction (SIGSEGV and SIGBUS at it), so Cranelift records the trap sites of those signals
+/// on the instruction's last byte: one byte back finds them.
+///
+/// The back chain is the stack pointer: at its lowest word every compiled frame holds its entry
+/// stack pointer (Cranelift's `preserve_frame_pointers` on s390x).
 ///
 /// # Safety
 /// `ctx` must be the ucontext passed to an SA_SIGINFO handler for `signum`.
 #[cfg(all(target_os = "linux", target_arch = "s390x"))]
-unsafe fn pc_of(signum: c_int, ctx: *mut c_void) -> usize {
+unsafe fn regs_of(signum: c_int, ctx: *mut c_void) -> Regs {
     // SAFETY: guaranteed by the caller.
-    let address = unsafe { (*ctx.cast::<libc::ucontext_t>()).uc_mcontext.psw.addr as usize };
-    if signum == libc::SIGILL || signum == libc::SIGFPE {
+    let mcontext = unsafe { &(*ctx.cast::<libc::ucontext_t>()).uc_mcontext };
+    let address = mcontext.psw.addr as usize;
+    let pc = if signum == libc::SIGILL || signum == libc::SIGFPE {
         address.wrapping_sub(1)
     } else {
         address
-    }
+    };
+    let sp = mcontext.gregs[15] as usize;
+    Regs { pc, fp: sp, sp }
 }
 
-/// The frame pointer (`rbp`) and stack pointer saved in a signal's ucontext.
-///
-/// # Safety
-/// `ctx` must be the ucontext passed to an SA_SIGINFO handler.
-#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-unsafe fn fp_sp_of(ctx: *mut c_void) -> (usize, usize) {
-    // SAFETY: guaranteed by the caller.
-    let gregs = unsafe { &(*ctx.cast::<libc::ucontext_t>()).uc_mcontext.gregs };
-    (
-        gregs[libc::REG_RBP as usize] as usize,
-        gregs[libc::REG_RSP as usize] as usize,
-    )
-}
-
-/// The frame pointer (`x29`) and stack pointer saved in a signal's ucontext.
-///
-/// # Safety
-/// `ctx` must be the ucontext passed to an SA_SIGINFO handler.
-#[cfg(all(target_os = "linux", target_arch = "aarch64"))]
-unsafe fn fp_sp_of(ctx: *mut c_void) -> (usize, usize) {
-    // SAFETY: guaranteed by the caller.
-    let mcontext = unsafe { &(*ctx.cast::<libc::ucontext_t>()).uc_mcontext };
-    (mcontext.regs[29] as usize, mcontext.sp as usize)
-}
-
-/// The back chain (the stack pointer: at its lowest word every compiled frame holds its entry
-/// stack pointer, Cranelift's `preserve_frame_pointers` on s390x) and the stack pointer saved in
-/// a signal's ucontext.
-///
-/// # Safety
-/// `ctx` must be the ucontext passed to an SA_SIGINFO handler.
-#[cfg(all(target_os = "linux", target_arch = "s390x"))]
-unsafe fn fp_sp_of(ctx: *mut c_void) -> (usize, usize) {
-    // SAFETY: guaranteed by the caller.
-    let sp = unsafe { (*ctx.cast::<libc::ucontext_t>()).uc_mcontext.gregs[15] as usize };
-    (sp, sp)
-}
-
-/// No frame is walked on this platform.
+/// Nothing is known on this platform: no fault is recognised as a wasm trap (except those
+/// raised by runtime helpers, which do not come through here) and no frame is walked.
 ///
 /// # Safety
 /// None.
@@ -349,8 +384,12 @@ unsafe fn fp_sp_of(ctx: *mut c_void) -> (usize, usize) {
     target_os = "linux",
     any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "s390x")
 )))]
-unsafe fn fp_sp_of(_ctx: *mut c_void) -> (usize, usize) {
-    (0, 0)
+unsafe fn regs_of(_signum: c_int, _ctx: *mut c_void) -> Regs {
+    Regs {
+        pc: 0,
+        fp: 0,
+        sp: 0,
+    }
 }
 
 /// Whether compiled frames keep a frame record at their frame pointer, `[fp, fp + 16)`: the
@@ -471,19 +510,6 @@ pub(crate) unsafe fn frame_record(fp: usize, low: usize, high: usize) -> Option<
     } else {
         None
     }
-}
-
-/// The program counter saved in a signal's ucontext (unknown on this platform: no fault is
-/// recognised as a wasm trap, except those raised by runtime helpers).
-///
-/// # Safety
-/// None.
-#[cfg(not(all(
-    target_os = "linux",
-    any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "s390x")
-)))]
-unsafe fn pc_of(_signum: c_int, _ctx: *mut c_void) -> usize {
-    0
 }
 
 /// Size of the alternate signal stacks this crate installs.
