@@ -91,6 +91,7 @@ const _: () = {
 
 pub mod convert;
 pub mod float;
+mod host;
 pub mod int;
 pub mod simd;
 

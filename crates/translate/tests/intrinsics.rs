@@ -453,6 +453,14 @@ fn a_comparison_of_an_intrinsic_absolute_value_is_one_cmp_call() {
         assert_eq!(builtins, ["f32_cmp", "f64_cmp"], "{arch:?}");
     }
     // Without the comparison intrinsic, `abs` stays a call of its own.
-    let m = compile(&guard, &opts(Arch::Aarch64, true, Some(set("llvm.fabs.f64")))).unwrap();
-    assert!(file_builtins(&m).contains(&"f64_abs".to_string()), "{:?}", file_builtins(&m));
+    let m = compile(
+        &guard,
+        &opts(Arch::Aarch64, true, Some(set("llvm.fabs.f64"))),
+    )
+    .unwrap();
+    assert!(
+        file_builtins(&m).contains(&"f64_abs".to_string()),
+        "{:?}",
+        file_builtins(&m)
+    );
 }
