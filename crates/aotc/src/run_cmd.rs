@@ -40,24 +40,24 @@ pub struct RunArgs {
     pub verify: bool,
     /// Most native stack wasm may use (bytes, or with K, M, G: KiB, MiB, GiB); deeper
     /// recursion traps `call stack exhausted`.
-    #[arg(long, value_name = "SIZE", default_value = "1M", value_parser = parse_size)]
-    pub stack_size: u64,
+    #[arg(long, value_name = "SIZE", default_value_t = Size(InstanceConfig::default().max_wasm_stack as u64))]
+    pub stack_size: Size,
     /// Cap each linear memory at N pages of 64 KiB, below its declared maximum (`memory.grow`
     /// beyond returns -1).
     #[arg(long, value_name = "N")]
     pub max_memory_pages: Option<u64>,
     /// Address space reserved per linear memory, guard included (SIZE as for --stack-size).
-    /// Code compiled for guard-page bounds checks needs the default 8G.
-    #[arg(long, value_name = "SIZE", default_value = "8G", value_parser = parse_size)]
-    pub memory_reservation: u64,
+    /// Code compiled for guard-page bounds checks needs at least the default.
+    #[arg(long, value_name = "SIZE", default_value_t = Size(InstanceConfig::default().memory.reservation))]
+    pub memory_reservation: Size,
     /// Inaccessible guard after each linear memory's largest size (code with explicit bounds
     /// checks needs none).
-    #[arg(long, value_name = "SIZE", default_value = "4G", value_parser = parse_size)]
-    pub memory_guard: u64,
+    #[arg(long, value_name = "SIZE", default_value_t = Size(InstanceConfig::default().memory.guard))]
+    pub memory_guard: Size,
     /// Bytes of app heap the runtime places at `__heap_base` when the module exports no
     /// `malloc`/`free` (SIZE as for --stack-size).
-    #[arg(long, value_name = "SIZE", default_value = "0", value_parser = parse_size)]
-    pub heap_size: u64,
+    #[arg(long, value_name = "SIZE", default_value_t = Size(InstanceConfig::default().app_heap_size))]
+    pub heap_size: Size,
     /// Keep linear memory 0 at its declared size even where truncating it at `__heap_base`
     /// cannot change what the program observes.
     #[arg(long)]
@@ -216,17 +216,41 @@ fn instance_config(args: &RunArgs) -> Result<InstanceConfig> {
         })
         .transpose()?;
     Ok(InstanceConfig {
-        max_wasm_stack: usize::try_from(args.stack_size)
+        max_wasm_stack: usize::try_from(args.stack_size.0)
             .context("--stack-size: larger than the address space")?,
         measure_stack: args.mem_report,
         memory: MemoryConfig {
             max_bytes,
-            reservation: args.memory_reservation,
-            guard: args.memory_guard,
+            reservation: args.memory_reservation.0,
+            guard: args.memory_guard.0,
         },
-        app_heap_size: args.heap_size,
+        app_heap_size: args.heap_size.0,
         truncate_at_heap_base: !args.no_truncate,
     })
+}
+
+/// A size option's value in bytes: parsed by [`parse_size`], shown in the largest binary unit
+/// that divides it (`8G`, `1M`, `0`), as the options accept it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Size(pub u64);
+
+impl std::str::FromStr for Size {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Size, String> {
+        parse_size(s).map(Size)
+    }
+}
+
+impl std::fmt::Display for Size {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (shift, unit) in [(30, "G"), (20, "M"), (10, "K")] {
+            if self.0 != 0 && self.0.is_multiple_of(1 << shift) {
+                return write!(f, "{}{unit}", self.0 >> shift);
+            }
+        }
+        write!(f, "{}", self.0)
+    }
 }
 
 /// A byte count: digits, optionally followed by `K`, `M` or `G` (binary units; `KiB`, `k`...
@@ -453,6 +477,11 @@ mod tests {
         assert_eq!(parse_size("100"), Ok(100));
         assert!(parse_size("64X").is_err());
         assert!(parse_size("K").is_err());
+        for (size, shown) in [(8 << 30, "8G"), (1 << 20, "1M"), (3 << 10, "3K"), (0, "0")] {
+            assert_eq!(Size(size).to_string(), shown);
+            assert_eq!(shown.parse(), Ok(Size(size)));
+        }
+        assert_eq!(Size(1025).to_string(), "1025");
         assert!(parse_val(ValType::I32, "x").is_err());
         assert!(
             matches!(parse_val(ValType::F64, "1.5").unwrap(), Val::F64(b) if b == 1.5f64.to_bits())
