@@ -190,6 +190,109 @@ const FUSED_OPS: &[(&str, &[Ty], Ty, &str)] = &[
     ),
 ];
 
+/// Integer operations with a constant operand, in the same form as [`FUSED_OPS`] (one
+/// parameter): with the constant its identity (`x + 0`, `x * 1`, `-1 & x`, `x >> 0`...) XIP with
+/// `constop` folds the operation away instead of loading the constant; beside them the same
+/// constants where they are not an identity (`0 - x`, `0 << x`, `1 - x`).
+const IDENTITY_CONSTANTS: &[(&str, &[Ty], Ty, &str)] = &[
+    (
+        "i32.add_0",
+        &[I32],
+        I32,
+        "(i32.add (local.get 0) (i32.const 0))",
+    ),
+    (
+        "i32.0_or",
+        &[I32],
+        I32,
+        "(i32.or (i32.const 0) (local.get 0))",
+    ),
+    (
+        "i32.mul_1",
+        &[I32],
+        I32,
+        "(i32.mul (i32.const 1) (local.get 0))",
+    ),
+    (
+        "i32.and_-1",
+        &[I32],
+        I32,
+        "(i32.and (local.get 0) (i32.const -1))",
+    ),
+    (
+        "i32.shr_s_0",
+        &[I32],
+        I32,
+        "(i32.shr_s (local.get 0) (i32.const 0))",
+    ),
+    (
+        "i32.0_sub",
+        &[I32],
+        I32,
+        "(i32.sub (i32.const 0) (local.get 0))",
+    ),
+    (
+        "i32.0_shl",
+        &[I32],
+        I32,
+        "(i32.shl (i32.const 0) (local.get 0))",
+    ),
+    (
+        "i64.xor_0",
+        &[I64],
+        I64,
+        "(i64.xor (i64.const 0) (local.get 0))",
+    ),
+    (
+        "i64.or_0",
+        &[I64],
+        I64,
+        "(i64.or (local.get 0) (i64.const 0))",
+    ),
+    (
+        "i64.-1_and",
+        &[I64],
+        I64,
+        "(i64.and (i64.const -1) (local.get 0))",
+    ),
+    (
+        "i64.and_0xffffffff",
+        &[I64],
+        I64,
+        "(i64.and (local.get 0) (i64.const 0xffffffff))",
+    ),
+    (
+        "i64.mul_1",
+        &[I64],
+        I64,
+        "(i64.mul (local.get 0) (i64.const 1))",
+    ),
+    (
+        "i64.shl_0",
+        &[I64],
+        I64,
+        "(i64.shl (local.get 0) (i64.const 0))",
+    ),
+    (
+        "i64.rotr_0",
+        &[I64],
+        I64,
+        "(i64.rotr (local.get 0) (i64.const 0))",
+    ),
+    (
+        "i64.1_sub",
+        &[I64],
+        I64,
+        "(i64.sub (i64.const 1) (local.get 0))",
+    ),
+    (
+        "i64.0_shr_u",
+        &[I64],
+        I64,
+        "(i64.shr_u (i64.const 0) (local.get 0))",
+    ),
+];
+
 const COMPARISONS: &[Op] = &[
     op("f32.eq", &[F32, F32], I32),
     op("f32.ne", &[F32, F32], I32),
@@ -351,7 +454,7 @@ fn module_wat() -> String {
         )
         .unwrap();
     }
-    for (name, params, result, body) in FUSED_OPS {
+    for (name, params, result, body) in FUSED_OPS.iter().chain(IDENTITY_CONSTANTS) {
         let local = params[0].wat();
         let params: String = params.iter().map(|t| format!(" {}", t.wat())).collect();
         writeln!(
@@ -911,6 +1014,18 @@ fn operations_taken_into_one_call_compute_what_the_separate_ones_do() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+#[test]
+fn operations_with_identity_constants_fold_to_their_operand() {
+    let mut rng = Rng(0x1d3e_0000_0000_0001);
+    let mut failures = Vec::new();
+    for (name, params, _, _) in IDENTITY_CONSTANTS {
+        let mut args: Vec<Vec<Val>> = specials(params[0]).into_iter().map(|v| vec![v]).collect();
+        args.extend((0..4000).map(|_| vec![random(&mut rng, params[0])]));
+        compare(name, true, &args, &mut failures);
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 #[test]

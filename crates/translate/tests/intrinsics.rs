@@ -464,3 +464,20 @@ fn a_comparison_of_an_intrinsic_absolute_value_is_one_cmp_call() {
         file_builtins(&m)
     );
 }
+
+#[test]
+fn an_identity_constant_folds_its_operation_away() {
+    // `x | 0`, `-1 & x` and `x << 0` with constop: no call and no use of the loaded constant
+    // (the slot stays in the table, collected before translation); `x | 1` still calls.
+    let wasm = to_wasm(
+        r#"(module
+          (func (param i64) (result i64)
+            (i64.shl (i64.and (i64.const -1) (i64.or (local.get 0) (i64.const 0)))
+              (i64.const 0)))
+          (func (param i64) (result i64) (i64.or (local.get 0) (i64.const 1))))"#,
+    );
+    for arch in Arch::ALL {
+        let m = compile(&wasm, &opts(arch, true, Some(IntrinsicSet::all()))).unwrap();
+        assert_eq!(file_builtins(&m), ["i64_or"], "{arch:?}");
+    }
+}

@@ -42,8 +42,20 @@ macro_rules! unop_via {
     }};
 }
 
-/// A binary operator: a call to the intrinsic `$builtin` when enabled, else `$op`.
+/// A binary operator: a call to the intrinsic `$builtin` when enabled, else `$op`; with an
+/// [`Identity`], neither when a loaded constant operand makes it the other operand.
 macro_rules! binop_via {
+    ($s:ident, $builtin:expr, $op:ident, $identity:expr) => {{
+        let (a, b) = $s.pop2()?;
+        let v = if let Some(v) = $s.identity_operand($identity, a, b) {
+            v
+        } else if $s.calls($builtin) {
+            $s.call_value($builtin, &[a, b])?
+        } else {
+            $s.b.ins().$op(a, b)
+        };
+        $s.stack.push(v);
+    }};
     ($s:ident, $builtin:expr, $op:ident) => {{
         let (a, b) = $s.pop2()?;
         let v = if $s.calls($builtin) {
@@ -80,13 +92,16 @@ pub(super) struct FusableCall {
 }
 
 /// Removes the calls of `fusable` (by result) that a later call took in and whose result
-/// nothing else uses (intrinsics are pure), and from `builtins` those no call is left of.
-pub(super) fn remove_fused_calls(
+/// nothing else uses (intrinsics are pure), and from `builtins` those no call is left of; and
+/// the integer constant loads `loaded_ints` whose result nothing uses (an operation folded
+/// them away: [`Translator::identity_operand`]).
+pub(super) fn remove_unused_pure_results(
     func: &mut Function,
     fusable: &HashMap<Value, FusableCall>,
+    loaded_ints: &HashMap<Value, u64>,
     builtins: &mut Vec<Builtin>,
 ) {
-    if !fusable.values().any(|c| c.fused) {
+    if !fusable.values().any(|c| c.fused) && loaded_ints.is_empty() {
         return;
     }
     let mut used = HashSet::new();
@@ -111,6 +126,12 @@ pub(super) fn remove_fused_calls(
         }
     }
     builtins.retain(|b| !removed.contains(b) || kept.contains(b));
+    for &v in loaded_ints.keys() {
+        if !used.contains(&v) {
+            let inst = func.dfg.value_def(v).unwrap_inst();
+            func.layout.remove_inst(inst);
+        }
+    }
 }
 
 /// Integer division and remainder operators.
@@ -445,7 +466,7 @@ impl Translator<'_, '_> {
     /// `mul_add`, which rounds the product and the sum exactly as the two calls would:
     /// `x + a*b` and `a*b + x` as `mul_add(a, b, x)`, `x - a*b` as `mul_add(-a, b, x)` and
     /// `a*b - x` as `mul_add(a, b, -x)` (negation is exact, and `x - y` is `x + (-y)`). The
-    /// product's own call stays for its other uses, if any ([`remove_fused_calls`]).
+    /// product's own call stays for its other uses, if any ([`remove_unused_pure_results`]).
     pub(super) fn float_sum(
         &mut self,
         op: Builtin,
@@ -492,13 +513,59 @@ impl Translator<'_, '_> {
             Some(offset) => {
                 let table = self.vmctx_ptr(self.offsets.constants());
                 // Target byte order (the default), read-only for the instance's life.
-                self.b
-                    .ins()
-                    .load(ty, MemFlagsData::trusted().with_readonly(), table, offset)
+                let v =
+                    self.b
+                        .ins()
+                        .load(ty, MemFlagsData::trusted().with_readonly(), table, offset);
+                match *op {
+                    Operator::I32Const { value } => {
+                        self.loaded_ints.insert(v, u64::from(value as u32));
+                    }
+                    Operator::I64Const { value } => {
+                        self.loaded_ints.insert(v, value as u64);
+                    }
+                    _ => {}
+                }
+                v
             }
             None => native(&mut self.b),
         };
         self.stack.push(v);
         Ok(())
     }
+
+    /// The operand `a op b` equals when the other one is an integer constant loaded from the
+    /// constant table with `op`'s identity value (`x + 0`, `x << 0`, `x * 1`, `x & -1`, either
+    /// side when `op` is commutative). Cranelift folds these itself for a constant in the text;
+    /// it cannot see a loaded one, so they are folded here and the constant is not loaded.
+    pub(super) fn identity_operand(&self, identity: Identity, a: Value, b: Value) -> Option<Value> {
+        let width_mask = match self.b.func.dfg.value_type(a) {
+            I32 => u64::from(u32::MAX),
+            _ => u64::MAX,
+        };
+        let (value, commutative) = match identity {
+            Identity::Zero { commutative } => (0, commutative),
+            Identity::One => (1, true),
+            Identity::AllOnes => (width_mask, true),
+        };
+        let is_identity = |v: Value| self.loaded_ints.get(&v) == Some(&value);
+        if is_identity(b) {
+            Some(a)
+        } else if commutative && is_identity(a) {
+            Some(b)
+        } else {
+            None
+        }
+    }
+}
+
+/// The identity value of an integer operation, for [`Translator::identity_operand`].
+#[derive(Copy, Clone)]
+pub(super) enum Identity {
+    /// 0: `add`, `or`, `xor` (commutative), `sub` and the shifts and rotations (not).
+    Zero { commutative: bool },
+    /// 1: `mul`.
+    One,
+    /// All ones: `and`.
+    AllOnes,
 }
