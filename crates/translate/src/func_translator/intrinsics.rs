@@ -93,15 +93,15 @@ pub(super) struct FusableCall {
 
 /// Removes the calls of `fusable` (by result) that a later call took in and whose result
 /// nothing else uses (intrinsics are pure), and from `builtins` those no call is left of; and
-/// the integer constant loads `loaded_ints` whose result nothing uses (an operation folded
-/// them away: [`Translator::identity_operand`]).
+/// the constant loads `folded_constants` (an operation folded each away:
+/// [`Translator::identity_operand`]) whose result nothing else uses.
 pub(super) fn remove_unused_pure_results(
     func: &mut Function,
     fusable: &HashMap<Value, FusableCall>,
-    loaded_ints: &HashMap<Value, u64>,
+    folded_constants: &[Value],
     builtins: &mut Vec<Builtin>,
 ) {
-    if !fusable.values().any(|c| c.fused) && loaded_ints.is_empty() {
+    if !fusable.values().any(|c| c.fused) && folded_constants.is_empty() {
         return;
     }
     let mut used = HashSet::new();
@@ -126,8 +126,14 @@ pub(super) fn remove_unused_pure_results(
         }
     }
     builtins.retain(|b| !removed.contains(b) || kept.contains(b));
-    for &v in loaded_ints.keys() {
-        if !used.contains(&v) {
+    for &v in folded_constants {
+        // A constant folded twice is removed once.
+        if !used.contains(&v)
+            && func
+                .layout
+                .inst_block(func.dfg.value_def(v).unwrap_inst())
+                .is_some()
+        {
             let inst = func.dfg.value_def(v).unwrap_inst();
             func.layout.remove_inst(inst);
         }
@@ -414,13 +420,22 @@ impl Translator<'_, '_> {
 
     /// Records `v`, the result of calling the pure intrinsic `builtin` on `args`, as one a
     /// later operation may take in.
-    fn fusable(&mut self, v: Value, builtin: Builtin, args: [Value; 2]) {
+    /// Calls the pure intrinsic `builtin` on `args` (one operand or two), and records the call
+    /// so that a later operation on its result may take it in ([`Self::fuse`]).
+    fn call_fusable(&mut self, builtin: Builtin, args: &[Value]) -> Result<Value, CompileError> {
+        let v = self.call_value(builtin, args)?;
+        let args = match *args {
+            [a] => [a, a],
+            [a, b] => [a, b],
+            _ => return Err(self.internal("a fusable intrinsic takes one or two operands")),
+        };
         let call = FusableCall {
             builtin,
             args,
             fused: false,
         };
         self.fusable.insert(v, call);
+        Ok(v)
     }
 
     /// The operands of the call of `builtin` that gave `v`, if it was recorded as fusable; the
@@ -436,9 +451,7 @@ impl Translator<'_, '_> {
     pub(super) fn float_abs(&mut self, abs: Builtin) -> Result<(), CompileError> {
         let x = self.pop()?;
         let v = if self.calls(abs) {
-            let v = self.call_value(abs, &[x])?;
-            self.fusable(v, abs, [x, x]);
-            v
+            self.call_fusable(abs, &[x])?
         } else {
             self.b.ins().fabs(x)
         };
@@ -451,9 +464,7 @@ impl Translator<'_, '_> {
     pub(super) fn float_product(&mut self, mul: Builtin) -> Result<(), CompileError> {
         let (a, b) = self.pop2()?;
         let v = if self.calls(mul) {
-            let v = self.call_value(mul, &[a, b])?;
-            self.fusable(v, mul, [a, b]);
-            v
+            self.call_fusable(mul, &[a, b])?
         } else {
             self.b.ins().fmul(a, b)
         };
@@ -538,7 +549,12 @@ impl Translator<'_, '_> {
     /// constant table with `op`'s identity value (`x + 0`, `x << 0`, `x * 1`, `x & -1`, either
     /// side when `op` is commutative). Cranelift folds these itself for a constant in the text;
     /// it cannot see a loaded one, so they are folded here and the constant is not loaded.
-    pub(super) fn identity_operand(&self, identity: Identity, a: Value, b: Value) -> Option<Value> {
+    pub(super) fn identity_operand(
+        &mut self,
+        identity: Identity,
+        a: Value,
+        b: Value,
+    ) -> Option<Value> {
         let width_mask = match self.b.func.dfg.value_type(a) {
             I32 => u64::from(u32::MAX),
             _ => u64::MAX,
@@ -549,13 +565,15 @@ impl Translator<'_, '_> {
             Identity::AllOnes => (width_mask, true),
         };
         let is_identity = |v: Value| self.loaded_ints.get(&v) == Some(&value);
-        if is_identity(b) {
-            Some(a)
+        let (kept, folded) = if is_identity(b) {
+            (a, b)
         } else if commutative && is_identity(a) {
-            Some(b)
+            (b, a)
         } else {
-            None
-        }
+            return None;
+        };
+        self.folded_constants.push(folded);
+        Some(kept)
     }
 }
 
