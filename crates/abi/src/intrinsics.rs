@@ -4,8 +4,9 @@
 //!
 //! An intrinsic is an operation compiled code performs by calling the runtime instead of using
 //! native instructions: most map to one [`Builtin`]; the four `*.const` names instead load the
-//! module's constants from the constant table (`vmctx.constants`). The numbering of
-//! [`INTRINSICS`] is stored in AOT files (as a bit set), so it is part of the ABI.
+//! module's constants from the constant table (`vmctx.constants`), all but the small integers
+//! ([`ConstOp::INLINE_INTEGERS`]). The numbering of [`INTRINSICS`] is stored in AOT files (as
+//! a bit set), so it is part of the ABI.
 
 use crate::Builtin;
 
@@ -14,7 +15,8 @@ use crate::Builtin;
 pub enum Capability {
     /// The operation calls this builtin.
     Call(Builtin),
-    /// Constants of this kind are loaded from the constant table.
+    /// Constants of this kind are loaded from the constant table (see
+    /// [`ConstOp::loads_from_table`]).
     Const(ConstOp),
 }
 
@@ -29,6 +31,25 @@ pub enum ConstOp {
     F32,
     /// `f64.const`.
     F64,
+}
+
+impl ConstOp {
+    /// The integer constants that stay immediates in the text when their kind is loaded from
+    /// the constant table: those a 12-bit signed immediate holds. Every ISA the `constop`
+    /// group exists for encodes them in one instruction without a literal pool (Xtensa
+    /// `movi`, RISC-V `addi`), so loading them from the table would cost a load and save no
+    /// relocation. Floats have no such range: every float constant of an enabled kind is
+    /// loaded.
+    pub const INLINE_INTEGERS: core::ops::RangeInclusive<i64> = -2048..=2047;
+
+    /// Whether a constant of this kind with `value` (an integer's value, sign-extended; a
+    /// float's bits) is loaded from the table when the kind is enabled.
+    pub fn loads_from_table(self, value: i64) -> bool {
+        match self {
+            ConstOp::I32 | ConstOp::I64 => !Self::INLINE_INTEGERS.contains(&value),
+            ConstOp::F32 | ConstOp::F64 => true,
+        }
+    }
 }
 
 /// Comparison codes passed to `f32_cmp` / `f64_cmp` (wasm semantics: every comparison with a
@@ -383,7 +404,8 @@ impl IntrinsicSet {
             .any(|i| i.capability == Capability::Call(builtin))
     }
 
-    /// Whether constants of kind `op` are loaded from the constant table.
+    /// Whether constants of kind `op` are loaded from the constant table (those
+    /// [`ConstOp::loads_from_table`] selects).
     pub fn loads_const(self, op: ConstOp) -> bool {
         self.iter().any(|i| i.capability == Capability::Const(op))
     }
@@ -411,6 +433,18 @@ mod tests {
                 assert_ne!(a.capability, b.capability);
             }
         }
+    }
+
+    #[test]
+    fn small_integer_constants_stay_immediates() {
+        for op in [ConstOp::I32, ConstOp::I64] {
+            assert!(!op.loads_from_table(0) && !op.loads_from_table(-1));
+            assert!(!op.loads_from_table(-2048) && !op.loads_from_table(2047));
+            assert!(op.loads_from_table(-2049) && op.loads_from_table(2048));
+            assert!(op.loads_from_table(i64::MIN) && op.loads_from_table(i64::MAX));
+        }
+        // A float is loaded whatever its bits (0 is +0.0).
+        assert!(ConstOp::F32.loads_from_table(0) && ConstOp::F64.loads_from_table(0));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use std::sync::LazyLock;
 
 use aotc_abi::Builtin;
 use aotc_abi::builtins::BuiltinType;
-use aotc_abi::intrinsics::IntrinsicSet;
+use aotc_abi::intrinsics::{ConstOp, IntrinsicSet};
 use aotc_loader::{Func, Instance, Module, Trap, Val};
 use aotc_translate::{CompileOptions, effective_intrinsics};
 
@@ -191,9 +191,10 @@ const FUSED_OPS: &[(&str, &[Ty], Ty, &str)] = &[
 ];
 
 /// Integer operations with a constant operand, in the same form as [`FUSED_OPS`] (one
-/// parameter): with the constant its identity (`x + 0`, `x * 1`, `-1 & x`, `x >> 0`...) XIP with
-/// `constop` folds the operation away instead of loading the constant; beside them the same
-/// constants where they are not an identity (`0 - x`, `0 << x`, `1 - x`).
+/// parameter): with the constant its identity (`x + 0`, `x * 1`, `-1 & x`, `x >> 0`...) an i64
+/// operation that is an intrinsic makes no call; beside them the same constants where they are
+/// not an identity (`0 - x`, `0 << x`, `1 - x`), and constants at both edges of the range
+/// `constop` leaves as immediates (2047 and -2048 inside, 2048 and -2049 loaded).
 const IDENTITY_CONSTANTS: &[(&str, &[Ty], Ty, &str)] = &[
     (
         "i32.add_0",
@@ -291,6 +292,32 @@ const IDENTITY_CONSTANTS: &[(&str, &[Ty], Ty, &str)] = &[
         I64,
         "(i64.shr_u (i64.const 0) (local.get 0))",
     ),
+    (
+        "i32.add_edges",
+        &[I32],
+        I32,
+        "(i32.xor (i32.add (local.get 0) (i32.const 2047)) \
+         (i32.mul (local.get 0) (i32.const 2048)))",
+    ),
+    (
+        "i32.sub_edges",
+        &[I32],
+        I32,
+        "(i32.sub (i32.const -2048) (i32.and (local.get 0) (i32.const -2049)))",
+    ),
+    (
+        "i64.mul_edges",
+        &[I64],
+        I64,
+        "(i64.xor (i64.mul (local.get 0) (i64.const -2049)) \
+         (i64.or (local.get 0) (i64.const 2047)))",
+    ),
+    (
+        "i64.shl_edges",
+        &[I64],
+        I64,
+        "(i64.add (i64.shl (local.get 0) (i64.const 2048)) (i64.const -2048))",
+    ),
 ];
 
 const COMPARISONS: &[Op] = &[
@@ -373,6 +400,10 @@ const CONSTANTS: &[(&str, Ty, &str)] = &[
     ("c.i64.min", I64, "0x8000000000000000"),
     ("c.i64.some", I64, "0x123456789abcdef0"),
     ("c.i64.minus_two", I64, "-2"),
+    ("c.i32.inline_max", I32, "2047"),
+    ("c.i32.loaded_min", I32, "-2049"),
+    ("c.i64.inline_min", I64, "-2048"),
+    ("c.i64.loaded_max", I64, "2048"),
     ("c.f32.neg_zero", F32, "-0x0p+0"),
     ("c.f32.one_and_a_half", F32, "1.5"),
     ("c.f32.neg_inf", F32, "-inf"),
@@ -402,6 +433,10 @@ const CONSTANT_BITS: &[u64] = &[
     0x8000_0000_0000_0000,
     0x1234_5678_9abc_def0,
     0xffff_ffff_ffff_fffe,
+    2047,
+    0xffff_f7ff,
+    0xffff_ffff_ffff_f800,
+    2048,
     0x8000_0000,
     0x3fc0_0000,
     0xff80_0000,
@@ -528,15 +563,26 @@ fn the_xip_file_calls_every_intrinsic_and_has_a_constant_table() {
             b.name()
         );
     }
-    // Every constant has its slot: the value at the start, in this host's byte order.
+    // Every constant but the small integers has its slot: the value at the start, in this
+    // host's byte order. No slot holds a small integer (2047 and -2048 are nowhere else).
     let table = xip.constants();
     for ((name, ty, _), bits) in CONSTANTS.iter().zip(CONSTANT_BITS) {
         let mut slot = [0u8; 8];
+        let (kind, value) = match ty {
+            I32 => (ConstOp::I32, i64::from(*bits as u32 as i32)),
+            I64 => (ConstOp::I64, *bits as i64),
+            F32 => (ConstOp::F32, *bits as i64),
+            F64 => (ConstOp::F64, *bits as i64),
+        };
         match ty {
             I32 | F32 => slot[..4].copy_from_slice(&(*bits as u32).to_ne_bytes()),
             I64 | F64 => slot = bits.to_ne_bytes(),
         }
-        assert!(table.contains(&slot), "no constant-table slot for {name}");
+        if kind.loads_from_table(value) {
+            assert!(table.contains(&slot), "no constant-table slot for {name}");
+        } else if value == 2047 || value == -2048 {
+            assert!(!table.contains(&slot), "{name} is in the constant table");
+        }
     }
 
     // The native side uses native instructions (except what the target forces).

@@ -1,6 +1,7 @@
 //! The module's constant table (`constop` intrinsics): every `i32.const`, `i64.const`,
 //! `f32.const` and `f64.const` instruction of an enabled kind loads its value from an 8-byte slot
-//! of the table reached through `vmctx.constants` instead of materialising it in the text.
+//! of the table reached through `vmctx.constants` instead of materialising it in the text, except
+//! the small integers every ISA encodes as an immediate ([`ConstOp::INLINE_INTEGERS`]).
 //!
 //! A slot holds the value at its start in the target's byte order (a 4-byte constant occupies
 //! the first 4 bytes; the rest is zero). Slots are deduplicated by their bytes, and numbered in
@@ -53,13 +54,17 @@ pub(crate) fn slot_bytes(value: u64, size: u8, order: Endianness) -> [u8; 8] {
     slot
 }
 
-/// The slot bytes of a constant instruction of an enabled kind, or `None`.
+/// The slot bytes of a constant instruction loaded from the table, or `None`.
 fn const_slot(op: &Operator<'_>, kinds: ConstKinds, order: Endianness) -> Option<[u8; 8]> {
     match *op {
-        Operator::I32Const { value } if kinds.i32 => {
+        Operator::I32Const { value }
+            if kinds.i32 && ConstOp::I32.loads_from_table(i64::from(value)) =>
+        {
             Some(slot_bytes(u64::from(value as u32), 4, order))
         }
-        Operator::I64Const { value } if kinds.i64 => Some(slot_bytes(value as u64, 8, order)),
+        Operator::I64Const { value } if kinds.i64 && ConstOp::I64.loads_from_table(value) => {
+            Some(slot_bytes(value as u64, 8, order))
+        }
         Operator::F32Const { value } if kinds.f32 => {
             Some(slot_bytes(u64::from(value.bits()), 4, order))
         }
@@ -130,8 +135,9 @@ impl ConstTable {
         Ok(i)
     }
 
-    /// The byte offset in the table of the constant instruction `op`'s slot; `None` when its
-    /// kind is not loaded from the table (or `op` is not a constant instruction).
+    /// The byte offset in the table of the constant instruction `op`'s slot; `None` when it is
+    /// not loaded from the table (its kind is not, it is a small integer, or `op` is not a
+    /// constant instruction).
     pub fn offset_of(&self, op: &Operator<'_>) -> Result<Option<i32>, CompileError> {
         let Some(order) = self.order else {
             return Ok(None);
@@ -180,8 +186,8 @@ mod tests {
     fn constants_are_deduplicated_in_order_of_appearance() {
         let wasm = wat::parse_str(
             r#"(module
-              (func (result i32) i32.const 7 i32.const 9 i32.add i32.const 7 i32.add)
-              (func (result f64) f64.const 1.5 i64.const 9 drop))"#,
+              (func (result i32) i32.const 7000 i32.const 9000 i32.add i32.const 7000 i32.add)
+              (func (result f64) f64.const 1.5 i64.const 9000 drop i64.const 2047 drop))"#,
         )
         .unwrap();
         let bodies: Vec<FunctionBody<'_>> = wasmparser::Parser::new(0)
@@ -194,10 +200,15 @@ mod tests {
         let kinds = ConstKinds::of(IntrinsicSet::parse("constop").unwrap());
         let t = ConstTable::collect(&bodies, kinds, Endianness::Little).unwrap();
         let offset = |op| t.offset_of(&op).unwrap().unwrap();
-        assert_eq!(offset(Operator::I32Const { value: 7 }), 0);
-        assert_eq!(offset(Operator::I32Const { value: 9 }), 8);
-        // On a little-endian target i64 9 has the bytes of i32 9: one slot.
-        assert_eq!(offset(Operator::I64Const { value: 9 }), 8);
+        assert_eq!(offset(Operator::I32Const { value: 7000 }), 0);
+        assert_eq!(offset(Operator::I32Const { value: 9000 }), 8);
+        // On a little-endian target i64 9000 has the bytes of i32 9000: one slot.
+        assert_eq!(offset(Operator::I64Const { value: 9000 }), 8);
+        // A small integer stays an immediate.
+        assert_eq!(
+            t.offset_of(&Operator::I64Const { value: 2047 }).unwrap(),
+            None
+        );
         assert_eq!(
             offset(Operator::F64Const {
                 value: wasmparser::Ieee64::from(1.5f64)
@@ -208,7 +219,10 @@ mod tests {
 
         let kinds = ConstKinds::of(IntrinsicSet::parse("f64.const").unwrap());
         let t = ConstTable::collect(&bodies, kinds, Endianness::Big).unwrap();
-        assert_eq!(t.offset_of(&Operator::I32Const { value: 7 }).unwrap(), None);
+        assert_eq!(
+            t.offset_of(&Operator::I32Const { value: 7000 }).unwrap(),
+            None
+        );
         assert_eq!(t.into_slots(), vec![1.5f64.to_bits().to_be_bytes()]);
     }
 }

@@ -232,7 +232,9 @@ fn constop_loads_constants_from_the_table_in_target_byte_order() {
           (func (export "a") (result i32) i32.const 0x12345678)
           (func (export "b") (result i32) i32.const 0x12345678 i32.const 0x12345678 i32.add)
           (func (export "c") (result f64) f64.const 3.141592653589793)
-          (func (export "d") (result i64) i64.const 0x0102030405060708))"#,
+          (func (export "d") (result i64) i64.const 0x0102030405060708)
+          (func (export "e") (result i32) i32.const 2047 i32.const -2048 i32.add)
+          (func (export "f") (result i64) i64.const -2048))"#,
     );
     let pi = std::f64::consts::PI.to_bits();
     for arch in Arch::ALL {
@@ -249,7 +251,8 @@ fn constop_loads_constants_from_the_table_in_target_byte_order() {
             a[..4].copy_from_slice(&0x1234_5678u32.to_le_bytes());
             (a, pi.to_le_bytes(), 0x0102_0304_0506_0708u64.to_le_bytes())
         };
-        // Deduplicated, in order of first appearance.
+        // Deduplicated, in order of first appearance; the integers a 12-bit signed immediate
+        // holds stay immediates.
         assert_eq!(m.constants, [i32_slot, pi_slot, i64_slot], "{arch:?}");
         // The values are not in the text.
         assert!(!contains(&m.text, &i32_slot[..4]), "{arch:?}");
@@ -467,8 +470,8 @@ fn a_comparison_of_an_intrinsic_absolute_value_is_one_cmp_call() {
 
 #[test]
 fn an_identity_constant_folds_its_operation_away() {
-    // `x | 0`, `-1 & x` and `x << 0` with constop: no call and no use of the loaded constant
-    // (the slot stays in the table, collected before translation); `x | 1` still calls.
+    // `x | 0`, `-1 & x` and `x << 0`, i64 operations that are intrinsics: no call (the
+    // constants are immediates, even with constop); `x | 1` still calls.
     let wasm = to_wasm(
         r#"(module
           (func (param i64) (result i64)

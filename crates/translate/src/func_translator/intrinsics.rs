@@ -12,7 +12,9 @@ use aotc_abi::intrinsics::{FloatCmp, IntrinsicSet};
 use aotc_abi::{Builtin, TrapCode};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::types::{F32, F64, I32, I64};
-use cranelift_codegen::ir::{Function, InstBuilder, MemFlagsData, Type, Value};
+use cranelift_codegen::ir::{
+    Function, InstBuilder, InstructionData, MemFlagsData, Opcode, Type, Value,
+};
 use cranelift_frontend::FunctionBuilder;
 use wasmparser::Operator;
 
@@ -43,16 +45,16 @@ macro_rules! unop_via {
 }
 
 /// A binary operator: a call to the intrinsic `$builtin` when enabled, else `$op`; with an
-/// [`Identity`], neither when a loaded constant operand makes it the other operand.
+/// [`Identity`], no call when a constant operand makes it the other operand.
 macro_rules! binop_via {
     ($s:ident, $builtin:expr, $op:ident, $identity:expr) => {{
         let (a, b) = $s.pop2()?;
-        let v = if let Some(v) = $s.identity_operand($identity, a, b) {
-            v
-        } else if $s.calls($builtin) {
-            $s.call_value($builtin, &[a, b])?
-        } else {
+        let v = if !$s.calls($builtin) {
             $s.b.ins().$op(a, b)
+        } else if let Some(v) = $s.identity_operand($identity, a, b) {
+            v
+        } else {
+            $s.call_value($builtin, &[a, b])?
         };
         $s.stack.push(v);
     }};
@@ -92,16 +94,13 @@ pub(super) struct FusableCall {
 }
 
 /// Removes the calls of `fusable` (by result) that a later call took in and whose result
-/// nothing else uses (intrinsics are pure), and from `builtins` those no call is left of; and
-/// the constant loads `folded_constants` (an operation folded each away:
-/// [`Translator::identity_operand`]) whose result nothing else uses.
-pub(super) fn remove_unused_pure_results(
+/// nothing else uses (intrinsics are pure), and from `builtins` those no call is left of.
+pub(super) fn remove_fused_calls(
     func: &mut Function,
     fusable: &HashMap<Value, FusableCall>,
-    folded_constants: &[Value],
     builtins: &mut Vec<Builtin>,
 ) {
-    if !fusable.values().any(|c| c.fused) && folded_constants.is_empty() {
+    if !fusable.values().any(|c| c.fused) {
         return;
     }
     let mut used = HashSet::new();
@@ -126,18 +125,6 @@ pub(super) fn remove_unused_pure_results(
         }
     }
     builtins.retain(|b| !removed.contains(b) || kept.contains(b));
-    for &v in folded_constants {
-        // A constant folded twice is removed once.
-        if !used.contains(&v)
-            && func
-                .layout
-                .inst_block(func.dfg.value_def(v).unwrap_inst())
-                .is_some()
-        {
-            let inst = func.dfg.value_def(v).unwrap_inst();
-            func.layout.remove_inst(inst);
-        }
-    }
 }
 
 /// Integer division and remainder operators.
@@ -512,8 +499,8 @@ impl Translator<'_, '_> {
         Ok(())
     }
 
-    /// A wasm `*.const`: from the constant table when its kind is enabled (`constop`), else
-    /// materialised by `native`.
+    /// A wasm `*.const`: from the constant table when it is one the table holds (`constop`),
+    /// else materialised by `native`.
     pub(super) fn constant(
         &mut self,
         op: &Operator<'_>,
@@ -524,20 +511,9 @@ impl Translator<'_, '_> {
             Some(offset) => {
                 let table = self.vmctx_ptr(self.offsets.constants());
                 // Target byte order (the default), read-only for the instance's life.
-                let v =
-                    self.b
-                        .ins()
-                        .load(ty, MemFlagsData::trusted().with_readonly(), table, offset);
-                match *op {
-                    Operator::I32Const { value } => {
-                        self.loaded_ints.insert(v, u64::from(value as u32));
-                    }
-                    Operator::I64Const { value } => {
-                        self.loaded_ints.insert(v, value as u64);
-                    }
-                    _ => {}
-                }
-                v
+                self.b
+                    .ins()
+                    .load(ty, MemFlagsData::trusted().with_readonly(), table, offset)
             }
             None => native(&mut self.b),
         };
@@ -545,16 +521,11 @@ impl Translator<'_, '_> {
         Ok(())
     }
 
-    /// The operand `a op b` equals when the other one is an integer constant loaded from the
-    /// constant table with `op`'s identity value (`x + 0`, `x << 0`, `x * 1`, `x & -1`, either
-    /// side when `op` is commutative). Cranelift folds these itself for a constant in the text;
-    /// it cannot see a loaded one, so they are folded here and the constant is not loaded.
-    pub(super) fn identity_operand(
-        &mut self,
-        identity: Identity,
-        a: Value,
-        b: Value,
-    ) -> Option<Value> {
+    /// The operand `a op b` equals when the other one is the integer constant that is `op`'s
+    /// identity (`x + 0`, `x << 0`, `x * 1`, `x & -1`, either side when `op` is commutative).
+    /// Cranelift folds these for a native operation; an operation that is an intrinsic call
+    /// asks here, so that it makes no call.
+    pub(super) fn identity_operand(&self, identity: Identity, a: Value, b: Value) -> Option<Value> {
         let width_mask = match self.b.func.dfg.value_type(a) {
             I32 => u64::from(u32::MAX),
             _ => u64::MAX,
@@ -564,23 +535,29 @@ impl Translator<'_, '_> {
             Identity::One => (1, true),
             Identity::AllOnes => (width_mask, true),
         };
-        let is_identity = |v: Value| self.loaded_ints.get(&v) == Some(&value);
-        let (kept, folded) = if is_identity(b) {
-            (a, b)
-        } else if commutative && is_identity(a) {
-            (b, a)
-        } else {
-            return None;
+        let dfg = &self.b.func.dfg;
+        let is_identity = |v: Value| {
+            dfg.value_def(v).inst().is_some_and(|inst| {
+                matches!(dfg.insts[inst], InstructionData::UnaryImm {
+                    opcode: Opcode::Iconst,
+                    imm,
+                } if imm.bits() as u64 & width_mask == value)
+            })
         };
-        self.folded_constants.push(folded);
-        Some(kept)
+        if is_identity(b) {
+            Some(a)
+        } else if commutative && is_identity(a) {
+            Some(b)
+        } else {
+            None
+        }
     }
 }
 
 /// The identity value of an integer operation, for [`Translator::identity_operand`].
 #[derive(Copy, Clone)]
 pub(super) enum Identity {
-    /// 0: `add`, `or`, `xor` (commutative), `sub` and the shifts and rotations (not).
+    /// 0: `or` (commutative), the shifts (not).
     Zero { commutative: bool },
     /// 1: `mul`.
     One,

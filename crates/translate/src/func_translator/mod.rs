@@ -123,17 +123,11 @@ pub(crate) fn translate(
         mut builtins_used,
         memory_ops,
         fusable,
-        folded_constants,
         ..
     } = t;
     b.seal_all_blocks();
     b.finalize(env.target.isa.frontend_config());
-    intrinsics::remove_unused_pure_results(
-        &mut func,
-        &fusable,
-        &folded_constants,
-        &mut builtins_used,
-    );
+    intrinsics::remove_fused_calls(&mut func, &fusable, &mut builtins_used);
     Ok(Translated {
         func,
         builtins: builtins_used,
@@ -222,11 +216,6 @@ struct Translator<'a, 'f> {
     builtins_used: Vec<Builtin>,
     /// Calls of pure intrinsics by result, which a later operation may take in.
     fusable: HashMap<Value, intrinsics::FusableCall>,
-    /// Integer constants loaded from the constant table, by result: their bits (an `i32`'s
-    /// zero-extended).
-    loaded_ints: HashMap<Value, u64>,
-    /// Constant loads an operation folded away ([`Translator::identity_operand`]).
-    folded_constants: Vec<Value>,
     /// The memory-size operations translated so far.
     memory_ops: MemoryOps,
     regions: AliasRegions,
@@ -270,8 +259,6 @@ impl<'a, 'f> Translator<'a, 'f> {
             builtin_refs: [None; BUILTIN_COUNT],
             builtins_used: Vec::new(),
             fusable: HashMap::new(),
-            loaded_ints: HashMap::new(),
-            folded_constants: Vec::new(),
             memory_ops: MemoryOps::default(),
             regions,
             num_results,

@@ -14,9 +14,9 @@ use super::Translator;
 use super::environ::Ext;
 use super::intrinsics::{DivOp, Identity};
 
-/// The identity of `add`, `or` and `xor`: 0 on either side.
+/// The identity of `or`: 0 on either side.
 const ZERO: Identity = Identity::Zero { commutative: true };
-/// The identity of `sub`, the shifts and the rotations: 0 on the right.
+/// The identity of the shifts: 0 on the right.
 const ZERO_RIGHT: Identity = Identity::Zero { commutative: false };
 use crate::CompileError;
 use crate::cl_abi::cl_trap;
@@ -32,14 +32,6 @@ macro_rules! unop {
 
 /// A binary operator: `$op`.
 macro_rules! binop {
-    ($s:ident, $op:ident, $identity:expr) => {{
-        let (a, b) = $s.pop2()?;
-        let v = match $s.identity_operand($identity, a, b) {
-            Some(v) => v,
-            None => $s.b.ins().$op(a, b),
-        };
-        $s.stack.push(v);
-    }};
     ($s:ident, $op:ident) => {{
         let (a, b) = $s.pop2()?;
         let v = $s.b.ins().$op(a, b);
@@ -180,9 +172,9 @@ impl Translator<'_, '_> {
             O::I64Ctz => unop_via!(self, Builtin::i64_ctz, ctz),
             O::I32Popcnt => unop_via!(self, Builtin::i32_popcnt, popcnt),
             O::I64Popcnt => unop_via!(self, Builtin::i64_popcnt, popcnt),
-            O::I32Add | O::I64Add => binop!(self, iadd, ZERO),
-            O::I32Sub | O::I64Sub => binop!(self, isub, ZERO_RIGHT),
-            O::I32Mul => binop!(self, imul, Identity::One),
+            O::I32Add | O::I64Add => binop!(self, iadd),
+            O::I32Sub | O::I64Sub => binop!(self, isub),
+            O::I32Mul => binop!(self, imul),
             O::I64Mul => binop_via!(self, Builtin::i64_mul, imul, Identity::One),
             O::I32DivS => self.int_div(Builtin::i32_div_s, DivOp::DivS)?,
             O::I64DivS => self.int_div(Builtin::i64_div_s, DivOp::DivS)?,
@@ -192,19 +184,19 @@ impl Translator<'_, '_> {
             O::I64RemS => self.int_div(Builtin::i64_rem_s, DivOp::RemS)?,
             O::I32RemU => self.int_div(Builtin::i32_rem_u, DivOp::RemU)?,
             O::I64RemU => self.int_div(Builtin::i64_rem_u, DivOp::RemU)?,
-            O::I32And => binop!(self, band, Identity::AllOnes),
+            O::I32And => binop!(self, band),
             O::I64And => binop_via!(self, Builtin::i64_and, band, Identity::AllOnes),
-            O::I32Or => binop!(self, bor, ZERO),
+            O::I32Or => binop!(self, bor),
             O::I64Or => binop_via!(self, Builtin::i64_or, bor, ZERO),
-            O::I32Xor | O::I64Xor => binop!(self, bxor, ZERO),
-            O::I32Shl => binop!(self, ishl, ZERO_RIGHT),
+            O::I32Xor | O::I64Xor => binop!(self, bxor),
+            O::I32Shl => binop!(self, ishl),
             O::I64Shl => binop_via!(self, Builtin::i64_shl, ishl, ZERO_RIGHT),
-            O::I32ShrS => binop!(self, sshr, ZERO_RIGHT),
+            O::I32ShrS => binop!(self, sshr),
             O::I64ShrS => binop_via!(self, Builtin::i64_shr_s, sshr, ZERO_RIGHT),
-            O::I32ShrU => binop!(self, ushr, ZERO_RIGHT),
+            O::I32ShrU => binop!(self, ushr),
             O::I64ShrU => binop_via!(self, Builtin::i64_shr_u, ushr, ZERO_RIGHT),
-            O::I32Rotl | O::I64Rotl => binop!(self, rotl, ZERO_RIGHT),
-            O::I32Rotr | O::I64Rotr => binop!(self, rotr, ZERO_RIGHT),
+            O::I32Rotl | O::I64Rotl => binop!(self, rotl),
+            O::I32Rotr | O::I64Rotr => binop!(self, rotr),
 
             O::F32Abs => self.float_abs(Builtin::f32_abs)?,
             O::F64Abs => self.float_abs(Builtin::f64_abs)?,
