@@ -248,3 +248,22 @@ unsafe extern "C" fn raise_trap(_vmctx: *mut VmctxHeader, code: i32) {
     // SAFETY: called from wasm; nothing with a destructor is live.
     unsafe { trap::raise_code(code) }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `aotc_intrinsics` places each intrinsic on a cache line of its own on Linux, so that
+    /// where the linker puts the crate never splits a helper's common path across two lines.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn every_intrinsic_starts_a_cache_line() {
+        let misaligned: Vec<(&str, usize)> = Builtin::ALL
+            .iter()
+            .filter(|b| b.is_intrinsic())
+            .map(|b| (b.name(), builtin_address(*b) as usize))
+            .filter(|(_, address)| address % 64 != 0)
+            .collect();
+        assert!(misaligned.is_empty(), "{misaligned:x?}");
+    }
+}
