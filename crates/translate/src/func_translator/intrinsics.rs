@@ -522,7 +522,7 @@ impl Translator<'_, '_> {
     }
 
     /// The operand `a op b` equals when the other one is the integer constant that is `op`'s
-    /// identity (`x + 0`, `x << 0`, `x * 1`, `x & -1`, either side when `op` is commutative).
+    /// identity (`x | 0`, `x << 0`, `x * 1`, `x & -1`, either side when `op` is commutative).
     /// Cranelift folds these for a native operation; an operation that is an intrinsic call
     /// asks here, so that it makes no call.
     pub(super) fn identity_operand(&self, identity: Identity, a: Value, b: Value) -> Option<Value> {

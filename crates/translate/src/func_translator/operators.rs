@@ -13,13 +13,13 @@ use wasmparser::Operator;
 use super::Translator;
 use super::environ::Ext;
 use super::intrinsics::{DivOp, Identity};
+use crate::CompileError;
+use crate::cl_abi::cl_trap;
 
 /// The identity of `or`: 0 on either side.
 const ZERO: Identity = Identity::Zero { commutative: true };
 /// The identity of the shifts: 0 on the right.
 const ZERO_RIGHT: Identity = Identity::Zero { commutative: false };
-use crate::CompileError;
-use crate::cl_abi::cl_trap;
 
 /// A unary operator: `$op`.
 macro_rules! unop {
