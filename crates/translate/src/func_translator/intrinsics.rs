@@ -405,8 +405,6 @@ impl Translator<'_, '_> {
         Ok(())
     }
 
-    /// Records `v`, the result of calling the pure intrinsic `builtin` on `args`, as one a
-    /// later operation may take in.
     /// Calls the pure intrinsic `builtin` on `args` (one operand or two), and records the call
     /// so that a later operation on its result may take it in ([`Self::fuse`]).
     fn call_fusable(&mut self, builtin: Builtin, args: &[Value]) -> Result<Value, CompileError> {
@@ -464,7 +462,7 @@ impl Translator<'_, '_> {
     /// `mul_add`, which rounds the product and the sum exactly as the two calls would:
     /// `x + a*b` and `a*b + x` as `mul_add(a, b, x)`, `x - a*b` as `mul_add(-a, b, x)` and
     /// `a*b - x` as `mul_add(a, b, -x)` (negation is exact, and `x - y` is `x + (-y)`). The
-    /// product's own call stays for its other uses, if any ([`remove_unused_pure_results`]).
+    /// product's own call stays for its other uses, if any ([`remove_fused_calls`]).
     pub(super) fn float_sum(
         &mut self,
         op: Builtin,
