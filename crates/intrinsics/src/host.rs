@@ -1,35 +1,26 @@
 //! What the host CPU offers the intrinsics beyond the target's baseline, detected once at
-//! run time: on x86-64, SSE4.1's rounding instructions.
+//! run time by `cpufeatures` (CPUID, kept after the first read; a constant when the build
+//! already enables the feature): on x86-64, SSE4.1's rounding instructions.
 
 #[cfg(target_arch = "x86_64")]
-use core::sync::atomic::{AtomicU8, Ordering};
+cpufeatures::new!(sse41, "sse4.1");
 
-/// Whether the host has SSE4.1: 0 not read yet, [`ABSENT`], [`PRESENT`].
-#[cfg(target_arch = "x86_64")]
-static SSE41: AtomicU8 = AtomicU8::new(0);
-#[cfg(target_arch = "x86_64")]
-const ABSENT: u8 = 1;
-#[cfg(target_arch = "x86_64")]
-const PRESENT: u8 = 2;
-
-/// Whether this x86-64 host has SSE4.1 (CPUID leaf 1, ECX bit 19), read once and kept: the
-/// rounding intrinsics then use `roundss`/`roundsd` instead of their bit-level versions.
+/// Whether this x86-64 host has SSE4.1: the rounding intrinsics then use `roundss`/`roundsd`
+/// instead of their bit-level versions.
 #[cfg(target_arch = "x86_64")]
 #[inline]
 pub(crate) fn has_sse41() -> bool {
-    match SSE41.load(Ordering::Relaxed) {
-        PRESENT => true,
-        ABSENT => false,
-        _ => detect_sse41(),
-    }
+    sse41::get()
 }
 
-/// Reads CPUID for [`has_sse41`] and records the answer.
-#[cfg(target_arch = "x86_64")]
-#[cold]
-#[inline(never)]
-fn detect_sse41() -> bool {
-    let present = core::arch::x86_64::__cpuid(1).ecx & (1 << 19) != 0;
-    SSE41.store(if present { PRESENT } else { ABSENT }, Ordering::Relaxed);
-    present
+#[cfg(all(test, target_arch = "x86_64"))]
+mod tests {
+    extern crate std;
+
+    #[test]
+    fn sse41_detection_agrees_with_std() {
+        assert_eq!(super::has_sse41(), std::is_x86_feature_detected!("sse4.1"));
+        // Read again: the answer kept after the first read.
+        assert_eq!(super::has_sse41(), std::is_x86_feature_detected!("sse4.1"));
+    }
 }

@@ -27,9 +27,9 @@
 //! code checks the operands and raises the trap itself before calling; called out of that
 //! contract anyway, the functions return a defined value (documented on each).
 //!
-//! `no_std`, depending only on `aotc-abi` and `libm`, so a device runtime can link it. Runtime
-//! helpers that need an instance (`memory_grow`, `table_copy`, ...) are not here: they belong to
-//! the runtime.
+//! `no_std`, depending only on `aotc-abi`, `libm` and (on x86-64) `cpufeatures`, so a device
+//! runtime can link it. Runtime helpers that need an instance (`memory_grow`, `table_copy`,
+//! ...) are not here: they belong to the runtime.
 
 #![no_std]
 
